@@ -1,0 +1,74 @@
+//! One module per subcommand; `run` dispatches. Commands return typed errors and leave
+//! printing them and choosing the exit code to `main`.
+
+mod eval;
+mod match_;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cli::{Cli, Command, OfflineInputs};
+use crate::config::MatchConfig;
+use crate::error::{Error, Result};
+use crate::ingest::{self, Documents};
+use crate::matcher::Matcher;
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Match(args) => match_::run(args),
+        Command::Eval(args) => eval::run(args),
+    }
+}
+
+/// Everything an offline command needs, read and checked.
+pub(crate) struct Offline {
+    pub matcher: Matcher,
+    pub documents: Documents,
+    pub pool: rayon::ThreadPool,
+}
+
+fn read_config(path: &Path) -> Result<MatchConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => {
+            Error::invalid(path.display().to_string(), "", "is not valid UTF-8")
+        }
+        _ => Error::io(path, e),
+    })?;
+    MatchConfig::from_json(&text, &path.display().to_string())
+}
+
+/// Reads the config and both tables, checks them against each other, builds the matcher.
+pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
+    let config = read_config(&inputs.config)?;
+    let reference_csv = ingest::read_csv(&inputs.reference, inputs.encoding)?;
+    let documents_csv = ingest::read_csv(&inputs.documents, inputs.encoding)?;
+    config.check_columns(
+        &inputs.config.display().to_string(),
+        &reference_csv.name,
+        &reference_csv.headers,
+        &documents_csv.name,
+        &documents_csv.headers,
+    )?;
+    let reference = ingest::reference_from_csv(reference_csv, inputs.id_column.as_deref())?;
+    let documents =
+        ingest::documents_from_csv(documents_csv, inputs.document_id_column.as_deref())?;
+    let pool = crate::matcher::thread_pool(inputs.threads)?;
+    let matcher = pool.install(|| Matcher::build(config, Arc::new(reference)))?;
+    Ok(Offline {
+        matcher,
+        documents,
+        pool,
+    })
+}
+
+/// Writes to stdout; a closed pipe (`refmatch eval | head`) is not an error.
+pub(crate) fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(Path::new("<stdout>"), e))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,219 @@
+//! CSV reading: one place that decides delimiters, encodings, headers and ragged rows.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// How the bytes of a file are decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8, with or without a byte order mark.
+    #[default]
+    Utf8,
+    /// Legacy exports of Windows software.
+    Windows1252,
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "windows-1252" | "cp1252" | "latin1" | "iso-8859-1" => Ok(Encoding::Windows1252),
+            other => Err(format!(
+                "unknown encoding \"{other}\" (use utf-8 or windows-1252)"
+            )),
+        }
+    }
+}
+
+/// A CSV file as text: a header and rows of the header's width.
+#[derive(Debug, Clone)]
+pub struct CsvTable {
+    /// The file name as the user gave it, for messages.
+    pub name: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// The 1-based line on which each row starts.
+    pub lines: Vec<u64>,
+}
+
+impl CsvTable {
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+}
+
+/// Reads and parses a CSV file.
+pub fn read_csv(path: &Path, encoding: Encoding) -> Result<CsvTable> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_csv(&path.display().to_string(), &bytes, encoding)
+}
+
+fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<String> {
+    match encoding {
+        Encoding::Utf8 => {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(text.to_string()),
+                Err(e) => {
+                    let good = &bytes[..e.valid_up_to()];
+                    let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                    Err(Error::invalid(
+                        name,
+                        format!("line {line}"),
+                        "is not valid UTF-8; for a legacy export pass --encoding windows-1252",
+                    ))
+                }
+            }
+        }
+        Encoding::Windows1252 => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            Ok(text.into_owned())
+        }
+    }
+}
+
+/// The delimiter among `,` `;` and tab that occurs most often in the header line outside
+/// quotes; `,` on a tie.
+fn detect_delimiter(text: &str) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' | '\r' if !quoted => break,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let delimiters = [b',', b';', b'\t'];
+    let mut best = 0;
+    for i in 1..3 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    delimiters[best]
+}
+
+/// Parses CSV bytes; `name` names the input in errors.
+pub fn parse_csv(name: &str, bytes: &[u8], encoding: Encoding) -> Result<CsvTable> {
+    let text = decode(name, bytes, encoding)?;
+    if text.trim().is_empty() {
+        return Err(Error::invalid(name, "", "is empty; expected a header line"));
+    }
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(detect_delimiter(&text))
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let csv_error = |e: ::csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(1);
+        let message = match e.kind() {
+            ::csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("has {len} fields, the header has {expected_len}"),
+            _ => e.to_string(),
+        };
+        Error::invalid(name, format!("line {line}"), message)
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(csv_error)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    for (i, h) in headers.iter().enumerate() {
+        if headers[..i].contains(h) {
+            return Err(Error::invalid(
+                name,
+                "line 1",
+                format!("column \"{h}\" appears twice in the header"),
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut record = ::csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                // A blank line between records is not a row.
+                if record.len() == 1 && record[0].trim().is_empty() && headers.len() > 1 {
+                    continue;
+                }
+                lines.push(record.position().map_or(0, |p| p.line()));
+                rows.push(record.iter().map(str::to_string).collect());
+            }
+            Err(e) => return Err(csv_error(e)),
+        }
+    }
+    Ok(CsvTable {
+        name: name.to_string(),
+        headers,
+        rows,
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &[u8]) -> Result<CsvTable> {
+        parse_csv("t.csv", text, Encoding::Utf8)
+    }
+
+    #[test]
+    fn detects_delimiters_and_strips_a_bom() {
+        let t = parse(b"\xEF\xBB\xBFid;name\n1;\"a;b\"\n").unwrap();
+        assert_eq!(t.headers, ["id", "name"]);
+        assert_eq!(t.rows, [["1", "a;b"]]);
+        let t = parse(b"id\tname\r\n1\tx\r\n").unwrap();
+        assert_eq!(t.rows, [["1", "x"]]);
+        let t = parse(b"a,b;c\n1,2;3\n").unwrap();
+        assert_eq!(t.headers, ["a", "b;c"]);
+    }
+
+    #[test]
+    fn decodes_windows_1252_on_request() {
+        let bytes = b"id,name\n1,M\xFCller\n";
+        let err = parse(bytes).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("windows-1252"),
+            "{err}"
+        );
+        let t = parse_csv("t.csv", bytes, Encoding::Windows1252).unwrap();
+        assert_eq!(t.rows[0][1], "Müller");
+    }
+
+    #[test]
+    fn rejects_empty_files_ragged_rows_and_duplicate_columns() {
+        assert!(parse(b"").unwrap_err().to_string().contains("empty"));
+        assert!(parse(b" \n\n").unwrap_err().to_string().contains("empty"));
+        let err = parse(b"a,b\n1,2\n3\n").unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("1 fields"), "{err}");
+        let err = parse(b"a,a\n1,2\n").unwrap_err().to_string();
+        assert!(err.contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn records_the_starting_line_of_each_row() {
+        let t = parse(b"a,b\n1,\"multi\nline\"\n3,4\n").unwrap();
+        assert_eq!(t.lines, [2, 4]);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse(&bytes);
+            let _ = parse_csv("t.csv", &bytes, Encoding::Windows1252);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! refmatch matches the fields extracted from business documents against a table of
+//! known reference rows and says, per document, which row it is, how sure it is and why.
+//!
+//! - `parse`: pure parsers of text, dates, amounts and currencies, shared by everything.
+//! - `config`: the JSON matching config as written, validated and compiled once.
+//! - `matcher`: the pure, deterministic matching library: per-strategy scorers, candidate
+//!   indexes, confidence and evidence. It knows nothing of files, SQLite or HTTP.
+//! - `ingest`: the only code that reads CSV files (delimiter, encoding, ids).
+//! - `evaluate`: offline metrics against labelled data (precision, recall, F1, sweep).
+//! - `cli` and `cmd`: the command line, one file per subcommand.
+//! - `error`: the one error type and its exit codes.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod evaluate;
+pub mod ingest;
+pub mod matcher;
+pub mod parse;
+
+pub use error::{Error, Result};

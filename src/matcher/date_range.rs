@@ -1,0 +1,151 @@
+//! `date_range`: 1 at equal dates, falling linearly to 0.5 at `tolerance_days` apart, 0
+//! beyond. Index: the reference dates as a sorted array, searched by range.
+
+use super::index::Accumulator;
+use super::{FieldScore, Parsed};
+use crate::parse::{parse_date, DateOrder};
+use chrono::Datelike;
+
+pub struct DateColumn {
+    values: Vec<Parsed<i32>>,
+    /// `(day number, row)` of every parsable reference date, ascending.
+    sorted: Vec<(i32, u32)>,
+    tolerance_days: u32,
+    order: DateOrder,
+}
+
+pub struct DateProbe {
+    day: Parsed<i32>,
+}
+
+fn parse_day(raw: &str, order: DateOrder) -> Parsed<i32> {
+    if raw.trim().is_empty() {
+        return Parsed::Missing;
+    }
+    match parse_date(raw, order) {
+        Some(date) => Parsed::Value(date.num_days_from_ce()),
+        None => Parsed::Unparsable,
+    }
+}
+
+/// The score of two dates `days_apart` apart under a tolerance.
+pub fn date_score(days_apart: u32, tolerance_days: u32) -> f64 {
+    if days_apart == 0 {
+        1.0
+    } else if days_apart > tolerance_days {
+        0.0
+    } else {
+        1.0 - 0.5 * f64::from(days_apart) / f64::from(tolerance_days)
+    }
+}
+
+impl DateColumn {
+    pub fn build<'a>(
+        values: impl Iterator<Item = &'a str>,
+        tolerance_days: u32,
+        order: DateOrder,
+    ) -> Self {
+        let values: Vec<Parsed<i32>> = values.map(|v| parse_day(v, order)).collect();
+        let mut sorted: Vec<(i32, u32)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(row, v)| match v {
+                Parsed::Value(day) => Some((*day, row as u32)),
+                _ => None,
+            })
+            .collect();
+        sorted.sort_unstable();
+        DateColumn {
+            values,
+            sorted,
+            tolerance_days,
+            order,
+        }
+    }
+
+    pub fn prepare(&self, raw: Option<&str>) -> DateProbe {
+        DateProbe {
+            day: raw.map_or(Parsed::Missing, |raw| parse_day(raw, self.order)),
+        }
+    }
+
+    pub fn score(&self, probe: &DateProbe, row: u32) -> FieldScore {
+        let reference = self.values.get(row as usize).unwrap_or(&Parsed::Missing);
+        match (&probe.day, reference) {
+            (Parsed::Missing, _) | (_, Parsed::Missing) => FieldScore::Missing,
+            (Parsed::Unparsable, _) | (_, Parsed::Unparsable) => FieldScore::Unparsable,
+            (Parsed::Value(a), Parsed::Value(b)) => {
+                FieldScore::Score(date_score(a.abs_diff(*b), self.tolerance_days))
+            }
+        }
+    }
+
+    pub fn propose(&self, probe: &DateProbe, weight: f32, acc: &mut Accumulator) {
+        let Parsed::Value(day) = probe.day else {
+            return;
+        };
+        let tolerance = self.tolerance_days as i32;
+        let start = self
+            .sorted
+            .partition_point(|&(d, _)| d < day.saturating_sub(tolerance));
+        acc.begin_group();
+        for &(d, row) in &self.sorted[start..] {
+            if d > day.saturating_add(tolerance) {
+                break;
+            }
+            let score = date_score(d.abs_diff(day), self.tolerance_days);
+            acc.credit(row, weight * score as f32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn score(doc: &str, reference: &str, tolerance: u32) -> FieldScore {
+        let col = DateColumn::build([reference].into_iter(), tolerance, DateOrder::Dmy);
+        col.score(&col.prepare(Some(doc)), 0)
+    }
+
+    #[test]
+    fn equal_dates_in_other_forms_score_one() {
+        assert_eq!(score("02.03.2026", "2026-03-02", 7), FieldScore::Score(1.0));
+        assert_eq!(score("2 Mar 2026", "2026-03-02", 7), FieldScore::Score(1.0));
+    }
+
+    #[test]
+    fn falls_linearly_to_half_at_the_tolerance_then_zero() {
+        assert_eq!(
+            score("2026-03-05", "2026-03-02", 6),
+            FieldScore::Score(0.75)
+        );
+        assert_eq!(score("2026-03-09", "2026-03-02", 7), FieldScore::Score(0.5));
+        assert_eq!(score("2026-03-10", "2026-03-02", 7), FieldScore::Score(0.0));
+        assert_eq!(score("2026-03-02", "2026-03-02", 0), FieldScore::Score(1.0));
+        assert_eq!(score("2026-03-03", "2026-03-02", 0), FieldScore::Score(0.0));
+    }
+
+    #[test]
+    fn missing_and_unparsable_are_flagged() {
+        assert_eq!(score("", "2026-03-02", 7), FieldScore::Missing);
+        assert_eq!(score("2026-03-02", " ", 7), FieldScore::Missing);
+        assert_eq!(
+            score("next tuesday", "2026-03-02", 7),
+            FieldScore::Unparsable
+        );
+        assert_eq!(score("2026-03-02", "31.02.2026", 7), FieldScore::Unparsable);
+    }
+
+    proptest! {
+        #[test]
+        fn score_is_bounded_symmetric_and_monotone(a in 0u32..5000, b in 0u32..5000, tol in 0u32..60) {
+            let s = date_score(a.abs_diff(b), tol);
+            prop_assert!((0.0..=1.0).contains(&s));
+            prop_assert_eq!(s, date_score(b.abs_diff(a), tol));
+            prop_assert!(date_score(a.abs_diff(b) + 1, tol) <= s);
+            prop_assert_eq!(date_score(0, tol), 1.0);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `exact`: equal after text normalisation (case, diacritics, whitespace), else 0.
+//! Index: a hash of the normalised value.
+
+use super::index::{posting_cap, Accumulator, Postings};
+use super::{FieldScore, Parsed};
+use crate::parse::normalize_text;
+
+pub struct ExactColumn {
+    values: Vec<Parsed<u32>>,
+    postings: Postings<String>,
+    cap: usize,
+}
+
+/// A document value, normalised and looked up once.
+pub struct ExactProbe {
+    /// The key id of the document's value; `None` when no reference row has it.
+    key: Parsed<Option<u32>>,
+}
+
+fn prepare_value(raw: &str) -> Option<String> {
+    let normalized = normalize_text(raw);
+    (!normalized.is_empty()).then_some(normalized)
+}
+
+impl ExactColumn {
+    pub fn build<'a>(values: impl Iterator<Item = &'a str>) -> Self {
+        let normalized: Vec<Option<String>> = values.map(prepare_value).collect();
+        let rows = normalized.len();
+        let postings = Postings::build(
+            normalized
+                .iter()
+                .enumerate()
+                .filter_map(|(row, v)| v.clone().map(|v| (v, row as u32))),
+        );
+        let values = normalized
+            .iter()
+            .map(|v| match v {
+                Some(v) => postings
+                    .key_id(v.as_str())
+                    .map_or(Parsed::Missing, Parsed::Value),
+                None => Parsed::Missing,
+            })
+            .collect();
+        ExactColumn {
+            values,
+            postings,
+            cap: posting_cap(rows),
+        }
+    }
+
+    pub fn prepare(&self, raw: Option<&str>) -> ExactProbe {
+        let key = match raw.and_then(prepare_value) {
+            Some(v) => Parsed::Value(self.postings.key_id(v.as_str())),
+            None => Parsed::Missing,
+        };
+        ExactProbe { key }
+    }
+
+    pub fn score(&self, probe: &ExactProbe, row: u32) -> FieldScore {
+        let Parsed::Value(doc) = probe.key else {
+            return FieldScore::Missing;
+        };
+        match self.values.get(row as usize) {
+            Some(Parsed::Value(key)) => {
+                FieldScore::Score(if doc == Some(*key) { 1.0 } else { 0.0 })
+            }
+            _ => FieldScore::Missing,
+        }
+    }
+
+    pub fn propose(&self, probe: &ExactProbe, weight: f32, acc: &mut Accumulator) {
+        if let Parsed::Value(Some(key)) = probe.key {
+            let rows = self.postings.rows_of(key);
+            if rows.len() <= self.cap {
+                acc.begin_group();
+                for &row in rows {
+                    acc.credit(row, weight);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column(values: &[&str]) -> ExactColumn {
+        ExactColumn::build(values.iter().copied())
+    }
+
+    #[test]
+    fn ignores_case_whitespace_and_diacritics() {
+        let col = column(&["EUR", "Müller  GmbH", ""]);
+        assert_eq!(
+            col.score(&col.prepare(Some(" eur ")), 0),
+            FieldScore::Score(1.0)
+        );
+        assert_eq!(
+            col.score(&col.prepare(Some("muller gmbh")), 1),
+            FieldScore::Score(1.0)
+        );
+        assert_eq!(
+            col.score(&col.prepare(Some("USD")), 0),
+            FieldScore::Score(0.0)
+        );
+        assert_eq!(col.score(&col.prepare(Some("EUR")), 2), FieldScore::Missing);
+        assert_eq!(col.score(&col.prepare(Some("  ")), 0), FieldScore::Missing);
+        assert_eq!(col.score(&col.prepare(None), 0), FieldScore::Missing);
+    }
+
+    proptest! {
+        #[test]
+        fn scores_are_zero_or_one_and_identity_is_one(a in "\\PC{0,12}", b in "\\PC{0,12}") {
+            let col = column(&[&a]);
+            match col.score(&col.prepare(Some(&a)), 0) {
+                FieldScore::Score(s) => prop_assert_eq!(s, 1.0),
+                FieldScore::Missing => prop_assert!(normalize_text(&a).is_empty()),
+                FieldScore::Unparsable => prop_assert!(false),
+            }
+            if let FieldScore::Score(s) = col.score(&col.prepare(Some(&b)), 0) {
+                prop_assert!(s == 0.0 || s == 1.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,529 @@
+//! `fuzzy`: token-aware similarity of names and descriptions.
+//!
+//! Text is normalised and cut into words; a run of short pieces that holds a digit is one
+//! code (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`). Two words are alike when their digits
+//! are the same and their edit distance is small (a typo costs little, `MX350` is not
+//! `MX850`). Each word weighs by its rarity in the reference column (inverse document
+//! frequency), so `Nordwind` outweighs `GmbH`. The score is a weighted Dice coefficient
+//! over a greedy one-to-one pairing of the words: word order does not matter.
+//!
+//! Word similarity is computed against the column's vocabulary once per document word
+//! (character-bigram postings find the alike words), so scoring a candidate row is only
+//! table look-ups, and the same look-ups score a row whether the index proposed it or a
+//! full scan did.
+
+use std::collections::HashMap;
+
+use super::index::{posting_cap, Accumulator};
+use super::{FieldScore, Parsed};
+use crate::parse::normalize_text;
+
+/// Words less alike than this are different words.
+pub const WORD_SIMILARITY_FLOOR: f64 = 0.7;
+
+/// Cuts normalised text into words, joining code fragments.
+pub fn tokenize(normalized: &str) -> Vec<String> {
+    let pieces: Vec<&str> = normalized
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let has_digit = |p: &str| p.chars().any(|c| c.is_ascii_digit());
+    // Codes are letters-and-digit pieces, or at most two letters next to such pieces.
+    let joinable = |p: &str| has_digit(p) || p.chars().count() <= 2;
+    let mut tokens = Vec::with_capacity(pieces.len());
+    let mut i = 0;
+    while i < pieces.len() {
+        let mut j = i;
+        while j < pieces.len() && joinable(pieces[j]) {
+            j += 1;
+        }
+        if j == i {
+            tokens.push(pieces[i].to_string());
+            i += 1;
+            continue;
+        }
+        let run = &pieces[i..j];
+        let code = run.iter().any(|p| has_digit(p));
+        let initials = run.len() > 1 && run.iter().all(|p| p.chars().count() == 1);
+        if code || initials {
+            tokens.push(run.concat());
+        } else {
+            tokens.extend(run.iter().map(|p| p.to_string()));
+        }
+        i = j;
+    }
+    tokens
+}
+
+/// Similarity of two words in 0..1: 0 when their digits differ or they are too far apart.
+pub fn word_similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<Vec<_>>();
+    if digits(a) != digits(b) {
+        return 0.0;
+    }
+    let longest = a.chars().count().max(b.chars().count());
+    if longest == 0 {
+        return 0.0;
+    }
+    let s = 1.0 - strsim::osa_distance(a, b) as f64 / longest as f64;
+    if s >= WORD_SIMILARITY_FLOOR {
+        s
+    } else {
+        0.0
+    }
+}
+
+type Bigram = (char, char);
+
+/// Distinct padded character bigrams of a word.
+fn bigrams(word: &str) -> Vec<Bigram> {
+    let mut chars = Vec::with_capacity(word.len() + 2);
+    chars.push('\u{2}');
+    chars.extend(word.chars());
+    chars.push('\u{3}');
+    let mut grams: Vec<Bigram> = chars.windows(2).map(|w| (w[0], w[1])).collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// The distinct words of a reference column with their weights and bigram postings.
+struct Vocabulary {
+    words: Vec<String>,
+    ids: HashMap<String, u32>,
+    weights: Vec<f32>,
+    lengths: Vec<u32>,
+    bigram_counts: Vec<u32>,
+    bigram_words: HashMap<Bigram, Vec<u32>>,
+    /// The weight of a word the column never uses: as rare as the rarest.
+    unseen_weight: f32,
+}
+
+/// One document word: its weight and every vocabulary word alike enough, by id.
+struct ProbeWord {
+    weight: f32,
+    /// `(vocabulary id, similarity)`, ascending by id.
+    alike: Vec<(u32, f32)>,
+}
+
+pub struct FuzzyProbe {
+    words: Parsed<Vec<ProbeWord>>,
+}
+
+pub struct FuzzyColumn {
+    vocabulary: Vocabulary,
+    /// Word ids of each row, flat with offsets; a row without words is missing.
+    row_offsets: Vec<u32>,
+    row_words: Vec<u32>,
+    /// Rows of each word id, flat with offsets.
+    word_offsets: Vec<u32>,
+    word_rows: Vec<u32>,
+    min_similarity: f64,
+    cap: usize,
+}
+
+/// Scratch space for scoring, reused across rows.
+#[derive(Default)]
+pub struct FuzzyScratch {
+    pairs: Vec<(f32, u16, u16)>,
+    doc_used: Vec<bool>,
+    row_used: Vec<bool>,
+}
+
+impl FuzzyColumn {
+    pub fn build<'a>(values: impl Iterator<Item = &'a str>, min_similarity: f64) -> Self {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut words: Vec<String> = Vec::new();
+        let mut row_offsets = vec![0u32];
+        let mut row_words: Vec<u32> = Vec::new();
+        for value in values {
+            for token in tokenize(&normalize_text(value)) {
+                let id = match ids.get(&token) {
+                    Some(&id) => id,
+                    None => {
+                        let id = words.len() as u32;
+                        ids.insert(token.clone(), id);
+                        words.push(token);
+                        id
+                    }
+                };
+                row_words.push(id);
+            }
+            row_offsets.push(row_words.len() as u32);
+        }
+        let rows = row_offsets.len() - 1;
+
+        // Rows per word (each row counted once per word) give document frequency.
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(row_words.len());
+        for row in 0..rows {
+            let (s, e) = (row_offsets[row] as usize, row_offsets[row + 1] as usize);
+            pairs.extend(row_words[s..e].iter().map(|&w| (w, row as u32)));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut word_offsets = vec![0u32; words.len() + 1];
+        for &(w, _) in &pairs {
+            word_offsets[w as usize + 1] += 1;
+        }
+        for i in 1..word_offsets.len() {
+            word_offsets[i] += word_offsets[i - 1];
+        }
+        let word_rows: Vec<u32> = pairs.into_iter().map(|(_, row)| row).collect();
+
+        let with_words = (0..rows)
+            .filter(|&r| row_offsets[r + 1] > row_offsets[r])
+            .count()
+            .max(1) as f64;
+        let idf = |df: f64| (1.0 + with_words / df.max(1.0)).ln() as f32;
+        let weights = (0..words.len())
+            .map(|w| idf(f64::from(word_offsets[w + 1] - word_offsets[w])))
+            .collect();
+        let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::new();
+        let mut bigram_counts = Vec::with_capacity(words.len());
+        let mut lengths = Vec::with_capacity(words.len());
+        for (id, word) in words.iter().enumerate() {
+            let grams = bigrams(word);
+            bigram_counts.push(grams.len() as u32);
+            lengths.push(word.chars().count() as u32);
+            for g in grams {
+                bigram_words.entry(g).or_default().push(id as u32);
+            }
+        }
+
+        FuzzyColumn {
+            vocabulary: Vocabulary {
+                words,
+                ids,
+                weights,
+                lengths,
+                bigram_counts,
+                bigram_words,
+                unseen_weight: idf(1.0),
+            },
+            row_offsets,
+            row_words,
+            word_offsets,
+            word_rows,
+            min_similarity,
+            cap: posting_cap(rows),
+        }
+    }
+
+    /// Every vocabulary word alike to `word`, by id. Bigram counting prunes the words that
+    /// cannot reach the floor: `k` edits destroy at most `3k` distinct bigrams.
+    fn alike_words(&self, word: &str) -> Vec<(u32, f32)> {
+        let v = &self.vocabulary;
+        let grams = bigrams(word);
+        let length = word.chars().count() as u32;
+        let mut shared: HashMap<u32, u32> = HashMap::new();
+        for g in &grams {
+            if let Some(ids) = v.bigram_words.get(g) {
+                for &id in ids {
+                    *shared.entry(id).or_insert(0) += 1;
+                }
+            }
+        }
+        let mut alike: Vec<(u32, f32)> = shared
+            .into_iter()
+            .filter_map(|(id, count)| {
+                let other = v.lengths[id as usize];
+                let longest = length.max(other);
+                let edits = ((1.0 - WORD_SIMILARITY_FLOOR) * f64::from(longest) + 1e-9) as u32;
+                if length.abs_diff(other) > edits {
+                    return None;
+                }
+                let needed = (grams.len() as u32).max(v.bigram_counts[id as usize]);
+                if count + 3 * edits < needed {
+                    return None;
+                }
+                let s = word_similarity(word, &v.words[id as usize]);
+                (s > 0.0).then_some((id, s as f32))
+            })
+            .collect();
+        alike.sort_unstable_by_key(|&(id, _)| id);
+        alike
+    }
+
+    pub fn prepare(&self, raw: Option<&str>) -> FuzzyProbe {
+        let tokens = raw
+            .map(|r| tokenize(&normalize_text(r)))
+            .unwrap_or_default();
+        if tokens.is_empty() {
+            return FuzzyProbe {
+                words: Parsed::Missing,
+            };
+        }
+        let v = &self.vocabulary;
+        let words = tokens
+            .iter()
+            .map(|t| ProbeWord {
+                weight: v
+                    .ids
+                    .get(t)
+                    .map_or(v.unseen_weight, |&id| v.weights[id as usize]),
+                alike: self.alike_words(t),
+            })
+            .collect();
+        FuzzyProbe {
+            words: Parsed::Value(words),
+        }
+    }
+
+    fn row(&self, row: u32) -> &[u32] {
+        let r = row as usize;
+        match (self.row_offsets.get(r), self.row_offsets.get(r + 1)) {
+            (Some(&s), Some(&e)) => &self.row_words[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    pub fn score(&self, probe: &FuzzyProbe, row: u32, scratch: &mut FuzzyScratch) -> FieldScore {
+        let Parsed::Value(doc) = &probe.words else {
+            return FieldScore::Missing;
+        };
+        let reference = self.row(row);
+        if reference.is_empty() {
+            return FieldScore::Missing;
+        }
+        let weights = &self.vocabulary.weights;
+        let pairs = &mut scratch.pairs;
+        pairs.clear();
+        for (d, word) in doc.iter().enumerate() {
+            for (r, &id) in reference.iter().enumerate() {
+                if let Ok(i) = word.alike.binary_search_by_key(&id, |&(w, _)| w) {
+                    pairs.push((word.alike[i].1, d as u16, r as u16));
+                }
+            }
+        }
+        // Best pairs first; ties go to the heavier reference word, then to position.
+        pairs.sort_unstable_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(
+                    weights[reference[b.2 as usize] as usize]
+                        .total_cmp(&weights[reference[a.2 as usize] as usize]),
+                )
+                .then((a.1, a.2).cmp(&(b.1, b.2)))
+        });
+        scratch.doc_used.clear();
+        scratch.doc_used.resize(doc.len(), false);
+        scratch.row_used.clear();
+        scratch.row_used.resize(reference.len(), false);
+        let mut matched = 0.0f64;
+        let mut doc_weight = 0.0f64;
+        for &(s, d, r) in pairs.iter() {
+            let (d, r) = (d as usize, r as usize);
+            if scratch.doc_used[d] || scratch.row_used[r] {
+                continue;
+            }
+            scratch.doc_used[d] = true;
+            scratch.row_used[r] = true;
+            let w = f64::from(weights[reference[r] as usize]);
+            matched += f64::from(s) * w;
+            doc_weight += w;
+        }
+        for (d, word) in doc.iter().enumerate() {
+            if !scratch.doc_used[d] {
+                doc_weight += f64::from(word.weight);
+            }
+        }
+        let row_weight: f64 = reference
+            .iter()
+            .map(|&id| f64::from(weights[id as usize]))
+            .sum();
+        let total = doc_weight + row_weight;
+        let score = if total > 0.0 {
+            (2.0 * matched / total).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        FieldScore::Score(if score < self.min_similarity {
+            0.0
+        } else {
+            score
+        })
+    }
+
+    pub fn propose(&self, probe: &FuzzyProbe, weight: f32, acc: &mut Accumulator) {
+        let Parsed::Value(doc) = &probe.words else {
+            return;
+        };
+        let total: f32 = doc.iter().map(|w| w.weight).sum();
+        if total <= 0.0 {
+            return;
+        }
+        let mut alike: Vec<(u32, f32)> = Vec::new();
+        for word in doc {
+            alike.clear();
+            alike.extend_from_slice(&word.alike);
+            alike.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            acc.begin_group();
+            for &(id, s) in &alike {
+                let (start, end) = (
+                    self.word_offsets[id as usize] as usize,
+                    self.word_offsets[id as usize + 1] as usize,
+                );
+                if end - start > self.cap {
+                    continue;
+                }
+                let amount = weight * s * word.weight / total;
+                for &row in &self.word_rows[start..end] {
+                    acc.credit(row, amount);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column(values: &[&str]) -> FuzzyColumn {
+        FuzzyColumn::build(values.iter().copied(), 0.0)
+    }
+
+    fn score(col: &FuzzyColumn, doc: &str, row: u32) -> f64 {
+        match col.score(&col.prepare(Some(doc)), row, &mut FuzzyScratch::default()) {
+            FieldScore::Score(s) => s,
+            other => panic!("expected a score, got {other:?}"),
+        }
+    }
+
+    const VENDORS: &[&str] = &[
+        "Nordwind Logistik GmbH",
+        "Nordwind Logistics Ltd",
+        "Alpha Office Supplies Inc.",
+        "Alpha Office Solutions Inc.",
+        "Müller Druck GmbH",
+        "Schmidt Bau GmbH",
+        "Weber Elektro GmbH",
+        "Panasonic KX-TG9341T Phone",
+        "Logitech MX350 Mouse",
+        "Logitech MX850 Mouse",
+    ];
+
+    #[test]
+    fn codes_with_different_separators_are_one_word() {
+        assert_eq!(tokenize("kx-tg9341t"), ["kxtg9341t"]);
+        assert_eq!(tokenize("kx tg9341t"), ["kxtg9341t"]);
+        assert_eq!(tokenize("kxtg9341t"), ["kxtg9341t"]);
+        assert_eq!(tokenize("s.a."), ["sa"]);
+        assert_eq!(
+            tokenize("muller gmbh & co. kg"),
+            ["muller", "gmbh", "co", "kg"]
+        );
+        assert_eq!(tokenize("iphone 15 pro"), ["iphone", "15", "pro"]);
+    }
+
+    #[test]
+    fn word_order_case_and_diacritics_do_not_matter() {
+        let col = column(VENDORS);
+        assert_eq!(score(&col, "GmbH Nordwind Logistik", 0), 1.0);
+        assert_eq!(score(&col, "MULLER DRUCK GMBH", 4), 1.0);
+    }
+
+    #[test]
+    fn a_typo_costs_little() {
+        let col = column(VENDORS);
+        let s = score(&col, "Nordwnid Logistik GmbH", 0);
+        assert!(s > 0.85 && s < 1.0, "{s}");
+    }
+
+    #[test]
+    fn rare_words_outweigh_legal_forms() {
+        let col = column(VENDORS);
+        // Dropping the legal form costs less than dropping the distinctive name.
+        let without_form = score(&col, "Schmidt Bau", 5);
+        let without_name = score(&col, "Bau GmbH", 5);
+        assert!(
+            without_form > without_name,
+            "{without_form} vs {without_name}"
+        );
+        // The right vendor beats its look-alike.
+        assert!(score(&col, "Alpha Office Supplies", 2) > score(&col, "Alpha Office Supplies", 3));
+        assert!(score(&col, "Nordwind Logistik", 0) > score(&col, "Nordwind Logistik", 1));
+    }
+
+    #[test]
+    fn codes_match_across_separators_but_not_across_digits() {
+        let col = column(VENDORS);
+        assert_eq!(score(&col, "panasonic kxtg9341t phone", 7), 1.0);
+        assert_eq!(score(&col, "Panasonic KX TG9341T Phone", 7), 1.0);
+        assert_eq!(word_similarity("mx350", "mx850"), 0.0);
+        assert!(score(&col, "Logitech MX350 Mouse", 8) > score(&col, "Logitech MX350 Mouse", 9));
+    }
+
+    #[test]
+    fn min_similarity_zeroes_weak_scores() {
+        let col = FuzzyColumn::build(VENDORS.iter().copied(), 0.9);
+        let probe = col.prepare(Some("Schmidt Elektro"));
+        assert_eq!(
+            col.score(&probe, 5, &mut FuzzyScratch::default()),
+            FieldScore::Score(0.0)
+        );
+    }
+
+    #[test]
+    fn empty_values_are_missing() {
+        let col = column(&["Acme", "  ", "--"]);
+        let mut scratch = FuzzyScratch::default();
+        assert_eq!(
+            col.score(&col.prepare(Some("Acme")), 1, &mut scratch),
+            FieldScore::Missing
+        );
+        assert_eq!(
+            col.score(&col.prepare(Some("Acme")), 2, &mut scratch),
+            FieldScore::Missing
+        );
+        assert_eq!(
+            col.score(&col.prepare(Some("...")), 0, &mut scratch),
+            FieldScore::Missing
+        );
+        assert_eq!(
+            col.score(&col.prepare(None), 0, &mut scratch),
+            FieldScore::Missing
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn bounded_and_identity(a in "[a-zA-Z0-9 .-]{1,30}", b in "[a-zA-Z0-9 .-]{1,30}") {
+            let col = column(&[&a, &b]);
+            let mut scratch = FuzzyScratch::default();
+            for row in 0..2 {
+                if let FieldScore::Score(s) = col.score(&col.prepare(Some(&a)), row, &mut scratch) {
+                    prop_assert!((0.0..=1.0).contains(&s));
+                }
+            }
+            if let FieldScore::Score(s) = col.score(&col.prepare(Some(&a)), 0, &mut scratch) {
+                prop_assert!((s - 1.0).abs() < 1e-9, "{}", s);
+            }
+        }
+
+        #[test]
+        fn bigram_pruning_never_loses_an_alike_word(word in "[a-z0-9]{1,14}", edits in proptest::collection::vec((0usize..14, 0u8..4, "[a-z0-9]"), 0..3)) {
+            let mut typo: Vec<char> = word.chars().collect();
+            for (pos, op, c) in edits {
+                let c = c.chars().next().unwrap_or('x');
+                let p = pos.min(typo.len());
+                match op {
+                    0 if p < typo.len() => typo[p] = c,
+                    1 => typo.insert(p, c),
+                    2 if p < typo.len() && typo.len() > 1 => { typo.remove(p); }
+                    3 if p + 1 < typo.len() => typo.swap(p, p + 1),
+                    _ => {}
+                }
+            }
+            let typo: String = typo.into_iter().collect();
+            let col = column(&[&word]);
+            let expected = word_similarity(&typo, &word);
+            let found = col.alike_words(&typo);
+            let got = found.first().map_or(0.0, |&(_, s)| f64::from(s));
+            prop_assert!((got - expected).abs() < 1e-6, "{typo} vs {word}: {got} != {expected}");
+        }
+    }
+}
