@@ -98,7 +98,8 @@ enum Probe {
 /// Per-thread working memory, reused across documents.
 pub struct Scratch {
     acc: index::Accumulator,
-    fuzzy: fuzzy::FuzzyScratch,
+    /// One per mapping; only fuzzy mappings use theirs.
+    fuzzy: Vec<fuzzy::FuzzyScratch>,
     fields: Vec<FieldScore>,
 }
 
@@ -181,7 +182,11 @@ impl Matcher {
     fn new_scratch(&self) -> Scratch {
         Scratch {
             acc: index::Accumulator::new(self.reference.len()),
-            fuzzy: fuzzy::FuzzyScratch::default(),
+            fuzzy: self
+                .fields
+                .iter()
+                .map(|_| fuzzy::FuzzyScratch::default())
+                .collect(),
             fields: Vec::with_capacity(self.fields.len()),
         }
     }
@@ -239,15 +244,16 @@ impl Matcher {
         })
     }
 
-    fn prepare(&self, values: &[Option<&str>]) -> Vec<Probe> {
+    fn prepare(&self, values: &[Option<&str>], scratch: &mut Scratch) -> Vec<Probe> {
         self.fields
             .iter()
+            .zip(scratch.fuzzy.iter_mut())
             .enumerate()
-            .map(|(i, field)| {
+            .map(|(i, (field, fuzzy_scratch))| {
                 let raw = values.get(i).copied().flatten();
                 match field {
                     FieldIndex::Exact(c) => Probe::Exact(c.prepare(raw)),
-                    FieldIndex::Fuzzy(c) => Probe::Fuzzy(c.prepare(raw)),
+                    FieldIndex::Fuzzy(c) => Probe::Fuzzy(c.prepare(raw, fuzzy_scratch)),
                     FieldIndex::Date(c) => Probe::Date(c.prepare(raw)),
                     FieldIndex::Numeric(c) => Probe::Numeric(c.prepare(raw)),
                     FieldIndex::Identifier(c) => Probe::Identifier(c.prepare(raw)),
@@ -258,10 +264,12 @@ impl Matcher {
 
     fn score_fields(&self, probes: &[Probe], row: u32, scratch: &mut Scratch) {
         scratch.fields.clear();
-        for (field, probe) in self.fields.iter().zip(probes) {
+        for ((field, probe), fuzzy_scratch) in
+            self.fields.iter().zip(probes).zip(scratch.fuzzy.iter_mut())
+        {
             let score = match (field, probe) {
                 (FieldIndex::Exact(c), Probe::Exact(p)) => c.score(p, row),
-                (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => c.score(p, row, &mut scratch.fuzzy),
+                (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => c.score(p, row, fuzzy_scratch),
                 (FieldIndex::Date(c), Probe::Date(p)) => c.score(p, row),
                 (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.score(p, row),
                 (FieldIndex::Identifier(c), Probe::Identifier(p)) => c.score(p, row),
@@ -293,7 +301,7 @@ impl Matcher {
         excluded: &[u32],
         scratch: &mut Scratch,
     ) -> MatchOutcome {
-        let probes = self.prepare(values);
+        let probes = self.prepare(values, scratch);
         let rows: Vec<u32> = match mode {
             Mode::Exhaustive => (0..self.reference.len() as u32).collect(),
             Mode::Indexed => {

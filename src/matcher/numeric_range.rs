@@ -183,7 +183,7 @@ mod tests {
         );
         let (lo, hi) = col.window(100.0);
         assert!(
-            lo <= 99.0 && hi >= 101.0 && hi < 102.0 && lo > 95.0,
+            (95.0..=99.0).contains(&lo) && (101.0..102.0).contains(&hi),
             "{lo} {hi}"
         );
         let (lo, hi) = col.window(-100.0);

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests: run the real binary, write small input files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn refmatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_refmatch"))
+        .args(args)
+        .output()
+        .expect("the refmatch binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/invoices")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The public benchmark set beside the repository, when this machine has it.
+pub fn dblp_acm() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/benchmarks/dblp-acm");
+    dir.join("truth.csv").exists().then_some(dir)
+}
+
+pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("temp file is writable");
+    path.display().to_string()
+}

@@ -1,0 +1,305 @@
+//! The offline commands as users run them: `refmatch match` and `refmatch eval` on the
+//! shipped fixtures, checked for quality, determinism and agreement with a full scan.
+
+mod common;
+
+use common::{dblp_acm, fixture, refmatch, stderr, stdout};
+use serde_json::Value;
+
+fn eval_json(extra: &[&str]) -> Value {
+    let (reference, documents, config, truth) = (
+        fixture("reference.csv"),
+        fixture("documents.csv"),
+        fixture("config.json"),
+        fixture("truth.csv"),
+    );
+    let mut args = vec![
+        "eval",
+        "--reference",
+        &reference,
+        "--documents",
+        &documents,
+        "--config",
+        &config,
+        "--truth",
+        &truth,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = refmatch(&args);
+    assert!(out.status.success(), "eval failed: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("eval --json prints one JSON object")
+}
+
+fn match_fixtures(extra: &[&str]) -> String {
+    let (reference, documents, config) = (
+        fixture("reference.csv"),
+        fixture("documents.csv"),
+        fixture("config.json"),
+    );
+    let mut args = vec![
+        "match",
+        "--reference",
+        &reference,
+        "--documents",
+        &documents,
+        "--config",
+        &config,
+    ];
+    args.extend_from_slice(extra);
+    let out = refmatch(&args);
+    assert!(out.status.success(), "match failed: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn the_shipped_config_reaches_f1_095_on_the_fixtures() {
+    let report = eval_json(&[]);
+    for key in [
+        "documents",
+        "reference_rows",
+        "threshold",
+        "tp",
+        "fp",
+        "fn",
+        "precision",
+        "recall",
+        "f1",
+        "best_threshold",
+        "best_f1",
+        "elapsed_ms",
+    ] {
+        assert!(
+            report.get(key).is_some(),
+            "eval --json lacks {key}: {report}"
+        );
+    }
+    assert_eq!(report["documents"], 150);
+    assert_eq!(report["reference_rows"], 304);
+    let f1 = report["f1"].as_f64().unwrap();
+    assert!(f1 >= 0.95, "F1 {f1} below the 0.95 floor: {report}");
+    // The counts agree with the rates they are derived from.
+    let (tp, fp, fn_) = (
+        report["tp"].as_f64().unwrap(),
+        report["fp"].as_f64().unwrap(),
+        report["fn"].as_f64().unwrap(),
+    );
+    assert!((f1 - 2.0 * tp / (2.0 * tp + fp + fn_)).abs() < 1e-4);
+}
+
+#[test]
+fn eval_is_identical_from_run_to_run_but_for_elapsed_time() {
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("elapsed_ms");
+        v
+    };
+    let a = strip(eval_json(&["--sweep"]));
+    let b = strip(eval_json(&["--sweep", "--threads", "1"]));
+    assert_eq!(a, b);
+    let sweep = a["sweep"].as_array().expect("--sweep adds the sweep");
+    assert_eq!(sweep.len(), 101);
+    assert_eq!(sweep[0]["threshold"], 0.0);
+    assert_eq!(sweep[100]["threshold"], 1.0);
+    // best_f1 is the best of the sweep and best_threshold the lowest that reaches it.
+    let best = a["best_f1"].as_f64().unwrap();
+    let first = sweep
+        .iter()
+        .find(|p| p["f1"].as_f64().unwrap() >= best)
+        .unwrap();
+    assert_eq!(first["threshold"], a["best_threshold"]);
+    assert!(sweep.iter().all(|p| p["f1"].as_f64().unwrap() <= best));
+}
+
+#[test]
+fn eval_prints_a_readable_summary_without_json() {
+    let out = refmatch(&[
+        "eval",
+        "--reference",
+        &fixture("reference.csv"),
+        "--documents",
+        &fixture("documents.csv"),
+        "--config",
+        &fixture("config.json"),
+        "--truth",
+        &fixture("truth.csv"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for label in [
+        "precision",
+        "recall",
+        "f1",
+        "best threshold",
+        "false positives",
+    ] {
+        assert!(text.contains(label), "summary lacks {label}:\n{text}");
+    }
+}
+
+#[test]
+fn the_index_finds_what_a_full_scan_finds_on_the_fixtures() {
+    let indexed = match_fixtures(&["--out", "/dev/stdout"]);
+    let exhaustive = match_fixtures(&["--exhaustive"]);
+    assert_eq!(indexed, exhaustive);
+}
+
+#[test]
+fn output_is_byte_identical_at_1_and_4_threads() {
+    assert_eq!(
+        match_fixtures(&["--threads", "1"]),
+        match_fixtures(&["--threads", "4"])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.jsonl").display().to_string();
+    let four = dir.path().join("four.jsonl").display().to_string();
+    match_fixtures(&["--threads", "1", "--out", &one]);
+    match_fixtures(&["--threads", "4", "--out", &four]);
+    let one = std::fs::read(one).unwrap();
+    assert!(!one.is_empty());
+    assert_eq!(one, std::fs::read(four).unwrap());
+}
+
+#[test]
+fn csv_output_has_one_row_per_document_in_input_order() {
+    let text = match_fixtures(&[]);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "document_id",
+            "matched_reference_row_id",
+            "confidence",
+            "candidates"
+        ]
+    );
+    let documents = std::fs::read_to_string(fixture("documents.csv")).unwrap();
+    let expected: Vec<String> = csv::Reader::from_reader(documents.as_bytes())
+        .records()
+        .map(|r| r.unwrap()[0].to_string())
+        .collect();
+    let mut ids = Vec::new();
+    let threshold = 0.8;
+    for record in reader.records() {
+        let record = record.unwrap();
+        ids.push(record[0].to_string());
+        let confidence: f64 = record[2].parse().unwrap();
+        let candidates: Value = serde_json::from_str(&record[3]).unwrap();
+        let candidates = candidates.as_array().unwrap();
+        assert!(candidates.len() <= 5);
+        // The matched row is the top candidate, and only at or above the threshold.
+        if record[1].is_empty() {
+            assert!(confidence < threshold || candidates.is_empty());
+        } else {
+            assert!(confidence >= threshold);
+            assert_eq!(candidates[0]["reference_row_id"], record[1]);
+        }
+        // Candidates come best first, ties by id, every one with confidence > 0.
+        for pair in candidates.windows(2) {
+            let (a, b) = (
+                pair[0]["confidence"].as_f64().unwrap(),
+                pair[1]["confidence"].as_f64().unwrap(),
+            );
+            assert!(
+                a > b
+                    || (a == b
+                        && pair[0]["reference_row_id"].as_str()
+                            < pair[1]["reference_row_id"].as_str())
+            );
+        }
+        for c in candidates {
+            assert!(c["confidence"].as_f64().unwrap() > 0.0);
+            let evidence = c["evidence"].as_object().unwrap();
+            assert_eq!(evidence.len(), 6, "one evidence entry per mapping");
+            for entry in evidence.values() {
+                assert!(
+                    entry.get("strategy").is_some()
+                        && entry.get("source_value").is_some()
+                        && entry.get("target_value").is_some()
+                );
+            }
+        }
+    }
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn evidence_shows_both_values_and_flags_missing_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl").display().to_string();
+    match_fixtures(&["--out", &out]);
+    let lines: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 150);
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "document_id",
+            "matched_reference_row_id",
+            "confidence",
+            "candidates"
+        ]
+    );
+    // Some document lacks an invoice number: its evidence says so with a null score.
+    let missing = lines
+        .iter()
+        .flat_map(|l| l["candidates"].as_array().unwrap().iter())
+        .map(|c| &c["evidence"]["invoice_number"])
+        .find(|e| e["missing"] == true)
+        .expect("a candidate with a missing invoice number");
+    assert_eq!(missing["score"], Value::Null);
+    assert_eq!(missing["source_value"], Value::Null);
+    assert!(missing["target_value"].is_string());
+    // A present pair shows both raw values.
+    let present = &lines[0]["candidates"][0]["evidence"]["vendor_name"];
+    assert!(present["source_value"].is_string() && present["target_value"].is_string());
+    assert!(present["score"].as_f64().is_some());
+}
+
+#[test]
+fn dblp_acm_reaches_f1_097_and_the_index_agrees_with_a_full_scan() {
+    let Some(dir) = dblp_acm() else {
+        eprintln!("skipped: ../shared/benchmarks/dblp-acm is not on this machine");
+        return;
+    };
+    let config =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/dblp-acm/config.json");
+    let path = |f: &str| dir.join(f).display().to_string();
+    let run = |extra: &[&str]| {
+        let (r, d, c, t) = (
+            path("reference.csv"),
+            path("documents.csv"),
+            config.display().to_string(),
+            path("truth.csv"),
+        );
+        let mut args = vec![
+            "eval",
+            "--reference",
+            &r,
+            "--documents",
+            &d,
+            "--config",
+            &c,
+            "--truth",
+            &t,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = refmatch(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v.as_object_mut().unwrap().remove("elapsed_ms");
+        v
+    };
+    let indexed = run(&[]);
+    assert!(indexed["f1"].as_f64().unwrap() >= 0.97, "{indexed}");
+    assert_eq!(indexed, run(&["--exhaustive"]));
+}
