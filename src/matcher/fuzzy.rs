@@ -22,38 +22,79 @@ use crate::parse::normalize_text;
 /// Words less alike than this are different words.
 pub const WORD_SIMILARITY_FLOOR: f64 = 0.7;
 
-/// Cuts normalised text into words, joining code fragments.
+/// Spellings of one legal form or business word that extraction swaps freely; the first
+/// is the one both sides are compared in.
+const SAME_WORD: &[(&str, &str)] = &[
+    ("limited", "ltd"),
+    ("incorporated", "inc"),
+    ("corporation", "corp"),
+    ("company", "co"),
+];
+
+/// Cuts normalised text into words. A run of short pieces that holds a digit is one code,
+/// even across spaces (`kx tg9341t`); single letters written without spaces between them
+/// are one abbreviation (`s.a.` = `sa`), but spaced initials stay apart (`a. m. ouksel`).
 pub fn tokenize(normalized: &str) -> Vec<String> {
-    let pieces: Vec<&str> = normalized
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .collect();
+    // Pieces of letters and digits, each with whether a space came before it.
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    let mut start = None;
+    let mut spaced = false;
+    for (i, c) in normalized.char_indices() {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            pieces.push((&normalized[s..i], spaced));
+            spaced = false;
+        }
+        spaced |= c.is_whitespace();
+    }
+    if let Some(s) = start {
+        pieces.push((&normalized[s..], spaced));
+    }
+
     let has_digit = |p: &str| p.chars().any(|c| c.is_ascii_digit());
+    let single = |p: &str| p.chars().nth(1).is_none();
     // Codes are letters-and-digit pieces, or at most two letters next to such pieces.
     let joinable = |p: &str| has_digit(p) || p.chars().count() <= 2;
     let mut tokens = Vec::with_capacity(pieces.len());
     let mut i = 0;
     while i < pieces.len() {
         let mut j = i;
-        while j < pieces.len() && joinable(pieces[j]) {
+        while j < pieces.len() && joinable(pieces[j].0) {
             j += 1;
         }
         if j == i {
-            tokens.push(pieces[i].to_string());
+            tokens.push(canonical(pieces[i].0));
             i += 1;
             continue;
         }
         let run = &pieces[i..j];
-        let code = run.iter().any(|p| has_digit(p));
-        let initials = run.len() > 1 && run.iter().all(|p| p.chars().count() == 1);
-        if code || initials {
-            tokens.push(run.concat());
+        if run.iter().any(|p| has_digit(p.0)) {
+            tokens.push(run.iter().map(|p| p.0).collect());
         } else {
-            tokens.extend(run.iter().map(|p| p.to_string()));
+            let mut k = 0;
+            while k < run.len() {
+                let mut end = k + 1;
+                while end < run.len() && single(run[k].0) && single(run[end].0) && !run[end].1 {
+                    end += 1;
+                }
+                tokens.push(canonical(&run[k..end].iter().map(|p| p.0).collect::<String>()));
+                k = end;
+            }
         }
         i = j;
     }
     tokens
+}
+
+fn canonical(word: &str) -> String {
+    SAME_WORD
+        .iter()
+        .find(|(long, _)| *long == word)
+        .map_or(word, |(_, short)| short)
+        .to_string()
 }
 
 /// Similarity of two words in 0..1: 0 when their digits differ or they are too far apart.
@@ -524,6 +565,9 @@ mod tests {
             ["muller", "gmbh", "co", "kg"]
         );
         assert_eq!(tokenize("iphone 15 pro"), ["iphone", "15", "pro"]);
+        assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
+        assert_eq!(tokenize("u.s.a. inc"), ["usa", "inc"]);
+        assert_eq!(tokenize("thistle facilities limited"), ["thistle", "facilities", "ltd"]);
     }
 
     #[test]
