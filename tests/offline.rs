@@ -28,6 +28,12 @@ fn eval_json(extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let out = refmatch(&args);
     assert!(out.status.success(), "eval failed: {}", stderr(&out));
+    // The progress bar stays quiet when stderr is not a terminal.
+    assert!(
+        stderr(&out).is_empty(),
+        "unexpected stderr: {}",
+        stderr(&out)
+    );
     serde_json::from_str(&stdout(&out)).expect("eval --json prints one JSON object")
 }
 

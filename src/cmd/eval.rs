@@ -27,7 +27,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         Mode::Indexed
     };
     let values = documents.values_for(matcher.sources());
-    let outcomes = matcher.match_many(&values, mode, &offline.pool);
+    let outcomes = {
+        let bar = super::progress_bar(values.len(), "matching");
+        let outcomes = matcher.match_many(&values, mode, &offline.pool, &|| bar.inc(1));
+        bar.finish_and_clear();
+        outcomes
+    };
     let predictions: Vec<Prediction> = documents
         .ids
         .iter()

@@ -19,7 +19,12 @@ pub fn run(args: MatchArgs) -> Result<()> {
     };
     let matcher = &offline.matcher;
     let values = offline.documents.values_for(matcher.sources());
-    let outcomes = matcher.match_many(&values, mode, &offline.pool);
+    let outcomes = {
+        let bar = super::progress_bar(values.len(), "matching");
+        let outcomes = matcher.match_many(&values, mode, &offline.pool, &|| bar.inc(1));
+        bar.finish_and_clear();
+        outcomes
+    };
 
     let jsonl = args
         .out

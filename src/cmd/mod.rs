@@ -72,3 +72,18 @@ pub(crate) fn print_stdout(text: &str) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// A progress bar on stderr; hidden when stderr is not a terminal.
+pub(crate) fn progress_bar(len: usize, what: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:40} {pos}/{len} documents ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(what);
+    bar
+}

@@ -80,7 +80,9 @@ pub fn tokenize(normalized: &str) -> Vec<String> {
                 while end < run.len() && single(run[k].0) && single(run[end].0) && !run[end].1 {
                     end += 1;
                 }
-                tokens.push(canonical(&run[k..end].iter().map(|p| p.0).collect::<String>()));
+                tokens.push(canonical(
+                    &run[k..end].iter().map(|p| p.0).collect::<String>(),
+                ));
                 k = end;
             }
         }
@@ -567,7 +569,10 @@ mod tests {
         assert_eq!(tokenize("iphone 15 pro"), ["iphone", "15", "pro"]);
         assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
         assert_eq!(tokenize("u.s.a. inc"), ["usa", "inc"]);
-        assert_eq!(tokenize("thistle facilities limited"), ["thistle", "facilities", "ltd"]);
+        assert_eq!(
+            tokenize("thistle facilities limited"),
+            ["thistle", "facilities", "ltd"]
+        );
     }
 
     #[test]

@@ -214,11 +214,13 @@ impl Matcher {
 
     /// Matches many documents on `pool`; results come back in input order and do not
     /// depend on the number of threads.
+    /// `done` is called once per finished document, from the worker that finished it.
     pub fn match_many<V: AsRef<[Option<S>]> + Sync, S: AsRef<str> + Sync>(
         &self,
         documents: &[V],
         mode: Mode,
         pool: &rayon::ThreadPool,
+        done: &(dyn Fn() + Sync),
     ) -> Vec<MatchOutcome> {
         pool.install(|| {
             documents
@@ -234,10 +236,12 @@ impl Matcher {
                             .iter()
                             .map(|v| v.as_ref().map(|s| s.as_ref()))
                             .collect();
-                        match guard.scratch.as_mut() {
+                        let outcome = match guard.scratch.as_mut() {
                             Some(scratch) => self.match_with(&values, mode, &[], scratch),
                             None => self.match_one(&values, mode, &[]),
-                        }
+                        };
+                        done();
+                        outcome
                     },
                 )
                 .collect()
