@@ -24,6 +24,8 @@ pub enum Command {
     Match(MatchArgs),
     /// Evaluate a config offline against labelled data (precision, recall, F1).
     Eval(EvalArgs),
+    /// Write a generated vendor-invoice set (reference, documents, truth, config) to a directory.
+    Synth(SynthArgs),
 }
 
 /// The inputs shared by the offline commands.
@@ -77,4 +79,20 @@ pub struct EvalArgs {
     /// Also report precision, recall and F1 for thresholds 0.00 to 1.00.
     #[arg(long)]
     pub sweep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Reference rows to generate (the accounts-payable ledger); one vendor per 50 rows.
+    #[arg(long, value_name = "N")]
+    pub reference_rows: u64,
+    /// Documents to generate: about 90% with a true row, 10% without.
+    #[arg(long, value_name = "M")]
+    pub documents: u64,
+    /// Seed: the same arguments always write the same bytes.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory, created if absent; its four files are overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }

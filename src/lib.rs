@@ -7,6 +7,7 @@
 //!   indexes, confidence and evidence. It knows nothing of files, SQLite or HTTP.
 //! - `ingest`: the only code that reads CSV files (delimiter, encoding, ids).
 //! - `evaluate`: offline metrics against labelled data (precision, recall, F1, sweep).
+//! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
 
@@ -18,5 +19,6 @@ pub mod evaluate;
 pub mod ingest;
 pub mod matcher;
 pub mod parse;
+pub mod synth;
 
 pub use error::{Error, Result};

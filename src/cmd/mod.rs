@@ -3,6 +3,7 @@
 
 mod eval;
 mod match_;
+mod synth;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Match(args) => match_::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Synth(args) => synth::run(args),
     }
 }
 
