@@ -54,12 +54,21 @@ fn digits(s: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 fn is_adjacent_transposition(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len() != b.len() {
-        return false;
+    fn check<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) else {
+            return false;
+        };
+        i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
     }
-    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-    matches!(diffs.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+    if a.is_ascii() && b.is_ascii() {
+        check(a.as_bytes(), b.as_bytes())
+    } else {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        check(&a, &b)
+    }
 }
 
 /// The identifier score of two folded values.
@@ -187,6 +196,9 @@ mod tests {
         assert_eq!(score("1NV-2023-0042", "INV.2023.0042"), 1.0);
         assert_eq!(score("INV-2023-0042", "2023-0042"), 0.9);
         assert_eq!(score("INV-2023-0042", "INV-2023-0024"), 0.8);
+        assert_eq!(score("INV-2023-0042", "NIV-2023-0042"), 0.8);
+        assert!(!is_adjacent_transposition("ab", "ab"));
+        assert!(!is_adjacent_transposition("abc", "bca"));
         assert_eq!(score("INV-2023-0042", "INV-2023-0043"), 0.0);
         assert_eq!(score("INV-2023-0042", "INV-2023-0041"), 0.0);
         assert_eq!(score("INV-2023-0042", "INV-2023-00042"), 0.0);

@@ -119,33 +119,49 @@ impl Matcher {
         if reference.len() > u32::MAX as usize - 1 {
             return Err(Error::Internal("reference table too large".into()));
         }
-        let mut fields = Vec::with_capacity(config.mappings.len());
-        for (i, m) in config.mappings.iter().enumerate() {
-            let column = reference.column_index(&m.target).ok_or_else(|| {
-                Error::invalid(
-                    "config",
-                    format!("field_mappings[{i}].target"),
-                    format!("\"{}\" is not a column of the reference data", m.target),
-                )
-            })?;
-            let values = reference.values[column].iter();
-            fields.push(match m.strategy {
-                Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
-                Strategy::Fuzzy { min_similarity } => {
-                    FieldIndex::Fuzzy(fuzzy::FuzzyColumn::build(values, min_similarity))
+        let columns = config
+            .mappings
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                reference.column_index(&m.target).ok_or_else(|| {
+                    Error::invalid(
+                        "config",
+                        format!("field_mappings[{i}].target"),
+                        format!("\"{}\" is not a column of the reference data", m.target),
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        // Columns are indexed in parallel on the caller's pool.
+        let fields: Vec<FieldIndex> = config
+            .mappings
+            .par_iter()
+            .zip(columns)
+            .map(|(m, column)| {
+                let values = reference.values[column].iter();
+                match m.strategy {
+                    Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
+                    Strategy::Fuzzy { min_similarity } => {
+                        FieldIndex::Fuzzy(fuzzy::FuzzyColumn::build(values, min_similarity))
+                    }
+                    Strategy::DateRange {
+                        tolerance_days,
+                        order,
+                    } => FieldIndex::Date(date_range::DateColumn::build(
+                        values,
+                        tolerance_days,
+                        order,
+                    )),
+                    Strategy::NumericRange { tolerance } => {
+                        FieldIndex::Numeric(numeric_range::NumericColumn::build(values, tolerance))
+                    }
+                    Strategy::Identifier => {
+                        FieldIndex::Identifier(identifier::IdentifierColumn::build(values))
+                    }
                 }
-                Strategy::DateRange {
-                    tolerance_days,
-                    order,
-                } => FieldIndex::Date(date_range::DateColumn::build(values, tolerance_days, order)),
-                Strategy::NumericRange { tolerance } => {
-                    FieldIndex::Numeric(numeric_range::NumericColumn::build(values, tolerance))
-                }
-                Strategy::Identifier => {
-                    FieldIndex::Identifier(identifier::IdentifierColumn::build(values))
-                }
-            });
-        }
+            })
+            .collect();
         let mut order: Vec<u32> = (0..reference.len() as u32).collect();
         order.sort_by(|&a, &b| {
             reference
