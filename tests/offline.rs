@@ -309,3 +309,72 @@ fn dblp_acm_reaches_f1_097_and_the_index_agrees_with_a_full_scan() {
     assert!(indexed["f1"].as_f64().unwrap() >= 0.97, "{indexed}");
     assert_eq!(indexed, run(&["--exhaustive"]));
 }
+
+#[test]
+fn the_index_agrees_with_a_full_scan_on_generated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    let synth = refmatch(&[
+        "synth",
+        "--reference-rows",
+        "5000",
+        "--documents",
+        "300",
+        "--seed",
+        "11",
+        "--out",
+        &out,
+    ]);
+    assert!(synth.status.success(), "{}", stderr(&synth));
+    let path = |f: &str| dir.path().join(f).display().to_string();
+    let run = |extra: &[&str]| {
+        let (r, d, c) = (
+            path("reference.csv"),
+            path("documents.csv"),
+            path("config.json"),
+        );
+        let mut args = vec![
+            "match",
+            "--reference",
+            &r,
+            "--documents",
+            &d,
+            "--config",
+            &c,
+        ];
+        args.extend_from_slice(extra);
+        let out = refmatch(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        csv::Reader::from_reader(stdout(&out).as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                let candidates: Value = serde_json::from_str(&r[3]).unwrap();
+                let top = candidates[0]["reference_row_id"]
+                    .as_str()
+                    .map(str::to_string);
+                (r[1].to_string(), top)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (indexed, exhaustive) = (run(&[]), run(&["--exhaustive"]));
+    assert_eq!(indexed.len(), 300);
+    let matched_equal = indexed
+        .iter()
+        .zip(&exhaustive)
+        .filter(|(a, b)| a.0 == b.0)
+        .count();
+    let top_equal = indexed
+        .iter()
+        .zip(&exhaustive)
+        .filter(|(a, b)| a.1 == b.1)
+        .count();
+    assert_eq!(
+        matched_equal, 300,
+        "the matched row must not change because of the index"
+    );
+    assert!(
+        top_equal >= 297,
+        "top candidate agrees for only {top_equal} of 300"
+    );
+}
