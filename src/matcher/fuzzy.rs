@@ -12,7 +12,7 @@
 //! table look-ups, and the same look-ups score a row whether the index proposed it or a
 //! full scan did.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::index::{posting_cap, Accumulator};
@@ -270,7 +270,7 @@ pub struct FuzzyScratch {
 
 impl FuzzyColumn {
     pub fn build<'a>(values: impl Iterator<Item = &'a str>, min_similarity: f64) -> Self {
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ids: HashMap<String, u32> = HashMap::default();
         let mut words: Vec<String> = Vec::new();
         let mut row_offsets = vec![0u32];
         let mut row_words: Vec<u32> = Vec::new();
@@ -316,7 +316,7 @@ impl FuzzyColumn {
         let weights = (0..words.len())
             .map(|w| idf(f64::from(word_offsets[w + 1] - word_offsets[w])))
             .collect();
-        let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::new();
+        let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::default();
         let mut bigram_counts = Vec::with_capacity(words.len());
         let mut lengths = Vec::with_capacity(words.len());
         for (id, word) in words.iter().enumerate() {

@@ -7,16 +7,45 @@
 //! Index: hash keys that every pair scoring above 0 shares (the folded form, the form
 //! without prefix, the digits, and the sorted characters for transpositions).
 
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
 use super::index::{posting_cap, Accumulator, Postings};
-use super::{FieldScore, Parsed};
+use super::{FieldScore, Parsed, StrColumn};
 
 /// An identifier in the forms the rules compare.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Folded {
     /// Upper case, separators dropped, look-alikes folded to digits.
     full: String,
+    /// Bytes of `full` taken by a leading letters-only prefix, 0 when there is none.
+    prefix: usize,
+}
+
+/// A borrowed `Folded`, as stored in a column.
+#[derive(Clone, Copy, Debug)]
+struct FoldedRef<'a> {
+    full: &'a str,
+    prefix: usize,
+}
+
+impl Folded {
+    fn as_ref(&self) -> FoldedRef<'_> {
+        FoldedRef {
+            full: &self.full,
+            prefix: self.prefix,
+        }
+    }
+}
+
+impl<'a> FoldedRef<'a> {
     /// `full` without the leading letters-only prefix, when there was one.
-    without_prefix: Option<String>,
+    fn without_prefix(&self) -> Option<&'a str> {
+        (self.prefix > 0)
+            .then(|| self.full.get(self.prefix..))
+            .flatten()
+    }
 }
 
 fn fold_char(c: char) -> char {
@@ -39,13 +68,16 @@ pub fn fold(raw: &str) -> Option<Folded> {
     if compact.is_empty() {
         return None;
     }
-    let prefix = compact.iter().take_while(|c| c.is_alphabetic()).count();
-    let full: String = compact.iter().copied().map(fold_char).collect();
-    let without_prefix = (prefix > 0 && prefix < compact.len())
-        .then(|| compact[prefix..].iter().copied().map(fold_char).collect());
+    let letters = compact.iter().take_while(|c| c.is_alphabetic()).count();
+    // Folding maps each character to one of the same width, so byte offsets carry over.
+    let prefix = if letters < compact.len() {
+        compact[..letters].iter().map(|c| c.len_utf8()).sum()
+    } else {
+        0
+    };
     Some(Folded {
-        full,
-        without_prefix,
+        full: compact.into_iter().map(fold_char).collect(),
+        prefix,
     })
 }
 
@@ -73,93 +105,118 @@ fn is_adjacent_transposition(a: &str, b: &str) -> bool {
 
 /// The identifier score of two folded values.
 pub fn identifier_score(a: &Folded, b: &Folded) -> f64 {
+    score_refs(a.as_ref(), b.as_ref())
+}
+
+fn score_refs(a: FoldedRef, b: FoldedRef) -> f64 {
     if a.full == b.full {
         return 1.0;
     }
-    let dropped = match (&a.without_prefix, &b.without_prefix) {
-        (Some(x), None) => *x == b.full,
-        (None, Some(y)) => *y == a.full,
+    let dropped = match (a.without_prefix(), b.without_prefix()) {
+        (Some(x), None) => x == b.full,
+        (None, Some(y)) => y == a.full,
         _ => false,
     };
     if dropped {
         return 0.9;
     }
-    if is_adjacent_transposition(&a.full, &b.full) {
+    if is_adjacent_transposition(a.full, b.full) {
         return 0.8;
     }
-    if digits(&a.full).eq(digits(&b.full)) {
+    if digits(a.full).eq(digits(b.full)) {
         let longest = a.full.chars().count().max(b.full.chars().count());
-        let distance = strsim::levenshtein(&a.full, &b.full);
+        let distance = strsim::levenshtein(a.full, b.full);
         return 1.0 - distance as f64 / longest as f64;
     }
     0.0
 }
 
-/// Keys of which two values scoring above 0 always share at least one.
-fn keys(f: &Folded) -> Vec<(String, f32)> {
-    let mut keys = vec![(format!("F{}", f.full), 1.0)];
-    if let Some(w) = &f.without_prefix {
-        keys.push((format!("F{w}"), 0.9));
+/// Hashes a key of one kind; a collision only proposes an extra row, never changes a score.
+fn key(kind: u8, chars: impl Iterator<Item = char>) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u8(kind);
+    for c in chars {
+        h.write_u32(c as u32);
+    }
+    h.finish()
+}
+
+/// Keys of which two values scoring above 0 always share at least one, with the score a
+/// row sharing it can be expected to have.
+fn keys(f: FoldedRef) -> Vec<(u64, f32)> {
+    let mut keys = vec![(key(b'F', f.full.chars()), 1.0)];
+    if let Some(w) = f.without_prefix() {
+        keys.push((key(b'F', w.chars()), 0.9));
     }
     let mut sorted: Vec<char> = f.full.chars().collect();
     sorted.sort_unstable();
-    keys.push((format!("T{}", sorted.into_iter().collect::<String>()), 0.8));
-    keys.push((format!("D{}", digits(&f.full).collect::<String>()), 0.5));
+    keys.push((key(b'T', sorted.into_iter()), 0.8));
+    keys.push((key(b'D', digits(f.full)), 0.5));
     keys
 }
 
 pub struct IdentifierColumn {
-    values: Vec<Parsed<Folded>>,
-    postings: Postings<String>,
+    /// Folded values; an empty one is missing.
+    full: StrColumn,
+    prefix: Vec<u32>,
+    postings: Postings<u64>,
     cap: usize,
 }
 
 pub struct IdentifierProbe {
-    value: Parsed<(Folded, Vec<(String, f32)>)>,
-}
-
-fn parse(raw: &str) -> Parsed<Folded> {
-    match fold(raw) {
-        Some(f) => Parsed::Value(f),
-        None => Parsed::Missing,
-    }
+    value: Parsed<(Folded, Vec<(u64, f32)>)>,
 }
 
 impl IdentifierColumn {
     pub fn build<'a>(values: impl Iterator<Item = &'a str>) -> Self {
-        let values: Vec<Parsed<Folded>> = values.map(parse).collect();
-        let postings = Postings::build(values.iter().enumerate().flat_map(|(row, v)| {
-            let keys = match v {
-                Parsed::Value(f) => keys(f),
-                _ => Vec::new(),
-            };
-            keys.into_iter().map(move |(k, _)| (k, row as u32))
-        }));
-        let cap = posting_cap(values.len());
+        let mut full = StrColumn::default();
+        let mut prefix = Vec::new();
+        let mut pairs = Vec::new();
+        for (row, raw) in values.enumerate() {
+            match fold(raw) {
+                Some(f) => {
+                    pairs.extend(keys(f.as_ref()).into_iter().map(|(k, _)| (k, row as u32)));
+                    full.push(&f.full);
+                    prefix.push(f.prefix as u32);
+                }
+                None => {
+                    full.push("");
+                    prefix.push(0);
+                }
+            }
+        }
+        let cap = posting_cap(full.len());
         IdentifierColumn {
-            values,
-            postings,
+            full,
+            prefix,
+            postings: Postings::build(pairs),
             cap,
         }
     }
 
+    fn get(&self, row: u32) -> Option<FoldedRef<'_>> {
+        let full = self.full.get(row as usize);
+        (!full.is_empty()).then(|| FoldedRef {
+            full,
+            prefix: self.prefix.get(row as usize).copied().unwrap_or(0) as usize,
+        })
+    }
+
     pub fn prepare(&self, raw: Option<&str>) -> IdentifierProbe {
-        let value = match raw.map_or(Parsed::Missing, parse) {
-            Parsed::Value(f) => {
-                let mut k = keys(&f);
+        let value = match raw.and_then(fold) {
+            Some(f) => {
+                let mut k = keys(f.as_ref());
                 k.sort_by(|a, b| b.1.total_cmp(&a.1));
                 Parsed::Value((f, k))
             }
-            _ => Parsed::Missing,
+            None => Parsed::Missing,
         };
         IdentifierProbe { value }
     }
 
     pub fn score(&self, probe: &IdentifierProbe, row: u32) -> FieldScore {
-        match (&probe.value, self.values.get(row as usize)) {
-            (Parsed::Value((a, _)), Some(Parsed::Value(b))) => {
-                FieldScore::Score(identifier_score(a, b))
-            }
+        match (&probe.value, self.get(row)) {
+            (Parsed::Value((a, _)), Some(b)) => FieldScore::Score(score_refs(a.as_ref(), b)),
             _ => FieldScore::Missing,
         }
     }
@@ -170,7 +227,7 @@ impl IdentifierColumn {
         };
         acc.begin_group();
         for (key, estimate) in keys {
-            let rows = self.postings.get(key.as_str());
+            let rows = self.postings.get(key);
             if rows.len() <= self.cap {
                 for &row in rows {
                     acc.credit(row, weight * estimate);
@@ -222,8 +279,8 @@ mod tests {
     }
 
     fn shares_a_key(a: &Folded, b: &Folded) -> bool {
-        let kb: Vec<String> = keys(b).into_iter().map(|k| k.0).collect();
-        keys(a).iter().any(|(k, _)| kb.contains(k))
+        let kb: Vec<u64> = keys(b.as_ref()).into_iter().map(|k| k.0).collect();
+        keys(a.as_ref()).iter().any(|(k, _)| kb.contains(k))
     }
 
     proptest! {

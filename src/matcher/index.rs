@@ -4,13 +4,14 @@
 //! which rows get scored in full; it never enters a score.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
 
+use rustc_hash::FxHashMap;
+
 /// Key -> rows, stored as one flat array of row ids with offsets (CSR).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Postings<K> {
-    keys: HashMap<K, u32>,
+    keys: FxHashMap<K, u32>,
     offsets: Vec<u32>,
     rows: Vec<u32>,
 }
@@ -18,7 +19,7 @@ pub struct Postings<K> {
 impl<K: Hash + Eq> Postings<K> {
     /// Builds from `(key, row)` pairs in any order; rows of a key end up sorted and unique.
     pub fn build(pairs: impl IntoIterator<Item = (K, u32)>) -> Self {
-        let mut keys: HashMap<K, u32> = HashMap::new();
+        let mut keys: FxHashMap<K, u32> = FxHashMap::default();
         let mut flat: Vec<(u32, u32)> = Vec::new();
         for (key, row) in pairs {
             let next = keys.len() as u32;
