@@ -42,16 +42,19 @@ fn read_config(path: &Path) -> Result<MatchConfig> {
 /// Reads the config and both tables, checks them against each other, builds the matcher.
 pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
     let config = read_config(&inputs.config)?;
-    let reference_csv = ingest::read_csv(&inputs.reference, inputs.encoding)?;
+    let reference = ingest::read_reference(
+        &inputs.reference,
+        inputs.encoding,
+        inputs.id_column.as_deref(),
+    )?;
     let documents_csv = ingest::read_csv(&inputs.documents, inputs.encoding)?;
     config.check_columns(
         &inputs.config.display().to_string(),
-        &reference_csv.name,
-        &reference_csv.headers,
+        &inputs.reference.display().to_string(),
+        &reference.columns,
         &documents_csv.name,
         &documents_csv.headers,
     )?;
-    let reference = ingest::reference_from_csv(reference_csv, inputs.id_column.as_deref())?;
     let documents =
         ingest::documents_from_csv(documents_csv, inputs.document_id_column.as_deref())?;
     let pool = crate::matcher::thread_pool(inputs.threads)?;

@@ -1,5 +1,6 @@
 //! CSV reading: one place that decides delimiters, encodings, headers and ragged rows.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -51,12 +52,12 @@ pub fn read_csv(path: &Path, encoding: Encoding) -> Result<CsvTable> {
     parse_csv(&path.display().to_string(), &bytes, encoding)
 }
 
-fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<String> {
+fn decode<'a>(name: &str, bytes: &'a [u8], encoding: Encoding) -> Result<Cow<'a, str>> {
     match encoding {
         Encoding::Utf8 => {
             let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
             match std::str::from_utf8(bytes) {
-                Ok(text) => Ok(text.to_string()),
+                Ok(text) => Ok(Cow::Borrowed(text)),
                 Err(e) => {
                     let good = &bytes[..e.valid_up_to()];
                     let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -70,7 +71,7 @@ fn decode(name: &str, bytes: &[u8], encoding: Encoding) -> Result<String> {
         }
         Encoding::Windows1252 => {
             let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            Ok(text.into_owned())
+            Ok(text)
         }
     }
 }
@@ -102,6 +103,41 @@ fn detect_delimiter(text: &str) -> u8 {
 
 /// Parses CSV bytes; `name` names the input in errors.
 pub fn parse_csv(name: &str, bytes: &[u8], encoding: Encoding) -> Result<CsvTable> {
+    let mut table = CsvTable {
+        name: name.to_string(),
+        headers: Vec::new(),
+        rows: Vec::new(),
+        lines: Vec::new(),
+    };
+    for_each_record(name, bytes, encoding, |event| {
+        match event {
+            CsvEvent::Header(headers) => table.headers = headers.to_vec(),
+            CsvEvent::Record(record, line) => {
+                table.lines.push(line);
+                table.rows.push(record.iter().map(str::to_string).collect());
+            }
+        }
+        Ok(())
+    })?;
+    Ok(table)
+}
+
+/// What `for_each_record` hands over: the header once, then each row.
+pub enum CsvEvent<'a> {
+    /// The column names, trimmed.
+    Header(&'a [String]),
+    /// A row of the header's width and the line it starts on.
+    Record(&'a ::csv::StringRecord, u64),
+}
+
+/// Reads CSV bytes record by record without keeping them. The one place that decides
+/// delimiters, encodings and malformed rows.
+pub fn for_each_record(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    mut on_event: impl FnMut(CsvEvent) -> Result<()>,
+) -> Result<()> {
     let text = decode(name, bytes, encoding)?;
     if text.trim().is_empty() {
         return Err(Error::invalid(name, "", "is empty; expected a header line"));
@@ -136,29 +172,22 @@ pub fn parse_csv(name: &str, bytes: &[u8], encoding: Encoding) -> Result<CsvTabl
             ));
         }
     }
-    let mut rows = Vec::new();
-    let mut lines = Vec::new();
+    on_event(CsvEvent::Header(&headers))?;
     let mut record = ::csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(()),
             Ok(true) => {
                 // A blank line between records is not a row.
                 if record.len() == 1 && record[0].trim().is_empty() && headers.len() > 1 {
                     continue;
                 }
-                lines.push(record.position().map_or(0, |p| p.line()));
-                rows.push(record.iter().map(str::to_string).collect());
+                let line = record.position().map_or(0, |p| p.line());
+                on_event(CsvEvent::Record(&record, line))?;
             }
             Err(e) => return Err(csv_error(e)),
         }
     }
-    Ok(CsvTable {
-        name: name.to_string(),
-        headers,
-        rows,
-        lines,
-    })
 }
 
 #[cfg(test)]

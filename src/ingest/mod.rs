@@ -4,7 +4,7 @@
 
 pub mod csv;
 
-pub use self::csv::{read_csv, CsvTable, Encoding};
+pub use self::csv::{read_csv, CsvEvent, CsvTable, Encoding};
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,29 +42,51 @@ impl Documents {
     }
 }
 
+/// The id column: the named one (which must exist), else the first default present,
+/// else `None` for generated ids.
+fn id_column(
+    name: &str,
+    headers: &[String],
+    named: Option<&str>,
+    defaults: &[&str],
+    flag: &str,
+) -> Result<Option<usize>> {
+    match named {
+        Some(named) => match headers.iter().position(|h| h == named) {
+            Some(i) => Ok(Some(i)),
+            None => Err(Error::invalid(
+                name,
+                flag,
+                format!(
+                    "column \"{named}\" is not in the header (columns: {})",
+                    headers.join(", ")
+                ),
+            )),
+        },
+        None => Ok(defaults
+            .iter()
+            .find_map(|d| headers.iter().position(|h| h == d))),
+    }
+}
+
+fn empty_id(name: &str, line: u64, column: &str) -> Error {
+    Error::invalid(
+        name,
+        format!("line {line}"),
+        format!("empty id in column \"{column}\""),
+    )
+}
+
 /// Resolves the id of every row: the named column, else the first default column present,
 /// else `{prefix}1`, `{prefix}2`, ... in file order. Ids must be present and unique.
 fn resolve_ids(
     table: &CsvTable,
-    id_column: Option<&str>,
+    named: Option<&str>,
     defaults: &[&str],
     prefix: &str,
     flag: &str,
 ) -> Result<Vec<String>> {
-    let column = match id_column {
-        Some(name) => Some(table.column(name).ok_or_else(|| {
-            Error::invalid(
-                &table.name,
-                flag,
-                format!(
-                    "column \"{name}\" is not in the header (columns: {})",
-                    table.headers.join(", ")
-                ),
-            )
-        })?),
-        None => defaults.iter().find_map(|d| table.column(d)),
-    };
-    let Some(column) = column else {
+    let Some(column) = id_column(&table.name, &table.headers, named, defaults, flag)? else {
         return Ok((1..=table.rows.len())
             .map(|i| format!("{prefix}{i}"))
             .collect());
@@ -73,18 +95,13 @@ fn resolve_ids(
     let mut ids = Vec::with_capacity(table.rows.len());
     for (row, line) in table.rows.iter().zip(&table.lines) {
         let id = row.get(column).map(|s| s.trim()).unwrap_or("");
-        let field = format!("line {line}");
         if id.is_empty() {
-            return Err(Error::invalid(
-                &table.name,
-                field,
-                format!("empty id in column \"{}\"", table.headers[column]),
-            ));
+            return Err(empty_id(&table.name, *line, &table.headers[column]));
         }
         if let Some(first) = seen.insert(id, *line) {
             return Err(Error::invalid(
                 &table.name,
-                field,
+                format!("line {line}"),
                 format!("duplicate id \"{id}\" (first on line {first})"),
             ));
         }
@@ -93,15 +110,72 @@ fn resolve_ids(
     Ok(ids)
 }
 
-/// A reference table from a CSV file; ids from `id_column`, `id` or `row_id`, else `row_N`.
-pub fn reference_from_csv(table: CsvTable, id_column: Option<&str>) -> Result<ReferenceTable> {
-    if table.rows.is_empty() {
-        return Err(Error::invalid(&table.name, "", "has a header but no rows"));
+/// Reads a reference table from a CSV file straight into the matcher's column-major form,
+/// without holding the file as rows. Ids from `named_id`, `id` or `row_id`, else `row_N`.
+pub fn read_reference(
+    path: &std::path::Path,
+    encoding: Encoding,
+    named_id: Option<&str>,
+) -> Result<ReferenceTable> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    let mut reference = ReferenceTable::default();
+    let mut id_col = None;
+    let mut lines: Vec<u64> = Vec::new();
+    let mut generated = String::new();
+    csv::for_each_record(&name, &bytes, encoding, |event| {
+        match event {
+            CsvEvent::Header(headers) => {
+                id_col = id_column(&name, headers, named_id, &["id", "row_id"], "--id-column")?;
+                reference = ReferenceTable::new(headers.to_vec());
+            }
+            CsvEvent::Record(record, line) => {
+                let id = match id_col {
+                    Some(c) => {
+                        let id = record.get(c).unwrap_or("").trim();
+                        if id.is_empty() {
+                            return Err(empty_id(&name, line, &reference.columns[c]));
+                        }
+                        id
+                    }
+                    None => {
+                        generated = format!("row_{}", lines.len() + 1);
+                        &generated
+                    }
+                };
+                reference.push_row(id, record.iter());
+                lines.push(line);
+            }
+        }
+        Ok(())
+    })?;
+    if reference.is_empty() {
+        return Err(Error::invalid(&name, "", "has a header but no rows"));
     }
-    let ids = resolve_ids(&table, id_column, &["id", "row_id"], "row_", "--id-column")?;
-    let mut reference = ReferenceTable::new(table.headers.clone());
-    for (id, row) in ids.iter().zip(&table.rows) {
-        reference.push_row(id, row.iter().map(String::as_str));
+    // Duplicates are found by sorting rather than with a set of a million owned ids. In id
+    // order (ties by position) the earliest repeat in the file is the second row of its
+    // group, beside the group's first.
+    let mut order: Vec<u32> = (0..reference.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        reference
+            .id(a as usize)
+            .cmp(reference.id(b as usize))
+            .then(a.cmp(&b))
+    });
+    let repeat = order
+        .windows(2)
+        .filter(|w| reference.id(w[0] as usize) == reference.id(w[1] as usize))
+        .min_by_key(|w| w[1]);
+    if let Some(&[first, repeat]) = repeat {
+        return Err(Error::invalid(
+            &name,
+            format!("line {}", lines[repeat as usize]),
+            format!(
+                "duplicate id \"{}\" (first on line {})",
+                reference.id(repeat as usize),
+                lines[first as usize]
+            ),
+        ));
     }
     Ok(reference)
 }
