@@ -77,6 +77,27 @@ fn empty_id(name: &str, line: u64, column: &str) -> Error {
     )
 }
 
+/// The earliest row whose id an earlier row already has, with that earlier row. Found by
+/// sorting rather than with a set of owned ids: in id order (ties by position) the
+/// earliest repeat is the second row of its group, beside the group's first.
+fn first_repeat<'a>(len: usize, id: impl Fn(usize) -> &'a str) -> Option<(usize, usize)> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_unstable_by(|&a, &b| id(a).cmp(id(b)).then(a.cmp(&b)));
+    order
+        .windows(2)
+        .filter(|w| id(w[0]) == id(w[1]))
+        .min_by_key(|w| w[1])
+        .map(|w| (w[0], w[1]))
+}
+
+fn duplicate_id(name: &str, id: &str, line: u64, first_line: u64) -> Error {
+    Error::invalid(
+        name,
+        format!("line {line}"),
+        format!("duplicate id \"{id}\" (first on line {first_line})"),
+    )
+}
+
 /// Resolves the id of every row: the named column, else the first default column present,
 /// else `{prefix}1`, `{prefix}2`, ... in file order. Ids must be present and unique.
 fn resolve_ids(
@@ -91,21 +112,21 @@ fn resolve_ids(
             .map(|i| format!("{prefix}{i}"))
             .collect());
     };
-    let mut seen: HashMap<&str, u64> = HashMap::with_capacity(table.rows.len());
     let mut ids = Vec::with_capacity(table.rows.len());
     for (row, line) in table.rows.iter().zip(&table.lines) {
         let id = row.get(column).map(|s| s.trim()).unwrap_or("");
         if id.is_empty() {
             return Err(empty_id(&table.name, *line, &table.headers[column]));
         }
-        if let Some(first) = seen.insert(id, *line) {
-            return Err(Error::invalid(
-                &table.name,
-                format!("line {line}"),
-                format!("duplicate id \"{id}\" (first on line {first})"),
-            ));
-        }
         ids.push(id.to_string());
+    }
+    if let Some((first, repeat)) = first_repeat(ids.len(), |i| &ids[i]) {
+        return Err(duplicate_id(
+            &table.name,
+            &ids[repeat],
+            table.lines[repeat],
+            table.lines[first],
+        ));
     }
     Ok(ids)
 }
@@ -152,30 +173,9 @@ pub fn read_reference(
     if reference.is_empty() {
         return Err(Error::invalid(&name, "", "has a header but no rows"));
     }
-    // Duplicates are found by sorting rather than with a set of a million owned ids. In id
-    // order (ties by position) the earliest repeat in the file is the second row of its
-    // group, beside the group's first.
-    let mut order: Vec<u32> = (0..reference.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        reference
-            .id(a as usize)
-            .cmp(reference.id(b as usize))
-            .then(a.cmp(&b))
-    });
-    let repeat = order
-        .windows(2)
-        .filter(|w| reference.id(w[0] as usize) == reference.id(w[1] as usize))
-        .min_by_key(|w| w[1]);
-    if let Some(&[first, repeat]) = repeat {
-        return Err(Error::invalid(
-            &name,
-            format!("line {}", lines[repeat as usize]),
-            format!(
-                "duplicate id \"{}\" (first on line {})",
-                reference.id(repeat as usize),
-                lines[first as usize]
-            ),
-        ));
+    if let Some((first, repeat)) = first_repeat(reference.len(), |i| reference.id(i)) {
+        let id = reference.id(repeat);
+        return Err(duplicate_id(&name, id, lines[repeat], lines[first]));
     }
     Ok(reference)
 }
@@ -249,4 +249,24 @@ pub fn truth_from_csv(
         }
     }
     Ok(truth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_repeat_is_reported_with_its_first_occurrence() {
+        let ids = ["c", "a", "b", "a", "c", "a"];
+        assert_eq!(first_repeat(ids.len(), |i| ids[i]), Some((1, 3)));
+        let ids = ["x", "y", "z"];
+        assert_eq!(first_repeat(ids.len(), |i| ids[i]), None);
+    }
+
+    #[test]
+    fn generated_ids_follow_file_order() {
+        let table = csv::parse_csv("d.csv", b"name\na\nb\n", Encoding::Utf8).unwrap();
+        let docs = documents_from_csv(table, None).unwrap();
+        assert_eq!(docs.ids, ["doc_1", "doc_2"]);
+    }
 }
