@@ -44,26 +44,7 @@ impl Inputs {
     }
 
     fn eval(&self, extra: &[&str]) -> std::process::Output {
-        let (r, d, c, t) = (
-            self.path("reference.csv"),
-            self.path("documents.csv"),
-            self.path("config.json"),
-            self.path("truth.csv"),
-        );
-        let mut args = vec![
-            "eval",
-            "--reference",
-            &r,
-            "--documents",
-            &d,
-            "--config",
-            &c,
-            "--truth",
-            &t,
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        refmatch(&args)
+        common::Inputs::in_dir(self.dir.path()).eval(extra)
     }
 }
 

@@ -3,30 +3,11 @@
 
 mod common;
 
-use common::{dblp_acm, fixture, refmatch, stderr, stdout};
+use common::{dblp_acm, fixture, refmatch, stderr, stdout, Inputs};
 use serde_json::Value;
 
 fn eval_json(extra: &[&str]) -> Value {
-    let (reference, documents, config, truth) = (
-        fixture("reference.csv"),
-        fixture("documents.csv"),
-        fixture("config.json"),
-        fixture("truth.csv"),
-    );
-    let mut args = vec![
-        "eval",
-        "--reference",
-        &reference,
-        "--documents",
-        &documents,
-        "--config",
-        &config,
-        "--truth",
-        &truth,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let out = refmatch(&args);
+    let out = Inputs::fixtures().eval(extra);
     assert!(out.status.success(), "eval failed: {}", stderr(&out));
     // The progress bar stays quiet when stderr is not a terminal.
     assert!(
@@ -38,22 +19,7 @@ fn eval_json(extra: &[&str]) -> Value {
 }
 
 fn match_fixtures(extra: &[&str]) -> String {
-    let (reference, documents, config) = (
-        fixture("reference.csv"),
-        fixture("documents.csv"),
-        fixture("config.json"),
-    );
-    let mut args = vec![
-        "match",
-        "--reference",
-        &reference,
-        "--documents",
-        &documents,
-        "--config",
-        &config,
-    ];
-    args.extend_from_slice(extra);
-    let out = refmatch(&args);
+    let out = Inputs::fixtures().match_(extra);
     assert!(out.status.success(), "match failed: {}", stderr(&out));
     stdout(&out)
 }
@@ -118,16 +84,18 @@ fn eval_is_identical_from_run_to_run_but_for_elapsed_time() {
 
 #[test]
 fn eval_prints_a_readable_summary_without_json() {
+    // Without --json: the same run, read by a person.
+    let inputs = Inputs::fixtures();
     let out = refmatch(&[
         "eval",
         "--reference",
-        &fixture("reference.csv"),
+        &inputs.reference,
         "--documents",
-        &fixture("documents.csv"),
+        &inputs.documents,
         "--config",
-        &fixture("config.json"),
+        &inputs.config,
         "--truth",
-        &fixture("truth.csv"),
+        &inputs.truth,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -276,30 +244,13 @@ fn dblp_acm_reaches_f1_097_and_the_index_agrees_with_a_full_scan() {
         eprintln!("skipped: ../shared/benchmarks/dblp-acm is not on this machine");
         return;
     };
-    let config =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/dblp-acm/config.json");
-    let path = |f: &str| dir.join(f).display().to_string();
+    let mut inputs = Inputs::in_dir(&dir);
+    inputs.config = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/dblp-acm/config.json")
+        .display()
+        .to_string();
     let run = |extra: &[&str]| {
-        let (r, d, c, t) = (
-            path("reference.csv"),
-            path("documents.csv"),
-            config.display().to_string(),
-            path("truth.csv"),
-        );
-        let mut args = vec![
-            "eval",
-            "--reference",
-            &r,
-            "--documents",
-            &d,
-            "--config",
-            &c,
-            "--truth",
-            &t,
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        let out = refmatch(&args);
+        let out = inputs.eval(extra);
         assert!(out.status.success(), "{}", stderr(&out));
         let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         v.as_object_mut().unwrap().remove("elapsed_ms");
@@ -326,24 +277,9 @@ fn the_index_agrees_with_a_full_scan_on_generated_data() {
         &out,
     ]);
     assert!(synth.status.success(), "{}", stderr(&synth));
-    let path = |f: &str| dir.path().join(f).display().to_string();
+    let inputs = Inputs::in_dir(dir.path());
     let run = |extra: &[&str]| {
-        let (r, d, c) = (
-            path("reference.csv"),
-            path("documents.csv"),
-            path("config.json"),
-        );
-        let mut args = vec![
-            "match",
-            "--reference",
-            &r,
-            "--documents",
-            &d,
-            "--config",
-            &c,
-        ];
-        args.extend_from_slice(extra);
-        let out = refmatch(&args);
+        let out = inputs.match_(extra);
         assert!(out.status.success(), "{}", stderr(&out));
         csv::Reader::from_reader(stdout(&out).as_bytes())
             .records()

@@ -207,25 +207,7 @@ fn counts_ids_and_truth_are_consistent() {
 fn eval_with_the_written_config_reaches_f1_090() {
     let dir = tempfile::tempdir().unwrap();
     synth_ok(dir.path(), 5_000, 500, None);
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let (reference, documents, config, truth) = (
-        path("reference.csv"),
-        path("documents.csv"),
-        path("config.json"),
-        path("truth.csv"),
-    );
-    let out = refmatch(&[
-        "eval",
-        "--reference",
-        &reference,
-        "--documents",
-        &documents,
-        "--config",
-        &config,
-        "--truth",
-        &truth,
-        "--json",
-    ]);
+    let out = common::Inputs::in_dir(dir.path()).eval(&[]);
     assert!(out.status.success(), "eval failed: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let f1 = report["f1"].as_f64().expect("f1 in the report");

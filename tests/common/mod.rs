@@ -39,3 +39,62 @@ pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
     std::fs::write(&path, contents).expect("temp file is writable");
     path.display().to_string()
 }
+
+/// The input files of one offline run: reference, documents, config and truth.
+pub struct Inputs {
+    pub reference: String,
+    pub documents: String,
+    pub config: String,
+    pub truth: String,
+}
+
+impl Inputs {
+    /// The four files under their usual names in `dir`.
+    pub fn in_dir(dir: &Path) -> Inputs {
+        let path = |f: &str| dir.join(f).display().to_string();
+        Inputs {
+            reference: path("reference.csv"),
+            documents: path("documents.csv"),
+            config: path("config.json"),
+            truth: path("truth.csv"),
+        }
+    }
+
+    /// The shipped invoice fixtures.
+    pub fn fixtures() -> Inputs {
+        Inputs::in_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invoices"))
+    }
+
+    /// `refmatch eval ... --json` plus `extra`.
+    pub fn eval(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "eval",
+            "--reference",
+            &self.reference,
+            "--documents",
+            &self.documents,
+            "--config",
+            &self.config,
+            "--truth",
+            &self.truth,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        refmatch(&args)
+    }
+
+    /// `refmatch match ...` plus `extra`.
+    pub fn match_(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "match",
+            "--reference",
+            &self.reference,
+            "--documents",
+            &self.documents,
+            "--config",
+            &self.config,
+        ];
+        args.extend_from_slice(extra);
+        refmatch(&args)
+    }
+}
