@@ -14,7 +14,6 @@ use crate::matcher::ReferenceTable;
 /// Documents as read for offline matching: an id and the values of every column.
 #[derive(Debug)]
 pub struct Documents {
-    pub name: String,
     pub columns: Vec<String>,
     pub ids: Vec<String>,
     pub rows: Vec<Vec<String>>,
@@ -190,7 +189,6 @@ pub fn documents_from_csv(table: CsvTable, id_column: Option<&str>) -> Result<Do
         "--document-id-column",
     )?;
     Ok(Documents {
-        name: table.name,
         columns: table.headers,
         ids,
         rows: table.rows,

@@ -10,13 +10,6 @@ pub struct StrColumn {
 }
 
 impl StrColumn {
-    pub fn with_capacity(rows: usize) -> Self {
-        StrColumn {
-            buf: String::new(),
-            ends: Vec::with_capacity(rows),
-        }
-    }
-
     pub fn push(&mut self, value: &str) {
         self.buf.push_str(value);
         self.ends.push(self.buf.len());
