@@ -14,8 +14,29 @@ use crate::ingest::Encoding;
     propagate_version = true
 )]
 pub struct Cli {
+    /// Database file of the commands that use one (default: refmatch.db; `demo`: a new
+    /// temporary file).
+    #[arg(long, global = true, env = "REFMATCH_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Workspace of the commands that read or write the database.
+    #[arg(
+        long,
+        global = true,
+        env = "REFMATCH_WORKSPACE",
+        value_name = "NAME",
+        default_value = "default"
+    )]
+    pub workspace: String,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    pub fn db_path(&self) -> PathBuf {
+        self.db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("refmatch.db"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,6 +47,129 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a generated vendor-invoice set (reference, documents, truth, config) to a directory.
     Synth(SynthArgs),
+    /// Serve the HTTP API from the database.
+    Serve(ServeArgs),
+    /// Seed a new database from the built-in fixtures, run the matcher once and serve it.
+    Demo(DemoArgs),
+    /// API keys of the workspace.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Reference tables.
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
+    /// Documents to match.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
+    /// Matching configs.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run a config in this process, with a progress bar, and print the run id and summary.
+    Run(RunArgs),
+}
+
+/// Options of the server, shared by `serve` and `demo`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed first).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Matcher threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Threads answering HTTP requests.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub http_workers: usize,
+    /// Largest request body accepted, in MiB.
+    #[arg(long, value_name = "MB", default_value_t = 64)]
+    pub max_body_mb: u64,
+    /// Do not write an access log line per request to stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Seconds without a heartbeat after which a running run counts as lost.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
+    pub stale_after_secs: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret (shown once; only its hash is stored).
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: read, write.
+        #[arg(long, default_value = "read,write")]
+        scopes: String,
+    },
+    /// List the workspace's keys (never their secrets).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReferenceCommand {
+    /// Import a CSV file as a reference table (or as a new version of one); prints its id.
+    Import {
+        file: PathBuf,
+        /// Table name (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Id column (default: `id` or `row_id`, else row_1, row_2, ...).
+        #[arg(long, value_name = "COL")]
+        id_column: Option<String>,
+        /// Upload a new version of this table instead of a new table.
+        #[arg(long, value_name = "ID")]
+        replace: Option<String>,
+        /// utf-8 (default) or windows-1252.
+        #[arg(long, value_name = "NAME", default_value = "utf-8")]
+        encoding: Encoding,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// Import documents from CSV or JSON Lines (`.jsonl`) as one batch; prints the batch id.
+    Import {
+        file: PathBuf,
+        /// Column that becomes the document's external id (default: document_id or id).
+        #[arg(long, value_name = "COL")]
+        id_column: Option<String>,
+        /// Column holding the source file name (default: filename).
+        #[arg(long, value_name = "COL")]
+        filename_column: Option<String>,
+        /// utf-8 (default) or windows-1252 (CSV only).
+        #[arg(long, value_name = "NAME", default_value = "utf-8")]
+        encoding: Encoding,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Create a config from a JSON file (with `reference_data_id`); prints its id.
+    Create { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config to run.
+    pub config_id: String,
+    /// Wait for the run to end (the only mode; accepted for scripts that pass it).
+    #[arg(long)]
+    pub wait: bool,
+    /// Matcher threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// The inputs shared by the offline commands.

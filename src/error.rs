@@ -1,9 +1,12 @@
 //! The one error type of refmatch. Every failure a user can cause is a variant with a clear
-//! message; `exit_code` is the single place that decides what each variant means to the
-//! command line (and, later, to HTTP).
+//! message; `exit_code` and `http` are the two tables that decide what each variant means to
+//! the command line and to an HTTP client. Database and internal errors carry their detail
+//! for the server's log only: `public_message` never shows SQL or internals to a client.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use r2d2_sqlite::rusqlite;
 
 /// One problem with one named field of an input (a config key, a CSV column, a file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +39,33 @@ pub enum Error {
     },
     /// A bug or an environment failure (thread pool could not start, ...).
     Internal(String),
+    /// No such resource in this workspace, e.g. `("run", "5b0e...")`.
+    NotFound { what: &'static str, id: String },
+    /// The request contradicts the state: a duplicate external id, cancelling a finished run.
+    Conflict(String),
+    /// No key, an unknown key or a revoked one.
+    Unauthorized(String),
+    /// A valid key without the scope the route needs.
+    Forbidden(String),
+    /// A request body over the configured limit, in bytes.
+    PayloadTooLarge { limit: u64 },
+    /// A body in a media type the route does not take.
+    UnsupportedMediaType(String),
+    /// The database cannot take the request now (locked, full, read-only); worth retrying.
+    Unavailable(String),
+    /// A route exists for the path but not for the method.
+    MethodNotAllowed { allowed: &'static str },
+    /// A database failure that is not the caller's doing; the detail is for the log only.
+    Database(String),
+}
+
+/// What an error means to an HTTP client: status, SPEC code, reason phrase, retryable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpError {
+    pub status: u16,
+    pub code: &'static str,
+    pub reason: &'static str,
+    pub retryable: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -65,8 +95,94 @@ impl Error {
         match self {
             Error::Validation { .. } => 2,
             Error::Io { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Internal(_) => 1,
+            Error::NotFound { .. }
+            | Error::Conflict(_)
+            | Error::PayloadTooLarge { .. }
+            | Error::UnsupportedMediaType(_) => 2,
+            Error::Io { .. }
+            | Error::Internal(_)
+            | Error::Unauthorized(_)
+            | Error::Forbidden(_)
+            | Error::Unavailable(_)
+            | Error::MethodNotAllowed { .. }
+            | Error::Database(_) => 1,
         }
+    }
+
+    /// The one table from variant to HTTP status and code (SPEC section 3).
+    pub fn http(&self) -> HttpError {
+        let (status, code, reason, retryable) = match self {
+            Error::Validation { .. } => (400, "validation_error", "Bad Request", false),
+            Error::Unauthorized(_) => (401, "unauthorized", "Unauthorized", false),
+            Error::Forbidden(_) => (403, "insufficient_scope", "Forbidden", false),
+            Error::NotFound { .. } => (404, "not_found", "Not Found", false),
+            Error::MethodNotAllowed { .. } => {
+                (405, "method_not_allowed", "Method Not Allowed", false)
+            }
+            Error::Conflict(_) => (409, "conflict", "Conflict", false),
+            Error::PayloadTooLarge { .. } => (413, "payload_too_large", "Payload Too Large", false),
+            Error::UnsupportedMediaType(_) => (
+                415,
+                "unsupported_media_type",
+                "Unsupported Media Type",
+                false,
+            ),
+            Error::Unavailable(_) => (503, "unavailable", "Service Unavailable", true),
+            Error::Io { .. } | Error::Internal(_) | Error::Database(_) => {
+                (500, "internal_error", "Internal Server Error", false)
+            }
+        };
+        HttpError {
+            status,
+            code,
+            reason,
+            retryable,
+        }
+    }
+
+    /// The message a client may see: everything but internals, which stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Io { .. } | Error::Internal(_) | Error::Database(_) => {
+                "the server failed to handle this request; the server log has the details".into()
+            }
+            Error::Validation { source, details } => match details.as_slice() {
+                [only] if only.field.is_empty() => format!("{source}: {}", only.message),
+                [only] => format!("{source}: {}: {}", only.field, only.message),
+                _ => format!("{source}: {} problems, see details", details.len()),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// The per-field details of a validation error; empty for the other variants.
+    pub fn details(&self) -> &[FieldError] {
+        match self {
+            Error::Validation { details, .. } => details,
+            _ => &[],
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                Error::Unavailable("the database is busy; retry in a moment".into())
+            }
+            Some(ErrorCode::DiskFull) => {
+                Error::Unavailable("the disk holding the database is full".into())
+            }
+            Some(ErrorCode::ReadOnly) => Error::Unavailable("the database is read-only".into()),
+            _ => Error::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Unavailable(format!("no database connection available: {e}"))
     }
 }
 
@@ -89,6 +205,22 @@ impl fmt::Display for Error {
             }
             Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
             Error::Internal(message) => write!(f, "internal error: {message}"),
+            Error::NotFound { what, id } => write!(f, "no {what} with id \"{id}\""),
+            Error::Conflict(message)
+            | Error::Unauthorized(message)
+            | Error::Forbidden(message)
+            | Error::UnsupportedMediaType(message)
+            | Error::Unavailable(message) => f.write_str(message),
+            Error::PayloadTooLarge { limit } => {
+                write!(
+                    f,
+                    "the request body is larger than the limit of {limit} bytes"
+                )
+            }
+            Error::MethodNotAllowed { allowed } => {
+                write!(f, "method not allowed here; allowed: {allowed}")
+            }
+            Error::Database(message) => write!(f, "database error: {message}"),
         }
     }
 }

@@ -16,9 +16,13 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod http;
 pub mod ingest;
 pub mod matcher;
 pub mod parse;
+pub mod runner;
+pub mod service;
+pub mod store;
 pub mod synth;
 
 pub use error::{Error, Result};

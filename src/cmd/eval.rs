@@ -9,7 +9,7 @@ use crate::evaluate::{self, Prediction, Report};
 use crate::ingest;
 use crate::matcher::Mode;
 
-pub fn run(args: EvalArgs) -> Result<()> {
+pub fn run(args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
     let offline = super::load_offline(&args.inputs)?;
     let matcher = &offline.matcher;

@@ -10,7 +10,7 @@ use crate::cli::MatchArgs;
 use crate::error::{Error, Result};
 use crate::matcher::Mode;
 
-pub fn run(args: MatchArgs) -> Result<()> {
+pub fn run(args: &MatchArgs) -> Result<()> {
     let offline = super::load_offline(&args.inputs)?;
     let mode = if args.inputs.exhaustive {
         Mode::Exhaustive

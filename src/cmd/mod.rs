@@ -1,8 +1,13 @@
 //! One module per subcommand; `run` dispatches. Commands return typed errors and leave
 //! printing them and choosing the exit code to `main`.
 
+mod demo;
 mod eval;
+mod import;
+mod keys;
 mod match_;
+mod run;
+mod serve;
 mod synth;
 
 use std::path::Path;
@@ -15,10 +20,17 @@ use crate::ingest::{self, Documents};
 use crate::matcher::Matcher;
 
 pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    match &cli.command {
         Command::Match(args) => match_::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Serve(args) => serve::run(&cli, args),
+        Command::Demo(args) => demo::run(&cli, args),
+        Command::Keys(command) => keys::run(&cli, command),
+        Command::Reference(command) => import::reference(&cli, command),
+        Command::Documents(command) => import::documents(&cli, command),
+        Command::Config(command) => import::config(&cli, command),
+        Command::Run(args) => run::run(&cli, args),
     }
 }
 

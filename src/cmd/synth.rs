@@ -10,7 +10,7 @@ use crate::cli::SynthArgs;
 use crate::error::{Error, Result};
 use crate::synth::{self, Sink, SynthOptions, SynthSinks};
 
-pub fn run(args: SynthArgs) -> Result<()> {
+pub fn run(args: &SynthArgs) -> Result<()> {
     let options = SynthOptions {
         reference_rows: args.reference_rows,
         documents: args.documents,

@@ -1,8 +1,11 @@
-//! The only code that reads tabular files: CSV with a detected delimiter, UTF-8 with or
-//! without a BOM or Windows-1252, and the id rules of SPEC section 4. Every problem is an
-//! `Error::Validation` naming the file, the line or column, and what is wrong.
+//! The only code that reads tabular input: CSV files with a detected delimiter, UTF-8 with
+//! or without a BOM or Windows-1252, the same CSV and JSON arriving as request bodies
+//! (`body`, `multipart`), and the id rules of SPEC sections 1 and 4. Every problem is an
+//! `Error::Validation` naming the input, the line, column or field, and what is wrong.
 
+pub mod body;
 pub mod csv;
+pub mod multipart;
 
 pub use self::csv::{read_csv, CsvEvent, CsvTable, Encoding};
 
@@ -139,14 +142,28 @@ pub fn read_reference(
 ) -> Result<ReferenceTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
+    reference_from_csv(&name, &bytes, encoding, named_id, "--id-column")
+}
+
+/// Parses CSV bytes (a file or a request body) into a reference table; `name` names the
+/// input in errors and `id_flag` is how the caller spelled the id column option
+/// (`--id-column` on the command line, `id_column` over HTTP), so a missing named column
+/// is reported under the name the user typed.
+pub fn reference_from_csv(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    named_id: Option<&str>,
+    id_flag: &str,
+) -> Result<ReferenceTable> {
     let mut reference = ReferenceTable::default();
     let mut id_col = None;
     let mut lines: Vec<u64> = Vec::new();
     let mut generated = String::new();
-    csv::for_each_record(&name, &bytes, encoding, |event| {
+    csv::for_each_record(name, bytes, encoding, |event| {
         match event {
             CsvEvent::Header(headers) => {
-                id_col = id_column(&name, headers, named_id, &["id", "row_id"], "--id-column")?;
+                id_col = id_column(name, headers, named_id, &["id", "row_id"], id_flag)?;
                 reference = ReferenceTable::new(headers.to_vec());
             }
             CsvEvent::Record(record, line) => {
@@ -154,7 +171,7 @@ pub fn read_reference(
                     Some(c) => {
                         let id = record.get(c).unwrap_or("").trim();
                         if id.is_empty() {
-                            return Err(empty_id(&name, line, &reference.columns[c]));
+                            return Err(empty_id(name, line, &reference.columns[c]));
                         }
                         id
                     }
@@ -170,11 +187,11 @@ pub fn read_reference(
         Ok(())
     })?;
     if reference.is_empty() {
-        return Err(Error::invalid(&name, "", "has a header but no rows"));
+        return Err(Error::invalid(name, "", "has a header but no rows"));
     }
     if let Some((first, repeat)) = first_repeat(reference.len(), |i| reference.id(i)) {
         let id = reference.id(repeat);
-        return Err(duplicate_id(&name, id, lines[repeat], lines[first]));
+        return Err(duplicate_id(name, id, lines[repeat], lines[first]));
     }
     Ok(reference)
 }
@@ -259,6 +276,22 @@ mod tests {
         assert_eq!(first_repeat(ids.len(), |i| ids[i]), Some((1, 3)));
         let ids = ["x", "y", "z"];
         assert_eq!(first_repeat(ids.len(), |i| ids[i]), None);
+    }
+
+    #[test]
+    fn reference_bodies_name_the_id_option_as_the_caller_spells_it() {
+        let bytes = b"code;name\nA;x\nB;y\n";
+        let table =
+            reference_from_csv("body.csv", bytes, Encoding::Utf8, Some("code"), "id_column")
+                .unwrap();
+        assert_eq!(table.ids.iter().collect::<Vec<_>>(), ["A", "B"]);
+        assert_eq!(table.columns, ["code", "name"]);
+        let err = reference_from_csv("body.csv", bytes, Encoding::Utf8, Some("id"), "id_column")
+            .unwrap_err();
+        let Error::Validation { details, .. } = err else {
+            panic!("{err}");
+        };
+        assert_eq!(details[0].field, "id_column");
     }
 
     #[test]

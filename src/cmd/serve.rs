@@ -1,0 +1,78 @@
+//! `refmatch serve`: the API over the database, with a runner executing queued runs.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::{Cli, ServeArgs, ServerArgs};
+use crate::error::{Error, Result};
+use crate::http::{Context, Server, ServerOptions};
+use crate::runner::{Runner, RunnerOptions};
+use crate::store::Store;
+
+pub fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
+    let store = open_store(&cli.db_path(), &args.server)?;
+    let service = Service::start(store, &args.server)?;
+    println_flush(&format!("listening on http://{}", service.server.addr()))?;
+    service.server.join();
+    Ok(())
+}
+
+/// Opens the database with enough connections for every HTTP worker plus the runner.
+pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
+    Store::open(path, args.http_workers as u32 + 4)
+}
+
+/// A running server and the runner behind it.
+pub(crate) struct Service {
+    pub server: Server,
+    pub runner: Arc<Runner>,
+}
+
+impl Service {
+    pub fn start(store: Store, args: &ServerArgs) -> Result<Service> {
+        let runner = runner(store.clone(), args)?;
+        runner.start()?;
+        let ctx = Arc::new(Context {
+            store,
+            runner: Arc::clone(&runner),
+        });
+        let server = Server::start(
+            ctx,
+            &ServerOptions {
+                addr: args.addr.clone(),
+                http_workers: args.http_workers,
+                max_body: args.max_body_mb.saturating_mul(1024 * 1024),
+                access_log: !args.quiet,
+            },
+        )?;
+        Ok(Service { server, runner })
+    }
+}
+
+pub(crate) fn runner(store: Store, args: &ServerArgs) -> Result<Arc<Runner>> {
+    if !(args.stale_after_secs > 0.0 && args.stale_after_secs.is_finite()) {
+        return Err(Error::invalid(
+            "--stale-after-secs",
+            "",
+            "must be a positive number of seconds",
+        ));
+    }
+    let pool = Arc::new(crate::matcher::thread_pool(args.threads)?);
+    Ok(Runner::new(
+        store,
+        pool,
+        RunnerOptions {
+            stale_after: Duration::from_secs_f64(args.stale_after_secs),
+        },
+    ))
+}
+
+/// Prints a line and flushes at once: tests and scripts read the address before the
+/// server has anything else to say.
+pub(crate) fn println_flush(line: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io(std::path::Path::new("<stdout>"), e))
+}

@@ -1,0 +1,347 @@
+//! Plain request and response values. Handlers take a `Request` and return a `Response`, so
+//! they are tested without sockets; only `http::server` converts to and from tiny_http.
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::store::now_iso;
+
+/// Largest `limit` a list accepts (SPEC).
+pub const MAX_LIMIT: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn parse(text: &str) -> Method {
+        match text {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
+        }
+    }
+
+    /// Whether the method changes state and so needs the `write` scope.
+    pub fn writes(self) -> bool {
+        !matches!(self, Method::Get | Method::Head | Method::Options)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    /// The path without the query string, percent-decoded per segment by the router.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// The media type of Content-Type, lowercased, without parameters.
+    pub media_type: Option<String>,
+    /// The whole Content-Type value (multipart needs its boundary).
+    pub content_type: Option<String>,
+    pub authorization: Option<String>,
+    pub body: Vec<u8>,
+    pub request_id: String,
+}
+
+impl Request {
+    pub fn new(method: Method, target: &str) -> Request {
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, parse_query(query)),
+            None => (target, Vec::new()),
+        };
+        Request {
+            method,
+            path: path.to_string(),
+            query,
+            media_type: None,
+            content_type: None,
+            authorization: None,
+            body: Vec::new(),
+            request_id: format!("req_{}", crate::store::new_id().replace('-', "")),
+        }
+    }
+
+    pub fn with_content_type(mut self, value: &str) -> Request {
+        self.media_type = value
+            .split(';')
+            .next()
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty());
+        self.content_type = Some(value.to_string());
+        self
+    }
+
+    /// The last value of a query parameter; an empty value counts as absent.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn param_usize(&self, name: &str, default: usize, min: usize, max: usize) -> Result<usize> {
+        match self.param(name) {
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if n >= min && n <= max => Ok(n),
+                _ => Err(Error::invalid(
+                    "query",
+                    name,
+                    format!("must be an integer from {min} to {max}, got \"{text}\""),
+                )),
+            },
+        }
+    }
+
+    pub fn param_f64(&self, name: &str) -> Result<Option<f64>> {
+        self.param(name)
+            .map(|text| {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        Error::invalid("query", name, format!("must be a number, got \"{text}\""))
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn param_bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.param(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(text) => Err(Error::invalid(
+                "query",
+                name,
+                format!("must be true or false, got \"{text}\""),
+            )),
+        }
+    }
+
+    /// `?limit=` of a cursor list: default 20, at most 500.
+    pub fn list_limit(&self) -> Result<usize> {
+        self.param_usize("limit", 20, 1, MAX_LIMIT)
+    }
+
+    /// The body as a JSON value; a body that is not JSON is a validation error.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::invalid("body", "", format!("is not valid JSON: {e}")))
+    }
+}
+
+/// `a=1&b=x%20y` into pairs; `+` is a space; bad escapes are kept as written.
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes (and `+` as a space in queries); invalid UTF-8 is replaced.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &Value) -> Response {
+        Response {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    pub fn ok(value: &Value) -> Response {
+        Response::json(200, value)
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// SPEC's error envelope for `error`.
+    pub fn error(error: &Error, request: &Request) -> Response {
+        let http = error.http();
+        let details: Vec<Value> = error
+            .details()
+            .iter()
+            .map(|d| json!({"field": d.field, "message": d.message}))
+            .collect();
+        let body = json!({
+            "statusCode": http.status,
+            "code": http.code,
+            "error": http.reason,
+            "message": error.public_message(),
+            "retryable": http.retryable,
+            "request_id": request.request_id,
+            "timestamp": now_iso(),
+            "path": request.path,
+            "details": details,
+        });
+        let mut response = Response::json(http.status, &body);
+        if let Error::MethodNotAllowed { allowed } = error {
+            response = response.with_header("Allow", *allowed);
+        }
+        if http.status == 401 {
+            response = response.with_header("WWW-Authenticate", "Bearer");
+        }
+        if http.status == 503 {
+            response = response.with_header("Retry-After", "1");
+        }
+        response
+    }
+}
+
+/// `{"data": [...], "pagination": {total, limit, has_more, next_cursor}}`.
+pub fn cursor_list(page: crate::store::CursorPage<Value>, limit: usize) -> Response {
+    Response::ok(&json!({
+        "data": page.items,
+        "pagination": {
+            "total": page.total,
+            "limit": limit,
+            "has_more": page.next_cursor.is_some(),
+            "next_cursor": page.next_cursor,
+        }
+    }))
+}
+
+/// `{"data": [...], "pagination": {total, page, limit}}`.
+pub fn page_list(data: Vec<Value>, total: i64, page: usize, limit: usize) -> Response {
+    Response::ok(&json!({
+        "data": data,
+        "pagination": { "total": total, "page": page, "limit": limit }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_escapes_and_plus() {
+        let q = parse_query("a=1&b=x%20y+z&c&d=%zz&e=%4");
+        assert_eq!(q[0], ("a".into(), "1".into()));
+        assert_eq!(q[1], ("b".into(), "x y z".into()));
+        assert_eq!(q[2], ("c".into(), "".into()));
+        assert_eq!(q[3], ("d".into(), "%zz".into()));
+        assert_eq!(q[4], ("e".into(), "%4".into()));
+    }
+
+    #[test]
+    fn limits_outside_the_range_are_named() {
+        let req = Request::new(Method::Get, "/v1/x?limit=501");
+        let err = req.list_limit().unwrap_err();
+        assert_eq!(err.details()[0].field, "limit");
+        assert_eq!(Request::new(Method::Get, "/v1/x").list_limit().unwrap(), 20);
+    }
+
+    #[test]
+    fn error_envelope_has_every_key() {
+        let req = Request::new(Method::Get, "/v1/matching/runs/x");
+        let res = Response::error(
+            &Error::NotFound {
+                what: "run",
+                id: "x".into(),
+            },
+            &req,
+        );
+        let body: Value = serde_json::from_slice(&res.body).unwrap();
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "statusCode",
+                "code",
+                "error",
+                "message",
+                "retryable",
+                "request_id",
+                "timestamp",
+                "path",
+                "details"
+            ]
+        );
+        assert_eq!(body["statusCode"], 404);
+        assert_eq!(body["code"], "not_found");
+        assert_eq!(res.status, 404);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        let req = Request::new(Method::Get, "/v1/x");
+        let res = Response::error(&Error::Database("no such table: secret_sql".into()), &req);
+        let text = String::from_utf8(res.body).unwrap();
+        assert!(!text.contains("secret_sql"));
+        assert_eq!(res.status, 500);
+    }
+}

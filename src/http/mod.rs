@@ -1,0 +1,10 @@
+//! The HTTP API (SPEC section 3). `message` holds the plain request and response values and
+//! the error envelope, `routes` the router and handlers, `server` the tiny_http adapter; only
+//! `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
+
+pub mod message;
+pub mod routes;
+pub mod server;
+
+pub use routes::Context;
+pub use server::{Server, ServerOptions};

@@ -1,0 +1,499 @@
+//! The router and the handlers of the v1 API. A handler reads the plain `Request`, calls a
+//! use-case of `service` or a query of `store`, and returns a plain `Response`; errors become
+//! SPEC's envelope in one place (`handle`).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::message::{
+    cursor_list, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
+};
+use crate::error::{Error, Result};
+use crate::ingest::{self, body, multipart, Encoding};
+use crate::runner::Runner;
+use crate::service;
+use crate::store::keys::ApiKey;
+use crate::store::results::{ResultFilter, ReviewStatus};
+use crate::store::Store;
+
+/// What every handler can reach.
+pub struct Context {
+    pub store: Store,
+    pub runner: Arc<Runner>,
+}
+
+/// The routes, by path shape: `:` segments match any one segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Health,
+    References,
+    Reference,
+    ReferenceRows,
+    Documents,
+    Document,
+    Configs,
+    Config,
+    ConfigRun,
+    Runs,
+    Run,
+    RunProgress,
+    RunCancel,
+    RunResults,
+    ResultReview,
+    Keys,
+}
+
+impl Route {
+    fn allowed(self) -> &'static [Method] {
+        use Method::*;
+        match self {
+            Route::Health => &[Get],
+            Route::References | Route::Documents | Route::Configs => &[Get, Post],
+            Route::Reference | Route::Config => &[Get, Put, Delete],
+            Route::Document => &[Get, Delete],
+            Route::ConfigRun | Route::RunCancel | Route::ResultReview => &[Post],
+            Route::ReferenceRows
+            | Route::Runs
+            | Route::Run
+            | Route::RunProgress
+            | Route::RunResults
+            | Route::Keys => &[Get],
+        }
+    }
+
+    fn allowed_text(self) -> &'static str {
+        match self.allowed() {
+            [Method::Get] => "GET",
+            [Method::Post] => "POST",
+            [Method::Get, Method::Post] => "GET, POST",
+            [Method::Get, Method::Put, Method::Delete] => "GET, PUT, DELETE",
+            _ => "GET, DELETE",
+        }
+    }
+}
+
+/// Finds the route of a path and the ids in it (percent-decoded).
+fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
+    let segments: Vec<String> = path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(1)
+        .map(|s| percent_decode(s, false))
+        .collect();
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (route, ids): (Route, Vec<&str>) = match s.as_slice() {
+        ["healthz"] => (Route::Health, vec![]),
+        ["v1", "reference-data"] | ["v1", "matching", "reference-data"] => {
+            (Route::References, vec![])
+        }
+        ["v1", "reference-data", id] | ["v1", "matching", "reference-data", id] => {
+            (Route::Reference, vec![id])
+        }
+        ["v1", "reference-data", id, "rows"] | ["v1", "matching", "reference-data", id, "rows"] => {
+            (Route::ReferenceRows, vec![id])
+        }
+        ["v1", "documents"] => (Route::Documents, vec![]),
+        ["v1", "documents", id] => (Route::Document, vec![id]),
+        ["v1", "matching", "configs"] => (Route::Configs, vec![]),
+        ["v1", "matching", "configs", id] => (Route::Config, vec![id]),
+        ["v1", "matching", "configs", id, "run"] => (Route::ConfigRun, vec![id]),
+        ["v1", "matching", "runs"] => (Route::Runs, vec![]),
+        ["v1", "matching", "runs", id] => (Route::Run, vec![id]),
+        ["v1", "matching", "runs", id, "progress"] => (Route::RunProgress, vec![id]),
+        ["v1", "matching", "runs", id, "cancel"] => (Route::RunCancel, vec![id]),
+        ["v1", "matching", "runs", id, "results"] => (Route::RunResults, vec![id]),
+        ["v1", "matching", "runs", run, "results", result, "review"] => {
+            (Route::ResultReview, vec![run, result])
+        }
+        ["v1", "keys"] => (Route::Keys, vec![]),
+        _ => return None,
+    };
+    Some((route, ids.into_iter().map(String::from).collect()))
+}
+
+/// Answers one request. Never panics outward: `server` also catches panics around it.
+pub fn handle(ctx: &Context, request: &Request) -> (Response, Option<String>) {
+    let mut key_id = None;
+    let response = match dispatch(ctx, request, &mut key_id) {
+        Ok(response) => response,
+        Err(error) => {
+            if error.http().status >= 500 {
+                eprintln!(
+                    "refmatch: {} {} {}: {error}",
+                    request.request_id,
+                    request.method.as_str(),
+                    request.path
+                );
+            }
+            Response::error(&error, request)
+        }
+    };
+    (response, key_id)
+}
+
+fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiKey> {
+    let header = request.authorization.as_deref().ok_or_else(|| {
+        Error::Unauthorized("send an API key as Authorization: Bearer <key>".into())
+    })?;
+    let secret = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Error::Unauthorized("the Authorization header must be Bearer <key>".into())
+        })?;
+    let key = ctx.store.authenticate(secret)?;
+    let allowed = if method.writes() {
+        key.scopes.write
+    } else {
+        key.scopes.read
+    };
+    if !allowed {
+        let needed = if method.writes() { "write" } else { "read" };
+        return Err(Error::Forbidden(format!(
+            "this API key lacks the \"{needed}\" scope"
+        )));
+    }
+    Ok(key)
+}
+
+fn dispatch(ctx: &Context, req: &Request, key_id: &mut Option<String>) -> Result<Response> {
+    let resolved = resolve(&req.path);
+    if let Some((Route::Health, _)) = resolved {
+        return Ok(Response::ok(&json!({"status": "ok"})));
+    }
+    let method = if req.method == Method::Head {
+        Method::Get
+    } else {
+        req.method
+    };
+    let key = authenticate(ctx, req, method)?;
+    *key_id = Some(key.id.clone());
+    let (route, ids) = resolved.ok_or_else(|| Error::NotFound {
+        what: "route",
+        id: req.path.clone(),
+    })?;
+    if !route.allowed().contains(&method) {
+        return Err(Error::MethodNotAllowed {
+            allowed: route.allowed_text(),
+        });
+    }
+    let ws = key.workspace;
+    let store = &ctx.store;
+    let id = ids.first().map(String::as_str).unwrap_or("");
+    match (route, method) {
+        (Route::References, Method::Get) => {
+            let limit = req.list_limit()?;
+            Ok(cursor_list(
+                store.list_references(ws, req.param("cursor"), limit)?,
+                limit,
+            ))
+        }
+        (Route::References, _) => {
+            let created = upload_reference(ctx, req, key.workspace, None)?;
+            Ok(Response::json(201, &created))
+        }
+        (Route::Reference, Method::Get) => Ok(Response::ok(&store.get_reference(ws, id)?)),
+        (Route::Reference, Method::Put) => {
+            let updated = upload_reference(ctx, req, key.workspace, Some(id))?;
+            Ok(Response::ok(&updated))
+        }
+        (Route::Reference, _) => {
+            store.delete_reference(ws, id)?;
+            Ok(Response::ok(&json!({"id": id, "deleted": true})))
+        }
+        (Route::ReferenceRows, _) => {
+            let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
+            let limit = req.param_usize("limit", 100, 1, MAX_LIMIT)?;
+            let (rows, total) = store.reference_rows(ws, id, page, limit)?;
+            Ok(page_list(rows, total, page, limit))
+        }
+        (Route::Documents, Method::Get) => {
+            let limit = req.list_limit()?;
+            Ok(cursor_list(
+                store.list_documents(ws, req.param("batch_id"), req.param("cursor"), limit)?,
+                limit,
+            ))
+        }
+        (Route::Documents, _) => {
+            let (source_type, documents) = read_documents(req)?;
+            let created = service::import_documents(store, ws, source_type, &documents)?;
+            Ok(Response::json(201, &created))
+        }
+        (Route::Document, Method::Get) => Ok(Response::ok(&store.get_document(ws, id)?)),
+        (Route::Document, _) => {
+            store.delete_document(ws, id)?;
+            Ok(Response::ok(&json!({"id": id, "deleted": true})))
+        }
+        (Route::Configs, Method::Get) => {
+            let limit = req.list_limit()?;
+            Ok(cursor_list(
+                store.list_configs(ws, req.param("cursor"), limit)?,
+                limit,
+            ))
+        }
+        (Route::Configs, _) => {
+            require_json(req)?;
+            Ok(Response::json(
+                201,
+                &service::create_config(store, ws, &req.body)?,
+            ))
+        }
+        (Route::Config, Method::Get) => Ok(Response::ok(&store.get_config_json(ws, id)?)),
+        (Route::Config, Method::Put) => {
+            require_json(req)?;
+            Ok(Response::ok(&service::replace_config(
+                store, ws, id, &req.body,
+            )?))
+        }
+        (Route::Config, _) => {
+            store.delete_config(ws, id)?;
+            Ok(Response::ok(&json!({"id": id, "deleted": true})))
+        }
+        (Route::ConfigRun, _) => {
+            if !req.body.iter().all(u8::is_ascii_whitespace) {
+                require_json(req)?;
+            }
+            let run = service::trigger_run(store, ws, id, Some(&req.body), "api")?;
+            ctx.runner.notify();
+            Ok(Response::json(202, &run))
+        }
+        (Route::Runs, _) => {
+            let limit = req.list_limit()?;
+            let status = req.param("status");
+            if let Some(status) = status {
+                if !crate::store::runs::STATUSES.contains(&status) {
+                    return Err(Error::invalid(
+                        "query",
+                        "status",
+                        format!(
+                            "unknown status \"{status}\" ({})",
+                            crate::store::runs::STATUSES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            Ok(cursor_list(
+                store.list_runs(
+                    ws,
+                    req.param("config_id"),
+                    status,
+                    req.param("cursor"),
+                    limit,
+                )?,
+                limit,
+            ))
+        }
+        (Route::Run, _) => Ok(Response::ok(&store.run_detail(ws, id, 50)?)),
+        (Route::RunProgress, _) => Ok(Response::ok(&store.run_progress(ws, id)?)),
+        (Route::RunCancel, _) => {
+            let before = store.cancel_run(ws, id)?;
+            if before == "running" {
+                ctx.runner.cancel_local(id);
+                wait_for_cancel(store, ws, id);
+            }
+            Ok(Response::ok(&store.get_run(ws, id)?))
+        }
+        (Route::RunResults, _) => {
+            store.run_status(ws, id)?;
+            let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
+            let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
+            let status = match req.param("status") {
+                None => None,
+                Some(s) => Some(
+                    ReviewStatus::parse(s)
+                        .ok_or_else(|| {
+                            Error::invalid(
+                                "query",
+                                "status",
+                                "must be pending, approved or rejected",
+                            )
+                        })?
+                        .as_str()
+                        .to_string(),
+                ),
+            };
+            let filter = ResultFilter {
+                status,
+                matched: req.param_bool("matched")?,
+                min_confidence: req.param_f64("min_confidence")?,
+                max_confidence: req.param_f64("max_confidence")?,
+            };
+            let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
+            Ok(page_list(rows, total, page, limit))
+        }
+        (Route::ResultReview, _) => {
+            require_json(req)?;
+            let result = ids.get(1).map(String::as_str).unwrap_or("");
+            Ok(Response::ok(&service::review(
+                store, ws, id, result, &req.body, &key.id,
+            )?))
+        }
+        (Route::Keys, _) => Ok(Response::ok(&json!({ "data": store.list_keys(ws)? }))),
+        (Route::Health, _) => Ok(Response::ok(&json!({"status": "ok"}))),
+    }
+}
+
+/// Waits (up to two seconds) until the runner has stopped a run it was asked to cancel, so
+/// the answer already says `cancelled`.
+fn wait_for_cancel(store: &Store, ws: crate::store::WorkspaceId, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        match store.run_status(ws, id).as_deref() {
+            Ok("running") => std::thread::sleep(std::time::Duration::from_millis(20)),
+            _ => return,
+        }
+    }
+}
+
+fn require_json(req: &Request) -> Result<()> {
+    match req.media_type.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(other) => Err(Error::UnsupportedMediaType(format!(
+            "this route takes application/json, not {other}"
+        ))),
+        None => Err(Error::UnsupportedMediaType(
+            "this route takes application/json; send a Content-Type header".into(),
+        )),
+    }
+}
+
+fn encoding(req: &Request) -> Result<Encoding> {
+    match req.param("encoding") {
+        None => Ok(Encoding::Utf8),
+        Some(name) => name
+            .parse()
+            .map_err(|e: String| Error::invalid("query", "encoding", e)),
+    }
+}
+
+/// Reads a reference table from a multipart file, a `text/csv` body or JSON, and stores it
+/// as a new table or a new version of `replace`.
+fn upload_reference(
+    ctx: &Context,
+    req: &Request,
+    ws: crate::store::WorkspaceId,
+    replace: Option<&str>,
+) -> Result<Value> {
+    let media = req.media_type.as_deref().unwrap_or("");
+    let (name, source_type, table) = match media {
+        "multipart/form-data" => {
+            let parts = multipart::parse(req.content_type.as_deref().unwrap_or(""), &req.body)?;
+            let file = multipart::find(&parts, "file").ok_or_else(|| {
+                Error::invalid("body", "file", "a multipart upload needs a part named \"file\"")
+            })?;
+            let filename = file.filename.clone().unwrap_or_else(|| "file".into());
+            let lower = filename.to_ascii_lowercase();
+            if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
+                return Err(Error::UnsupportedMediaType(
+                    "XLSX uploads are not supported yet; export the sheet as CSV".into(),
+                ));
+            }
+            let text_part = |name: &str| -> Result<Option<String>> {
+                multipart::find(&parts, name)
+                    .map(|p| {
+                        std::str::from_utf8(p.data)
+                            .map(|s| s.trim().to_string())
+                            .map_err(|_| Error::invalid("body", name, "is not valid UTF-8"))
+                    })
+                    .transpose()
+            };
+            let id_column = text_part("id_column")?.or(req.param("id_column").map(String::from));
+            let name = text_part("name")?.or(req.param("name").map(String::from));
+            let table = ingest::reference_from_csv(
+                &filename,
+                file.data,
+                encoding(req)?,
+                id_column.as_deref().filter(|c| !c.is_empty()),
+                "id_column",
+            )?;
+            (name.or(Some(filename)), "csv", table)
+        }
+        "text/csv" => {
+            let table = ingest::reference_from_csv(
+                "body",
+                &req.body,
+                encoding(req)?,
+                req.param("id_column"),
+                "id_column",
+            )?;
+            (req.param("name").map(String::from), "csv", table)
+        }
+        "application/json" => {
+            let json = body::reference_from_json(&req.body)?;
+            (json.name, "json", json.table)
+        }
+        "" => {
+            return Err(Error::UnsupportedMediaType(
+                "send reference data as multipart/form-data, text/csv or application/json".into(),
+            ))
+        }
+        other => {
+            return Err(Error::UnsupportedMediaType(format!(
+                "reference data comes as multipart/form-data, text/csv or application/json, not {other}"
+            )))
+        }
+    };
+    service::import_reference(
+        &ctx.store,
+        ws,
+        replace,
+        name.as_deref(),
+        source_type,
+        &table,
+    )
+}
+
+/// Documents from JSON, JSON Lines or CSV, with their source type.
+fn read_documents(req: &Request) -> Result<(&'static str, Vec<body::NewDocument>)> {
+    match req.media_type.as_deref().unwrap_or("") {
+        "application/json" => Ok(("json", body::documents_from_json(&req.body)?)),
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/x-jsonlines"
+        | "application/jsonlines" => Ok(("jsonl", body::documents_from_jsonl(&req.body)?)),
+        "text/csv" => Ok((
+            "csv",
+            body::documents_from_csv(
+                "body",
+                &req.body,
+                encoding(req)?,
+                req.param("id_column"),
+                req.param("filename_column"),
+            )?,
+        )),
+        other => Err(Error::UnsupportedMediaType(format!(
+            "documents come as application/json, application/x-ndjson or text/csv{}",
+            if other.is_empty() {
+                String::new()
+            } else {
+                format!(", not {other}")
+            }
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_resolve_with_ids_and_aliases() {
+        assert_eq!(
+            resolve("/v1/matching/runs/abc/results/def/review"),
+            Some((Route::ResultReview, vec!["abc".into(), "def".into()]))
+        );
+        assert_eq!(
+            resolve("/v1/matching/reference-data/x%20y"),
+            Some((Route::Reference, vec!["x y".into()]))
+        );
+        assert_eq!(
+            resolve("/v1/reference-data/"),
+            Some((Route::References, vec![]))
+        );
+        assert_eq!(resolve("/v1/nothing"), None);
+        assert_eq!(resolve("/"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! The only code that touches tiny_http: it binds the socket, runs the worker threads that
+//! take requests, turns each into a plain `Request` (with the body read up to the limit),
+//! calls the router behind `catch_unwind`, and writes the `Response` back. A panic in a
+//! handler becomes a 500 envelope and the worker keeps serving.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use super::message::{Method, Request, Response};
+use super::routes::{handle, Context};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub addr: String,
+    pub http_workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body: u64,
+    /// Write one line per request to stderr.
+    pub access_log: bool,
+}
+
+pub struct Server {
+    inner: Arc<tiny_http::Server>,
+    addr: SocketAddr,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(ctx: Arc<Context>, options: &ServerOptions) -> Result<Server> {
+        let inner = tiny_http::Server::http(options.addr.as_str()).map_err(|e| {
+            Error::invalid(
+                "--addr",
+                "",
+                format!("cannot listen on {}: {e}", options.addr),
+            )
+        })?;
+        let addr = inner
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| Error::Internal("the server has no IP address".into()))?;
+        let inner = Arc::new(inner);
+        let mut workers = Vec::new();
+        for i in 0..options.http_workers.max(1) {
+            let server = Arc::clone(&inner);
+            let ctx = Arc::clone(&ctx);
+            let options = options.clone();
+            let worker = thread::Builder::new()
+                .name(format!("refmatch-http-{i}"))
+                .spawn(move || {
+                    while let Ok(request) = server.recv() {
+                        serve_one(&ctx, &options, request);
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start an HTTP worker: {e}")))?;
+            workers.push(worker);
+        }
+        Ok(Server {
+            inner,
+            addr,
+            workers,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Blocks until the workers stop (after `stop`, or forever).
+    pub fn join(self) {
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+    }
+
+    /// Stops accepting requests; workers finish the one they hold.
+    pub fn stop(&self) {
+        for _ in 0..self.workers.len() {
+            self.inner.unblock();
+        }
+    }
+}
+
+fn header<'a>(request: &'a tiny_http::Request, name: &'static str) -> Option<&'a str> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
+}
+
+/// Reads the body, at most `limit` bytes; over it is `413`.
+fn read_body(request: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>> {
+    if let Some(length) = request.body_length() {
+        if length as u64 > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+    }
+    let mut body = Vec::new();
+    request
+        .as_reader()
+        .take(limit + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::invalid("body", "", format!("could not be read: {e}")))?;
+    if body.len() as u64 > limit {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    Ok(body)
+}
+
+fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request) {
+    let started = Instant::now();
+    let mut request = Request::new(Method::parse(raw.method().as_str()), raw.url());
+    if let Some(value) = header(&raw, "Content-Type") {
+        request = request.with_content_type(value);
+    }
+    request.authorization = header(&raw, "Authorization").map(String::from);
+    let mut close = false;
+    let (response, key_id) = match read_body(&mut raw, options.max_body) {
+        Err(error) => {
+            // The rest of an oversized body is never read, so the connection cannot be reused.
+            close = true;
+            (Response::error(&error, &request), None)
+        }
+        Ok(body) => {
+            request.body = body;
+            match catch_unwind(AssertUnwindSafe(|| handle(ctx, &request))) {
+                Ok(answer) => answer,
+                Err(_) => {
+                    eprintln!(
+                        "refmatch: {} {} {}: a handler panicked",
+                        request.request_id,
+                        request.method.as_str(),
+                        request.path
+                    );
+                    let error = Error::Internal("handler panicked".into());
+                    (Response::error(&error, &request), None)
+                }
+            }
+        }
+    };
+    if options.access_log {
+        eprintln!(
+            "{} {} {} {:.1}ms key={} {}",
+            request.method.as_str(),
+            request.path,
+            response.status,
+            started.elapsed().as_secs_f64() * 1000.0,
+            key_id.as_deref().unwrap_or("-"),
+            request.request_id,
+        );
+    }
+    let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
+    let mut headers = vec![
+        (
+            "Content-Type".to_string(),
+            response.content_type.to_string(),
+        ),
+        ("X-Request-Id".to_string(), request.request_id.clone()),
+    ];
+    if close {
+        headers.push(("Connection".into(), "close".into()));
+    }
+    headers.extend(response.headers);
+    for (name, value) in headers {
+        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            out.add_header(h);
+        }
+    }
+    // A client that went away is not the server's problem.
+    let _ = raw.respond(out);
+}

@@ -1,0 +1,388 @@
+//! The run lifecycle: the queue, phases, progress, cancel and crash recovery.
+//!
+//! A server process has one `Runner`. Its worker thread takes queued runs one at a time, in
+//! the order they were queued, and executes each on the whole matcher pool; a heartbeat
+//! thread refreshes the heartbeat of the run this process owns, picks up cancel requests
+//! made by other processes, and fails runs whose owner went silent (a process that was
+//! killed). A run reads the config snapshot and the reference version it recorded when it
+//! was triggered, so later edits never change it. Results are written in batches by one
+//! writer thread while the pool matches the next chunk; a cancelled run keeps them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::config::MatchConfig;
+use crate::error::{Error, Result};
+use crate::ingest::body::field_text;
+use crate::matcher::{Matcher, Mode};
+use crate::store::runs::{ClaimedRun, NewResult, Progress};
+use crate::store::Store;
+
+/// Documents matched between two looks at the cancel flag and written as one batch.
+const CHUNK: usize = 256;
+
+/// How a runner decides that another process has stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct RunnerOptions {
+    /// A running run whose heartbeat is older than this has lost its process (SPEC: 30 s).
+    pub stale_after: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        RunnerOptions {
+            stale_after: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RunnerOptions {
+    /// Heartbeats come six times per stale window, so one slow write never looks like death.
+    fn heartbeat_every(&self) -> Duration {
+        (self.stale_after / 6).clamp(Duration::from_millis(100), Duration::from_secs(5))
+    }
+}
+
+/// How a run ended, for the CLI's exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    Cancelled,
+    Failed(String),
+}
+
+/// Executes runs for one process.
+pub struct Runner {
+    store: Store,
+    pool: Arc<rayon::ThreadPool>,
+    /// This process as an owner of runs: `pid@host/random`.
+    owner: String,
+    options: RunnerOptions,
+    /// Cancel flags of the runs this process is executing.
+    cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    wake: (Mutex<bool>, Condvar),
+    stopping: AtomicBool,
+}
+
+fn owner_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let id = crate::store::new_id();
+    format!("{}@{host}/{}", std::process::id(), &id[..8])
+}
+
+impl Runner {
+    pub fn new(store: Store, pool: Arc<rayon::ThreadPool>, options: RunnerOptions) -> Arc<Runner> {
+        Arc::new(Runner {
+            store,
+            pool,
+            owner: owner_name(),
+            options,
+            cancels: Mutex::new(HashMap::new()),
+            wake: (Mutex::new(false), Condvar::new()),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Fails the runs of stopped processes, then starts the worker and heartbeat threads.
+    pub fn start(self: &Arc<Self>) -> Result<()> {
+        self.recover();
+        let worker = Arc::clone(self);
+        thread::Builder::new()
+            .name("refmatch-runner".into())
+            .spawn(move || worker.work())
+            .map_err(|e| Error::Internal(format!("cannot start the runner: {e}")))?;
+        self.start_heartbeat()
+    }
+
+    /// Starts only the heartbeat thread (the CLI executes its one run itself).
+    pub fn start_heartbeat(self: &Arc<Self>) -> Result<()> {
+        let beat = Arc::clone(self);
+        thread::Builder::new()
+            .name("refmatch-heartbeat".into())
+            .spawn(move || beat.heartbeat_loop())
+            .map(|_| ())
+            .map_err(|e| Error::Internal(format!("cannot start the heartbeat: {e}")))
+    }
+
+    /// Tells the worker a run was queued.
+    pub fn notify(&self) {
+        let (lock, cvar) = &self.wake;
+        if let Ok(mut woken) = lock.lock() {
+            *woken = true;
+            cvar.notify_all();
+        }
+    }
+
+    /// Stops the run with this id if this process executes it (others see the flag in the
+    /// database at their next heartbeat).
+    pub fn cancel_local(&self, run_id: &str) {
+        if let Some(flag) = self
+            .cancels
+            .lock()
+            .ok()
+            .and_then(|c| c.get(run_id).cloned())
+        {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(cancels) = self.cancels.lock() {
+            for flag in cancels.values() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+        self.notify();
+    }
+
+    fn recover(&self) {
+        let stale = self.options.stale_after.as_millis() as i64;
+        match self.store.fail_stale_runs(stale, &self.owner) {
+            Ok(0) => {}
+            Ok(n) => eprintln!("refmatch: {n} run(s) of a stopped process marked failed"),
+            Err(e) => eprintln!("refmatch: cannot check for stopped runs: {e}"),
+        }
+    }
+
+    fn heartbeat_loop(&self) {
+        let every = self.options.heartbeat_every();
+        let mut last_recovery = Instant::now();
+        while !self.stopping.load(Ordering::SeqCst) {
+            thread::sleep(every);
+            match self.store.heartbeat(&self.owner) {
+                Ok(cancelled) => {
+                    for id in cancelled {
+                        self.cancel_local(&id);
+                    }
+                }
+                Err(e) => eprintln!("refmatch: heartbeat failed: {e}"),
+            }
+            if last_recovery.elapsed() >= self.options.stale_after / 2 {
+                self.recover();
+                last_recovery = Instant::now();
+                // Runs of a stopped process may have been queued behind it.
+                self.notify();
+            }
+        }
+    }
+
+    fn work(&self) {
+        while !self.stopping.load(Ordering::SeqCst) {
+            match self.store.claim_next_run(&self.owner) {
+                Ok(Some(run)) => {
+                    self.execute(&run, &|_, _| {});
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("refmatch: cannot read the run queue: {e}"),
+            }
+            let (lock, cvar) = &self.wake;
+            if let Ok(mut woken) = lock.lock() {
+                if !*woken {
+                    woken = cvar
+                        .wait_timeout(woken, Duration::from_secs(1))
+                        .map(|(guard, _)| guard)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                }
+                *woken = false;
+            }
+        }
+    }
+
+    /// Claims and executes one queued run in this thread; false when another process
+    /// took it first.
+    pub fn run_now(
+        &self,
+        run_id: &str,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Option<Outcome>> {
+        if !self.store.claim_run(run_id, &self.owner)? {
+            return Ok(None);
+        }
+        let run = self.store.claimed_run(run_id)?;
+        Ok(Some(self.execute(&run, progress)))
+    }
+
+    /// Executes a claimed run to its end and records how it ended. `progress(done, total)`
+    /// is called after each batch is written.
+    pub fn execute(&self, run: &ClaimedRun, progress: &(dyn Fn(u64, u64) + Sync)) -> Outcome {
+        let flag = Arc::new(AtomicBool::new(false));
+        if let Ok(mut cancels) = self.cancels.lock() {
+            cancels.insert(run.id.clone(), Arc::clone(&flag));
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.execute_inner(run, &flag, progress)
+        }));
+        if let Ok(mut cancels) = self.cancels.lock() {
+            cancels.remove(&run.id);
+        }
+        let outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                eprintln!("refmatch: run {} failed: {e}", run.id);
+                Outcome::Failed(e.public_message())
+            }
+            Err(_) => Outcome::Failed("internal error while matching; see the server log".into()),
+        };
+        let (status, error) = match &outcome {
+            Outcome::Completed => ("completed", None),
+            Outcome::Cancelled => ("cancelled", None),
+            Outcome::Failed(message) => ("failed", Some(message.as_str())),
+        };
+        if let Err(e) = self.store.finish_run(&run.id, status, error) {
+            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+        }
+        outcome
+    }
+
+    fn execute_inner(
+        &self,
+        run: &ClaimedRun,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Outcome> {
+        let ws = run.workspace;
+        let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
+        let reference = self.store.load_version(run.reference_version_id)?;
+        let total = self.store.count_targets(ws, &run.target)?;
+        let exclusions = self.store.exclusions(ws, &run.config_id)?;
+        self.store.set_phase(&run.id, "indexing", Some(total))?;
+        let matcher = self
+            .pool
+            .install(|| Matcher::build(config, Arc::new(reference)))?;
+        let excluded = excluded_rows(&matcher, exclusions);
+        self.store.set_phase(&run.id, "matching", None)?;
+        if cancel.load(Ordering::SeqCst) {
+            return Ok(Outcome::Cancelled);
+        }
+
+        // One writer stores each batch while the pool matches the next one.
+        let (sender, receiver) = mpsc::sync_channel::<(Vec<NewResult>, Progress)>(2);
+        let store = self.store.clone();
+        let run_id = run.id.clone();
+        let writer = thread::Builder::new()
+            .name("refmatch-writer".into())
+            .spawn(move || -> Result<()> {
+                for (results, batch) in receiver {
+                    store.save_results(&run_id, ws, &results, batch)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the result writer: {e}")))?;
+
+        let sources: Vec<&str> = matcher.sources().collect();
+        let mut after = 0i64;
+        let mut done = 0u64;
+        let mut cancelled = false;
+        let mut send_failed = false;
+        loop {
+            if cancel.load(Ordering::SeqCst) {
+                cancelled = true;
+                break;
+            }
+            let documents = self.store.target_documents(ws, &run.target, after, CHUNK)?;
+            let Some(last) = documents.last() else {
+                break;
+            };
+            after = last.seq;
+            let results: Vec<NewResult> = self.pool.install(|| {
+                documents
+                    .par_iter()
+                    .map(|doc| {
+                        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
+                            .iter()
+                            .map(|s| doc.fields.get(*s).and_then(field_text))
+                            .collect();
+                        let values: Vec<Option<&str>> =
+                            texts.iter().map(|t| t.as_deref()).collect();
+                        let none = Vec::new();
+                        let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
+                        let outcome = matcher.match_one(&values, Mode::Indexed, excluded);
+                        let best = outcome.candidates.first();
+                        NewResult {
+                            document_id: doc.id.clone(),
+                            document_external_id: doc.external_id.clone(),
+                            document_filename: doc.filename.clone(),
+                            matched_reference_row_id: outcome
+                                .matched
+                                .map(|row| matcher.reference().id(row as usize).to_string()),
+                            confidence: outcome.confidence,
+                            evidence: best
+                                .map(|c| Value::Object(matcher.evidence(&values, c)).to_string()),
+                            candidates: matcher.candidates_json(&values, &outcome).to_string(),
+                        }
+                    })
+                    .collect()
+            });
+            let batch = Progress {
+                rows_processed: results.len() as i64,
+                rows_matched: results
+                    .iter()
+                    .filter(|r| r.matched_reference_row_id.is_some())
+                    .count() as i64,
+                confidence_sum: results
+                    .iter()
+                    .filter(|r| r.matched_reference_row_id.is_some())
+                    .map(|r| r.confidence)
+                    .sum(),
+            };
+            done += results.len() as u64;
+            if sender.send((results, batch)).is_err() {
+                send_failed = true;
+                break;
+            }
+            progress(done, total.max(0) as u64);
+        }
+        drop(sender);
+        let written = writer
+            .join()
+            .map_err(|_| Error::Internal("the result writer panicked".into()))?;
+        written?;
+        if send_failed {
+            return Err(Error::Internal("the result writer stopped early".into()));
+        }
+        if cancelled {
+            return Ok(Outcome::Cancelled);
+        }
+        self.store.set_phase(&run.id, "saving", None)?;
+        Ok(Outcome::Completed)
+    }
+}
+
+/// Rejected rows per document id, as row numbers of the matcher's reference.
+fn excluded_rows(
+    matcher: &Matcher,
+    exclusions: Vec<(String, String)>,
+) -> HashMap<String, Vec<u32>> {
+    if exclusions.is_empty() {
+        return HashMap::new();
+    }
+    let wanted: std::collections::HashSet<&str> =
+        exclusions.iter().map(|(_, row)| row.as_str()).collect();
+    let reference = matcher.reference();
+    let rows: HashMap<&str, u32> = (0..reference.len())
+        .map(|r| (reference.id(r), r as u32))
+        .filter(|(id, _)| wanted.contains(id))
+        .collect();
+    let mut excluded: HashMap<String, Vec<u32>> = HashMap::new();
+    for (document, row_id) in &exclusions {
+        if let Some(&row) = rows.get(row_id.as_str()) {
+            excluded.entry(document.clone()).or_default().push(row);
+        }
+    }
+    excluded
+}

@@ -1,0 +1,332 @@
+//! Documents and the batches they arrive in. A document's `external_id` is unique in its
+//! workspace while the document exists; deleting a document hides it from lists and runs but
+//! keeps it for the results that point at it.
+
+use r2d2_sqlite::rusqlite::{params, ErrorCode, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
+
+use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use crate::error::{Error, Result};
+use crate::ingest::body::NewDocument;
+
+/// Which documents a run scores (SPEC: `target_type` and `target_value`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Documents(Vec<String>),
+    Batch(String),
+}
+
+impl Target {
+    /// Reads `target_type`/`target_value` as the API takes them; `None` means `all`.
+    pub fn from_json(kind: Option<&Value>, value: Option<&Value>) -> Result<Target> {
+        let invalid = |field: &str, message: &str| Error::invalid("body", field, message);
+        let kind = match kind {
+            None | Some(Value::Null) => "all",
+            Some(Value::String(s)) => s.as_str(),
+            Some(_) => return Err(invalid("target_type", "must be a string")),
+        };
+        let value = value.filter(|v| !v.is_null());
+        match kind {
+            "all" => Ok(Target::All),
+            "documents" => {
+                let ids = value
+                    .and_then(|v| v.get("document_ids"))
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        invalid(
+                            "target_value.document_ids",
+                            "is required for target_type \"documents\" (an array of document ids)",
+                        )
+                    })?;
+                if ids.is_empty() {
+                    return Err(invalid("target_value.document_ids", "must not be empty"));
+                }
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        id.as_str().map(String::from).ok_or_else(|| {
+                            Error::invalid(
+                                "body",
+                                format!("target_value.document_ids[{i}]"),
+                                "must be a string",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+                    .map(Target::Documents)
+            }
+            "batch" => value
+                .and_then(|v| v.get("batch_id"))
+                .and_then(Value::as_str)
+                .map(|b| Target::Batch(b.to_string()))
+                .ok_or_else(|| {
+                    invalid(
+                        "target_value.batch_id",
+                        "is required for target_type \"batch\"",
+                    )
+                }),
+            other => Err(Error::invalid(
+                "body",
+                "target_type",
+                format!("unknown target_type \"{other}\" (all, documents, batch)"),
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::All => "all",
+            Target::Documents(_) => "documents",
+            Target::Batch(_) => "batch",
+        }
+    }
+
+    pub fn value(&self) -> Value {
+        match self {
+            Target::All => json!({}),
+            Target::Documents(ids) => json!({ "document_ids": ids }),
+            Target::Batch(id) => json!({ "batch_id": id }),
+        }
+    }
+
+    /// The SQL condition (on table alias `d`) and its one bound parameter.
+    fn condition(&self) -> (&'static str, String) {
+        match self {
+            Target::All => ("?3 IS NOT NULL", String::new()),
+            Target::Documents(ids) => (
+                "d.id IN (SELECT value FROM json_each(?3))",
+                Value::from(ids.clone()).to_string(),
+            ),
+            Target::Batch(id) => ("d.batch_id = ?3", id.clone()),
+        }
+    }
+}
+
+/// A document as a run reads it.
+#[derive(Clone, Debug)]
+pub struct TargetDocument {
+    pub seq: i64,
+    pub id: String,
+    pub external_id: Option<String>,
+    pub filename: Option<String>,
+    pub fields: Map<String, Value>,
+}
+
+const COLUMNS: &str = "d.seq, d.id, d.external_id, d.filename, d.fields, d.batch_id, d.created_at";
+
+fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
+    let id: String = r.get(1)?;
+    let fields: String = r.get(4)?;
+    Ok((
+        r.get(0)?,
+        json!({
+            "id": id,
+            "external_id": r.get::<_, Option<String>>(2)?,
+            "filename": r.get::<_, Option<String>>(3)?,
+            "fields": serde_json::from_str::<Value>(&fields).unwrap_or(Value::Null),
+            "batch_id": r.get::<_, String>(5)?,
+            "created_at": r.get::<_, String>(6)?,
+            "links": { "self": format!("/v1/documents/{id}") },
+        }),
+    ))
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: "document",
+        id: id.to_string(),
+    }
+}
+
+impl Store {
+    /// Stores documents as one batch in one transaction; a duplicate external id (in the
+    /// workspace) is `409 conflict` and stores nothing.
+    pub fn insert_documents(
+        &self,
+        ws: WorkspaceId,
+        source_type: &str,
+        documents: &[NewDocument],
+    ) -> Result<Value> {
+        let batch_id = new_id();
+        let now = now_iso();
+        let ids = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO document_batches (id, workspace_id, source_type, document_count, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![batch_id, ws.0, source_type, documents.len() as i64, now],
+            )?;
+            let mut stmt = tx.prepare(
+                "INSERT INTO documents (id, workspace_id, external_id, filename, fields, batch_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut ids = Vec::with_capacity(documents.len());
+            for doc in documents {
+                let id = new_id();
+                let fields = Value::Object(doc.fields.clone()).to_string();
+                let inserted = stmt.execute(params![
+                    id,
+                    ws.0,
+                    doc.external_id,
+                    doc.filename,
+                    fields,
+                    batch_id,
+                    now
+                ]);
+                match inserted {
+                    Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                        return Err(Error::Conflict(format!(
+                            "a document with id \"{}\" already exists in this workspace",
+                            doc.external_id.as_deref().unwrap_or("")
+                        )));
+                    }
+                    other => other?,
+                };
+                ids.push(json!({"id": id, "external_id": doc.external_id}));
+            }
+            Ok(ids)
+        })?;
+        Ok(json!({
+            "batch_id": batch_id,
+            "document_count": ids.len(),
+            "documents": ids,
+            "created_at": now,
+            "links": { "documents": format!("/v1/documents?batch_id={batch_id}") },
+        }))
+    }
+
+    pub fn get_document(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+        self.conn()?
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM documents d
+                     WHERE d.id = ?1 AND d.workspace_id = ?2 AND d.deleted_at IS NULL"
+                ),
+                params![id, ws.0],
+                to_json,
+            )
+            .optional()?
+            .map(|(_, v)| v)
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub fn list_documents(
+        &self,
+        ws: WorkspaceId,
+        batch_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<CursorPage<Value>> {
+        let before = decode_cursor(cursor)?;
+        let conn = self.conn()?;
+        let filter = "d.workspace_id = ?1 AND d.deleted_at IS NULL
+                      AND (?2 IS NULL OR d.batch_id = ?2)";
+        let total: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM documents d WHERE {filter}"),
+            params![ws.0, batch_id],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM documents d WHERE {filter} AND d.seq < ?3
+             ORDER BY d.seq DESC LIMIT ?4"
+        ))?;
+        let rows = stmt
+            .query_map(params![ws.0, batch_id, before, limit as i64 + 1], to_json)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(cursor_page(rows, limit, total))
+    }
+
+    pub fn delete_document(&self, ws: WorkspaceId, id: &str) -> Result<()> {
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE documents SET deleted_at = ?1
+                 WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL",
+                params![now_iso(), id, ws.0],
+            )?)
+        })?;
+        if changed == 0 {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// Checks that a target names only documents and batches of this workspace.
+    pub fn check_target(&self, ws: WorkspaceId, target: &Target) -> Result<()> {
+        let conn = self.conn()?;
+        match target {
+            Target::All => Ok(()),
+            Target::Batch(id) => {
+                let found: Option<i64> = conn
+                    .query_row(
+                        "SELECT 1 FROM document_batches WHERE id = ?1 AND workspace_id = ?2",
+                        params![id, ws.0],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                found.map(|_| ()).ok_or_else(|| {
+                    Error::invalid(
+                        "body",
+                        "target_value.batch_id",
+                        format!("no batch with id \"{id}\""),
+                    )
+                })
+            }
+            Target::Documents(ids) => {
+                let mut stmt = conn.prepare(
+                    "SELECT 1 FROM documents
+                     WHERE id = ?1 AND workspace_id = ?2 AND deleted_at IS NULL",
+                )?;
+                for (i, id) in ids.iter().enumerate() {
+                    if !stmt.exists(params![id, ws.0])? {
+                        return Err(Error::invalid(
+                            "body",
+                            format!("target_value.document_ids[{i}]"),
+                            format!("no document with id \"{id}\""),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn count_targets(&self, ws: WorkspaceId, target: &Target) -> Result<i64> {
+        let (condition, param) = target.condition();
+        Ok(self.conn()?.query_row(
+            &format!(
+                "SELECT count(*) FROM documents d
+                 WHERE d.workspace_id = ?1 AND d.deleted_at IS NULL AND d.seq > ?2 AND {condition}"
+            ),
+            params![ws.0, 0i64, param],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The next `limit` target documents after `after_seq`, in upload order.
+    pub fn target_documents(
+        &self,
+        ws: WorkspaceId,
+        target: &Target,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<TargetDocument>> {
+        let (condition, param) = target.condition();
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT d.seq, d.id, d.external_id, d.filename, d.fields FROM documents d
+             WHERE d.workspace_id = ?1 AND d.deleted_at IS NULL AND d.seq > ?2 AND {condition}
+             ORDER BY d.seq LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![ws.0, after_seq, param, limit as i64], |r| {
+            let fields: String = r.get(4)?;
+            Ok(TargetDocument {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                external_id: r.get(2)?,
+                filename: r.get(3)?,
+                fields: serde_json::from_str(&fields).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -1,0 +1,237 @@
+//! The SQLite store: an r2d2 pool over one database file in WAL mode, the schema applied by
+//! migrations keyed on `PRAGMA user_version`, and the queries of each concept (one file each).
+//!
+//! Every query takes the workspace and filters on it, so nothing crosses workspaces; a
+//! resource of another workspace is simply not found. Every write runs in one transaction
+//! (`Store::write`): an import or a review is stored entirely or not at all. The store knows
+//! nothing of scoring or HTTP.
+
+pub mod configs;
+pub mod documents;
+pub mod keys;
+mod migrate;
+pub mod reference;
+pub mod results;
+pub mod runs;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, TransactionBehavior};
+use r2d2_sqlite::SqliteConnectionManager;
+
+use crate::error::{Error, Result};
+
+pub use migrate::SCHEMA_VERSION;
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// How long a statement waits for another writer before the store reports `unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A workspace's row id, as every query takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkspaceId(pub i64);
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    path: PathBuf,
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts a pool of
+    /// `connections`. A database written by a newer refmatch is refused.
+    pub fn open(path: &Path, connections: u32) -> Result<Store> {
+        let mut conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        configure(&mut conn).map_err(|e| open_error(path, e))?;
+        migrate::migrate(&mut conn, path)?;
+        drop(conn);
+        let manager = SqliteConnectionManager::file(path).with_init(configure);
+        let pool = r2d2::Pool::builder()
+            .max_size(connections.max(2))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+        Ok(Store {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction and commits when it returns `Ok`; any error rolls
+    /// everything back. IMMEDIATE takes the write lock up front, so two writers queue on the
+    /// busy timeout instead of failing on a lock upgrade.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The workspace named `name`, created when `create` is set and it does not exist yet.
+    pub fn workspace(&self, name: &str, create: bool) -> Result<WorkspaceId> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(Error::invalid(
+                "--workspace",
+                "",
+                "a workspace name is 1 to 100 characters",
+            ));
+        }
+        let find = |conn: &Connection| -> Result<Option<WorkspaceId>> {
+            Ok(conn
+                .query_row("SELECT id FROM workspaces WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .map(WorkspaceId))
+        };
+        if let Some(id) = find(&*self.conn()?)? {
+            return Ok(id);
+        }
+        if !create {
+            return Err(Error::NotFound {
+                what: "workspace",
+                id: name.to_string(),
+            });
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO workspaces (name, created_at) VALUES (?1, ?2)",
+                rusqlite::params![name, now_iso()],
+            )?;
+            find(tx)?.ok_or_else(|| Error::Internal("workspace vanished after insert".into()))
+        })
+    }
+}
+
+fn open_error(path: &Path, e: rusqlite::Error) -> Error {
+    match Error::from(e) {
+        Error::Database(message) => Error::Io {
+            path: path.to_path_buf(),
+            error: std::io::Error::other(message),
+        },
+        other => other,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `ms` as ISO 8601 UTC with milliseconds, the only timestamp format refmatch writes.
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+pub fn now_iso() -> String {
+    iso(now_ms())
+}
+
+/// A fresh UUID (v4) for a public id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A list page's position: rows with `seq` below the cursor come next (newest first).
+pub fn decode_cursor(cursor: Option<&str>) -> Result<i64> {
+    match cursor {
+        None | Some("") => Ok(i64::MAX),
+        Some(c) => c
+            .strip_prefix('c')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::invalid("query", "cursor", "is not a cursor this server gave")),
+    }
+}
+
+pub fn encode_cursor(seq: i64) -> String {
+    format!("c{seq}")
+}
+
+/// One page of a cursor-paginated list.
+#[derive(Debug)]
+pub struct CursorPage<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// Cuts `limit + 1` fetched rows (with their `seq`) into a page.
+pub fn cursor_page<T>(mut rows: Vec<(i64, T)>, limit: usize, total: i64) -> CursorPage<T> {
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if has_more {
+        rows.last().map(|(seq, _)| encode_cursor(*seq))
+    } else {
+        None
+    };
+    CursorPage {
+        items: rows.into_iter().map(|(_, t)| t).collect(),
+        total,
+        next_cursor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds_and_utc() {
+        assert_eq!(iso(1_772_442_901_204), "2026-03-02T09:15:01.204Z");
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(Some(&encode_cursor(42))).ok(), Some(42));
+        assert_eq!(decode_cursor(None).ok(), Some(i64::MAX));
+        assert!(decode_cursor(Some("42")).is_err());
+        assert!(decode_cursor(Some("c-1")).is_err());
+    }
+
+    #[test]
+    fn opens_migrates_and_scopes_workspaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), 2).unwrap();
+        let a = store.workspace("a", true).unwrap();
+        assert_eq!(store.workspace("a", false).unwrap(), a);
+        assert!(matches!(
+            store.workspace("b", false),
+            Err(Error::NotFound { .. })
+        ));
+        let mode: String = store
+            .conn()
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

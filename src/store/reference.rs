@@ -1,0 +1,308 @@
+//! Reference tables and their versions. Each upload is a new version with its own rows, so a
+//! run that recorded a version reads the same rows forever; the table's `current_version`
+//! is what new runs use.
+
+use std::borrow::Cow;
+
+use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
+use serde_json::{json, Value};
+
+use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use crate::error::{Error, Result};
+use crate::matcher::ReferenceTable;
+
+/// A table to store: its rows and the inferred type of each column (`string`, `integer`, ...).
+pub struct NewVersion<'a> {
+    pub name: Option<&'a str>,
+    pub source_type: &'a str,
+    pub table: &'a ReferenceTable,
+    pub column_types: Vec<&'static str>,
+}
+
+/// The version a run reads: its row id in `reference_versions` and its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionRef {
+    pub id: i64,
+    pub version: i64,
+}
+
+const SELECT: &str = "SELECT t.id, t.name, v.source_type, v.version, v.row_count, v.columns,
+        t.created_at, t.updated_at, t.seq
+    FROM reference_tables t
+    JOIN reference_versions v ON v.table_id = t.id AND v.version = t.current_version";
+
+fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
+    let id: String = r.get(0)?;
+    let columns: String = r.get(5)?;
+    let columns: Value = serde_json::from_str(&columns).unwrap_or(Value::Array(Vec::new()));
+    Ok((
+        r.get(8)?,
+        json!({
+            "id": id,
+            "name": r.get::<_, String>(1)?,
+            "source_type": r.get::<_, String>(2)?,
+            "status": "ready",
+            "version": r.get::<_, i64>(3)?,
+            "row_count": r.get::<_, i64>(4)?,
+            "columns": columns,
+            "created_at": r.get::<_, String>(6)?,
+            "updated_at": r.get::<_, String>(7)?,
+            "links": {
+                "self": format!("/v1/reference-data/{id}"),
+                "rows": format!("/v1/reference-data/{id}/rows"),
+            },
+        }),
+    ))
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: "reference data",
+        id: id.to_string(),
+    }
+}
+
+fn insert_rows(tx: &Transaction<'_>, version_id: i64, table: &ReferenceTable) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO reference_rows (version_id, ordinal, row_id, vals) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut values: Vec<&str> = Vec::with_capacity(table.columns.len());
+    for row in 0..table.len() {
+        values.clear();
+        values.extend(table.values.iter().map(|c| c.get(row)));
+        let vals = serde_json::to_string(&values)
+            .map_err(|e| Error::Internal(format!("cannot encode a row: {e}")))?;
+        stmt.execute(params![version_id, row as i64, table.id(row), vals])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new table (`replace` = None) or a new version of table `replace`, in one
+    /// transaction. Returns the table as the API shows it.
+    pub fn insert_reference(
+        &self,
+        ws: WorkspaceId,
+        replace: Option<&str>,
+        new: &NewVersion<'_>,
+    ) -> Result<Value> {
+        let columns: Vec<Value> = new
+            .table
+            .columns
+            .iter()
+            .zip(&new.column_types)
+            .map(|(name, kind)| json!({"name": name, "type": kind}))
+            .collect();
+        let columns = Value::Array(columns).to_string();
+        let now = now_iso();
+        let id = self.write(|tx| {
+            let (id, version) = match replace {
+                None => {
+                    let id = new_id();
+                    let name = new.name.unwrap_or("reference data");
+                    tx.execute(
+                        "INSERT INTO reference_tables
+                             (id, workspace_id, name, current_version, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, 1, ?4, ?4)",
+                        params![id, ws.0, name, now],
+                    )?;
+                    (id, 1)
+                }
+                Some(id) => {
+                    let current: i64 = tx
+                        .query_row(
+                            "SELECT current_version FROM reference_tables
+                             WHERE id = ?1 AND workspace_id = ?2 AND deleted_at IS NULL",
+                            params![id, ws.0],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .ok_or_else(|| not_found(id))?;
+                    tx.execute(
+                        "UPDATE reference_tables
+                         SET current_version = ?1, updated_at = ?2, name = coalesce(?3, name)
+                         WHERE id = ?4",
+                        params![current + 1, now, new.name, id],
+                    )?;
+                    (id.to_string(), current + 1)
+                }
+            };
+            tx.execute(
+                "INSERT INTO reference_versions
+                     (table_id, workspace_id, version, source_type, columns, row_count, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    ws.0,
+                    version,
+                    new.source_type,
+                    columns,
+                    new.table.len() as i64,
+                    now
+                ],
+            )?;
+            insert_rows(tx, tx.last_insert_rowid(), new.table)?;
+            Ok(id)
+        })?;
+        self.get_reference(ws, &id)
+    }
+
+    pub fn get_reference(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+        self.conn()?
+            .query_row(
+                &format!(
+                    "{SELECT} WHERE t.id = ?1 AND t.workspace_id = ?2 AND t.deleted_at IS NULL"
+                ),
+                params![id, ws.0],
+                to_json,
+            )
+            .optional()?
+            .map(|(_, v)| v)
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub fn list_references(
+        &self,
+        ws: WorkspaceId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<CursorPage<Value>> {
+        let before = decode_cursor(cursor)?;
+        let conn = self.conn()?;
+        let total: i64 = conn.query_row(
+            "SELECT count(*) FROM reference_tables WHERE workspace_id = ?1 AND deleted_at IS NULL",
+            [ws.0],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "{SELECT} WHERE t.workspace_id = ?1 AND t.deleted_at IS NULL AND t.seq < ?2
+             ORDER BY t.seq DESC LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![ws.0, before, limit as i64 + 1], to_json)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(cursor_page(rows, limit, total))
+    }
+
+    /// The current version of a live table: what a new run or config reads.
+    pub fn current_version(&self, ws: WorkspaceId, id: &str) -> Result<(VersionRef, Vec<String>)> {
+        let (version_id, version, columns): (i64, i64, String) = self
+            .conn()?
+            .query_row(
+                "SELECT v.id, v.version, v.columns FROM reference_tables t
+                 JOIN reference_versions v ON v.table_id = t.id AND v.version = t.current_version
+                 WHERE t.id = ?1 AND t.workspace_id = ?2 AND t.deleted_at IS NULL",
+                params![id, ws.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))?;
+        let columns: Vec<Value> = serde_json::from_str(&columns).unwrap_or_default();
+        let names = columns
+            .iter()
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+            .collect();
+        Ok((
+            VersionRef {
+                id: version_id,
+                version,
+            },
+            names,
+        ))
+    }
+
+    /// Soft-deletes a table: runs that recorded one of its versions keep their rows.
+    pub fn delete_reference(&self, ws: WorkspaceId, id: &str) -> Result<()> {
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE reference_tables SET deleted_at = ?1
+                 WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL",
+                params![now_iso(), id, ws.0],
+            )?)
+        })?;
+        if changed == 0 {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// One page (1-based) of the current version's rows: `({id, ...columns}, total)`.
+    pub fn reference_rows(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        page: usize,
+        limit: usize,
+    ) -> Result<(Vec<Value>, i64)> {
+        let (version, columns) = self.current_version(ws, id)?;
+        let conn = self.conn()?;
+        let total: i64 = conn.query_row(
+            "SELECT row_count FROM reference_versions WHERE id = ?1",
+            [version.id],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(
+            "SELECT row_id, vals FROM reference_rows WHERE version_id = ?1
+             ORDER BY ordinal LIMIT ?2 OFFSET ?3",
+        )?;
+        let offset = (page.saturating_sub(1) as i64).saturating_mul(limit as i64);
+        let rows = stmt
+            .query_map(params![version.id, limit as i64, offset], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let data = rows
+            .into_iter()
+            .map(|(row_id, vals)| {
+                let vals: Vec<Cow<'_, str>> = serde_json::from_str(&vals).unwrap_or_default();
+                let mut object = serde_json::Map::new();
+                object.insert("id".into(), Value::String(row_id));
+                for (column, value) in columns.iter().zip(vals) {
+                    if column != "id" {
+                        object.insert(column.clone(), Value::String(value.into_owned()));
+                    }
+                }
+                Value::Object(object)
+            })
+            .collect();
+        Ok((data, total))
+    }
+
+    /// Every row of a version, in upload order, as the matcher holds them.
+    pub fn load_version(&self, version_id: i64) -> Result<ReferenceTable> {
+        let conn = self.conn()?;
+        let columns: String = conn.query_row(
+            "SELECT columns FROM reference_versions WHERE id = ?1",
+            [version_id],
+            |r| r.get(0),
+        )?;
+        let columns: Vec<Value> = serde_json::from_str(&columns)
+            .map_err(|e| Error::Internal(format!("stored columns are not JSON: {e}")))?;
+        let names = columns
+            .iter()
+            .map(|c| {
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        let mut table = ReferenceTable::new(names);
+        let mut stmt = conn.prepare(
+            "SELECT row_id, vals FROM reference_rows WHERE version_id = ?1 ORDER BY ordinal",
+        )?;
+        let mut rows = stmt.query([version_id])?;
+        while let Some(row) = rows.next()? {
+            let id = row.get_ref(0)?.as_str().map_err(rusqlite_from)?;
+            let vals = row.get_ref(1)?.as_str().map_err(rusqlite_from)?;
+            let vals: Vec<Cow<'_, str>> = serde_json::from_str(vals)
+                .map_err(|e| Error::Internal(format!("a stored row is not JSON: {e}")))?;
+            table.push_row(id, vals.iter().map(|v| v.as_ref()));
+        }
+        Ok(table)
+    }
+}
+
+fn rusqlite_from(e: r2d2_sqlite::rusqlite::types::FromSqlError) -> Error {
+    Error::Database(e.to_string())
+}

@@ -1,0 +1,483 @@
+//! Runs: the queue, their lifecycle columns, owners and heartbeats, and the batches of results
+//! a run writes. Status changes are single UPDATEs guarded by the expected current status, so
+//! two processes sharing a database never both take a run or both finish it.
+
+use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
+use serde_json::{json, Map, Value};
+
+use super::documents::Target;
+use super::reference::VersionRef;
+use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
+use crate::error::{Error, Result};
+
+/// A run's status (SPEC section 3).
+pub const STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "ai_resolving",
+];
+
+/// A run taken off the queue by this process.
+#[derive(Clone, Debug)]
+pub struct ClaimedRun {
+    pub id: String,
+    pub workspace: WorkspaceId,
+    pub config_id: String,
+    pub config_snapshot: String,
+    pub reference_version_id: i64,
+    pub target: Target,
+}
+
+/// One document's result as the runner produced it.
+#[derive(Clone, Debug)]
+pub struct NewResult {
+    pub document_id: String,
+    pub document_external_id: Option<String>,
+    pub document_filename: Option<String>,
+    pub matched_reference_row_id: Option<String>,
+    pub confidence: f64,
+    /// JSON object, or None without candidates.
+    pub evidence: Option<String>,
+    /// JSON array.
+    pub candidates: String,
+}
+
+/// Counters a batch adds to its run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub rows_processed: i64,
+    pub rows_matched: i64,
+    pub confidence_sum: f64,
+}
+
+pub(super) const RUN_COLUMNS: &str =
+    "seq, id, config_id, status, triggered_by, rows_processed, rows_matched,
+    avg_confidence, started_at, completed_at, error, created_at, reference_version";
+
+/// The run object in the seed example's key order.
+pub(super) fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
+    let id: String = r.get(1)?;
+    let config: String = r.get(2)?;
+    let mut object = Map::new();
+    object.insert("id".into(), json!(id));
+    object.insert("matching_config_id".into(), json!(config));
+    object.insert("status".into(), json!(r.get::<_, String>(3)?));
+    object.insert("triggered_by".into(), json!(r.get::<_, String>(4)?));
+    object.insert("rows_processed".into(), json!(r.get::<_, Option<i64>>(5)?));
+    object.insert("rows_matched".into(), json!(r.get::<_, Option<i64>>(6)?));
+    object.insert("avg_confidence".into(), json!(r.get::<_, Option<f64>>(7)?));
+    object.insert("started_at".into(), json!(r.get::<_, Option<String>>(8)?));
+    object.insert("completed_at".into(), json!(r.get::<_, Option<String>>(9)?));
+    object.insert("error".into(), json!(r.get::<_, Option<String>>(10)?));
+    object.insert("created_at".into(), json!(r.get::<_, String>(11)?));
+    object.insert("reference_version".into(), json!(r.get::<_, i64>(12)?));
+    object.insert(
+        "links".into(),
+        json!({
+            "self": format!("/v1/matching/runs/{id}"),
+            "config": format!("/v1/matching/configs/{config}"),
+        }),
+    );
+    Ok((r.get(0)?, Value::Object(object)))
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: "run",
+        id: id.to_string(),
+    }
+}
+
+/// Rounds an average for display: 4 decimals, like every confidence.
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_run(
+        &self,
+        ws: WorkspaceId,
+        config_id: &str,
+        config_snapshot: &str,
+        version: VersionRef,
+        target: &Target,
+        triggered_by: &str,
+    ) -> Result<Value> {
+        let id = new_id();
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO runs (id, workspace_id, config_id, config_snapshot, reference_version_id,
+                     reference_version, target_type, target_value, status, phase, triggered_by,
+                     created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 'queued', ?9, ?10)",
+                params![
+                    id,
+                    ws.0,
+                    config_id,
+                    config_snapshot,
+                    version.id,
+                    version.version,
+                    target.kind(),
+                    target.value().to_string(),
+                    triggered_by,
+                    iso(now)
+                ],
+            )?;
+            Ok(())
+        })?;
+        self.get_run(ws, &id)
+    }
+
+    /// The run object without results.
+    pub fn get_run(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+        self.conn()?
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND workspace_id = ?2"),
+                params![id, ws.0],
+                to_json,
+            )
+            .optional()?
+            .map(|(_, v)| v)
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub fn run_status(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+        self.conn()?
+            .query_row(
+                "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                params![id, ws.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// `{id,status,phase,phase_progress,rows_total,rows_processed,rows_matched,elapsed_ms,eta_ms}`.
+    pub fn run_progress(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT status, phase, phase_progress, rows_total, rows_processed, rows_matched,
+                     started_ms, completed_ms
+                 FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                params![id, ws.0],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, f64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| not_found(id))?;
+        let (status, phase, phase_progress, total, processed, matched, started, completed) = row;
+        let elapsed = started.map(|s| completed.unwrap_or_else(now_ms).saturating_sub(s).max(0));
+        let eta = match (status.as_str(), elapsed, total, processed) {
+            ("running", Some(elapsed), Some(total), Some(done)) if done > 0 && total >= done => {
+                Some(elapsed.saturating_mul(total - done) / done)
+            }
+            ("running" | "queued", ..) => None,
+            _ => Some(0),
+        };
+        Ok(json!({
+            "id": id,
+            "status": status,
+            "phase": phase,
+            "phase_progress": round4(phase_progress),
+            "rows_total": total,
+            "rows_processed": processed,
+            "rows_matched": matched,
+            "elapsed_ms": elapsed,
+            "eta_ms": eta,
+        }))
+    }
+
+    pub fn list_runs(
+        &self,
+        ws: WorkspaceId,
+        config_id: Option<&str>,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<CursorPage<Value>> {
+        let before = decode_cursor(cursor)?;
+        let conn = self.conn()?;
+        let filter = "workspace_id = ?1 AND (?2 IS NULL OR config_id = ?2)
+                      AND (?3 IS NULL OR status = ?3)";
+        let total: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM runs WHERE {filter}"),
+            params![ws.0, config_id, status],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE {filter} AND seq < ?4
+             ORDER BY seq DESC LIMIT ?5"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![ws.0, config_id, status, before, limit as i64 + 1],
+                to_json,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(cursor_page(rows, limit, total))
+    }
+
+    /// Takes one particular queued run for `owner`; false when another process took it first.
+    pub fn claim_run(&self, run_id: &str, owner: &str) -> Result<bool> {
+        let now = now_ms();
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE runs SET status = 'running', phase = 'loading', phase_progress = 0,
+                     owner = ?1, heartbeat_ms = ?2, started_ms = ?2, started_at = ?3,
+                     rows_processed = 0, rows_matched = 0, confidence_sum = 0
+                 WHERE id = ?4 AND status = 'queued'",
+                params![owner, now, iso(now), run_id],
+            )? == 1)
+        })
+    }
+
+    /// A run this process claimed, as the runner executes it.
+    pub fn claimed_run(&self, run_id: &str) -> Result<ClaimedRun> {
+        let row = self.conn()?.query_row(
+            "SELECT id, workspace_id, config_id, config_snapshot, reference_version_id,
+                 target_type, target_value
+             FROM runs WHERE id = ?1",
+            [run_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )?;
+        let (id, ws, config_id, snapshot, version_id, kind, value) = row;
+        let value: Value = serde_json::from_str(&value).unwrap_or(json!({}));
+        let target = Target::from_json(Some(&Value::String(kind)), Some(&value))?;
+        Ok(ClaimedRun {
+            id,
+            workspace: WorkspaceId(ws),
+            config_id,
+            config_snapshot: snapshot,
+            reference_version_id: version_id,
+            target,
+        })
+    }
+
+    /// Takes the oldest queued run for `owner`, or None when the queue is empty.
+    pub fn claim_next_run(&self, owner: &str) -> Result<Option<ClaimedRun>> {
+        loop {
+            let next: Option<String> = self
+                .conn()?
+                .query_row(
+                    "SELECT id FROM runs WHERE status = 'queued' ORDER BY seq LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = next else {
+                return Ok(None);
+            };
+            // Another process may take it between the two statements; then try the next one.
+            if self.claim_run(&id, owner)? {
+                return self.claimed_run(&id).map(Some);
+            }
+        }
+    }
+
+    pub fn set_phase(&self, run_id: &str, phase: &str, rows_total: Option<i64>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET phase = ?1, phase_progress = 0,
+                     rows_total = coalesce(?2, rows_total), heartbeat_ms = ?3
+                 WHERE id = ?4 AND status = 'running'",
+                params![phase, rows_total, now_ms(), run_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Stores a batch of results and advances the run's counters, in one transaction.
+    pub fn save_results(
+        &self,
+        run_id: &str,
+        ws: WorkspaceId,
+        results: &[NewResult],
+        progress: Progress,
+    ) -> Result<()> {
+        self.write(|tx| {
+            insert_results(tx, run_id, ws, results)?;
+            tx.execute(
+                "UPDATE runs SET rows_processed = rows_processed + ?1,
+                     rows_matched = rows_matched + ?2, confidence_sum = confidence_sum + ?3,
+                     phase_progress = CASE WHEN rows_total > 0
+                         THEN (rows_processed + ?1) * 1.0 / rows_total ELSE 1 END,
+                     heartbeat_ms = ?4
+                 WHERE id = ?5",
+                params![
+                    progress.rows_processed,
+                    progress.rows_matched,
+                    progress.confidence_sum,
+                    now_ms(),
+                    run_id
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends a running run: `completed`, `failed` (with `error`) or `cancelled`.
+    pub fn finish_run(&self, run_id: &str, status: &str, error: Option<&str>) -> Result<()> {
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET status = ?1, error = ?2, phase = 'done', phase_progress = 1,
+                     completed_ms = ?3, completed_at = ?4, owner = NULL,
+                     avg_confidence = CASE WHEN rows_matched > 0
+                         THEN round(confidence_sum / rows_matched, 4) END
+                 WHERE id = ?5 AND status = 'running'",
+                params![status, error, now, iso(now), run_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Refreshes the heartbeat of `owner`'s running runs; returns those asked to cancel.
+    pub fn heartbeat(&self, owner: &str) -> Result<Vec<String>> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET heartbeat_ms = ?1 WHERE owner = ?2 AND status = 'running'",
+                params![now_ms(), owner],
+            )?;
+            let mut stmt = tx.prepare(
+                "SELECT id FROM runs WHERE owner = ?1 AND status = 'running' AND cancel_requested = 1",
+            )?;
+            let ids = stmt
+                .query_map([owner], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+
+    /// Fails running runs whose owner has not been heard of for `stale_ms`: the process that
+    /// executed them stopped. Returns how many.
+    pub fn fail_stale_runs(&self, stale_ms: i64, me: &str) -> Result<usize> {
+        let now = now_ms();
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE runs SET status = 'failed', phase = 'done', owner = NULL,
+                     completed_ms = ?1, completed_at = ?2,
+                     avg_confidence = CASE WHEN rows_matched > 0
+                         THEN round(confidence_sum / rows_matched, 4) END,
+                     error = 'the process running it (' || coalesce(owner, 'unknown') ||
+                         ') stopped: no heartbeat since ' ||
+                         strftime('%Y-%m-%dT%H:%M:%fZ', heartbeat_ms / 1000.0, 'unixepoch')
+                 WHERE status IN ('running', 'ai_resolving') AND heartbeat_ms < ?3
+                     AND owner IS NOT ?4",
+                params![now, iso(now), now - stale_ms, me],
+            )?)
+        })
+    }
+
+    /// Cancels a queued run at once; asks the owner of a running one to stop (it keeps the
+    /// results saved so far). Any other status is `409 conflict`.
+    pub fn cancel_run(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+        let now = now_ms();
+        self.write(|tx| {
+            let status: String = tx
+                .query_row(
+                    "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                    params![id, ws.0],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| not_found(id))?;
+            match status.as_str() {
+                "queued" => {
+                    tx.execute(
+                        "UPDATE runs SET status = 'cancelled', phase = 'done',
+                             completed_ms = ?1, completed_at = ?2
+                         WHERE id = ?3",
+                        params![now, iso(now), id],
+                    )?;
+                }
+                "running" => {
+                    tx.execute(
+                        "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
+                        params![id],
+                    )?;
+                }
+                other => {
+                    return Err(Error::Conflict(format!(
+                        "the run is {other}; only a queued or running run can be cancelled"
+                    )))
+                }
+            }
+            Ok(status)
+        })
+    }
+
+    pub fn cancel_requested(&self, run_id: &str) -> Result<bool> {
+        Ok(self.conn()?.query_row(
+            "SELECT cancel_requested FROM runs WHERE id = ?1",
+            [run_id],
+            |r| r.get::<_, i64>(0),
+        )? != 0)
+    }
+
+    /// Rows a reviewer rejected, per document, for runs of `config_id`.
+    pub fn exclusions(&self, ws: WorkspaceId, config_id: &str) -> Result<Vec<(String, String)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT document_id, reference_row_id FROM exclusions
+             WHERE workspace_id = ?1 AND config_id = ?2 ORDER BY document_id, reference_row_id",
+        )?;
+        let rows = stmt
+            .query_map(params![ws.0, config_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn insert_results(
+    tx: &Transaction<'_>,
+    run_id: &str,
+    ws: WorkspaceId,
+    results: &[NewResult],
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO results (id, run_id, workspace_id, document_id, document_external_id,
+             document_filename, matched_reference_row_id, confidence, evidence, candidates)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in results {
+        stmt.execute(params![
+            new_id(),
+            run_id,
+            ws.0,
+            r.document_id,
+            r.document_external_id,
+            r.document_filename,
+            r.matched_reference_row_id,
+            r.confidence,
+            r.evidence,
+            r.candidates
+        ])?;
+    }
+    Ok(())
+}
