@@ -25,8 +25,13 @@ use crate::matcher::{Matcher, Mode};
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
 
-/// Documents matched between two looks at the cancel flag and written as one batch.
-const CHUNK: usize = 256;
+/// Documents matched between two looks at the cancel flag and written as one batch: the
+/// first batch is small, later ones are sized to take about `BATCH_TIME` at the measured
+/// rate, so cancel answers within a second on any reference size and small runs still
+/// write few transactions.
+const FIRST_CHUNK: usize = 32;
+const MAX_CHUNK: usize = 4096;
+const BATCH_TIME: Duration = Duration::from_millis(200);
 
 /// How a runner decides that another process has stopped.
 #[derive(Clone, Copy, Debug)]
@@ -287,6 +292,7 @@ impl Runner {
         let sources: Vec<&str> = matcher.sources().collect();
         let mut after = 0i64;
         let mut done = 0u64;
+        let mut chunk = FIRST_CHUNK;
         let mut cancelled = false;
         let mut send_failed = false;
         loop {
@@ -294,11 +300,12 @@ impl Runner {
                 cancelled = true;
                 break;
             }
-            let documents = self.store.target_documents(ws, &run.target, after, CHUNK)?;
+            let documents = self.store.target_documents(ws, &run.target, after, chunk)?;
             let Some(last) = documents.last() else {
                 break;
             };
             after = last.seq;
+            let matching = Instant::now();
             let results: Vec<NewResult> = self.pool.install(|| {
                 documents
                     .par_iter()
@@ -341,6 +348,9 @@ impl Runner {
                     .sum(),
             };
             done += results.len() as u64;
+            let per_document = matching.elapsed().as_secs_f64() / results.len().max(1) as f64;
+            chunk = ((BATCH_TIME.as_secs_f64() / per_document.max(1e-7)) as usize)
+                .clamp(FIRST_CHUNK, MAX_CHUNK);
             if sender.send((results, batch)).is_err() {
                 send_failed = true;
                 break;

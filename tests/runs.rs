@@ -1,0 +1,339 @@
+//! The run lifecycle over the real server: background execution while the API keeps
+//! answering, cancel, frozen configs, and recovery when the process running a run dies.
+
+mod common;
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::server::{cli, request, TestServer};
+use serde_json::{json, Value};
+
+/// A generated set big enough that a run lasts seconds in a debug build: imported through
+/// the CLI (as users do) with a config for it. Returns the config id.
+fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
+    let dir = server.dir.path().join("set");
+    let out = common::refmatch(&[
+        "synth",
+        "--reference-rows",
+        &rows.to_string(),
+        "--documents",
+        &documents.to_string(),
+        "--seed",
+        "11",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let reference = cli(
+        &server.db,
+        &[
+            "reference",
+            "import",
+            dir.join("reference.csv").to_str().unwrap(),
+        ],
+    );
+    cli(
+        &server.db,
+        &[
+            "documents",
+            "import",
+            dir.join("documents.csv").to_str().unwrap(),
+        ],
+    );
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    config["reference_data_id"] = json!(reference.trim());
+    let created = server.post_json("/v1/matching/configs", &config);
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()["id"].as_str().unwrap().to_string()
+}
+
+fn fixture_config(server: &TestServer) -> (String, String) {
+    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let reference = server.send(
+        "POST",
+        "/v1/reference-data?name=invoices",
+        Some("text/csv"),
+        &csv,
+    );
+    assert_eq!(reference.status, 201, "{}", reference.text());
+    let reference_id = reference.json()["id"].as_str().unwrap().to_string();
+    // Prefixed so the ids never collide with those of the generated set.
+    let documents: String = std::fs::read_to_string(common::fixture("documents.csv"))
+        .unwrap()
+        .lines()
+        .map(|line| match line.strip_prefix("D-") {
+            Some(rest) => format!("FIX-{rest}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    let documents = documents.as_bytes();
+    let batch = server.send("POST", "/v1/documents", Some("text/csv"), documents);
+    assert_eq!(batch.status, 201, "{}", batch.text());
+    let batch_id = batch.json()["batch_id"].as_str().unwrap().to_string();
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::fixture("config.json")).unwrap())
+            .unwrap();
+    config["reference_data_id"] = json!(reference_id);
+    config["target_type"] = json!("batch");
+    config["target_value"] = json!({ "batch_id": batch_id });
+    let created = server.post_json("/v1/matching/configs", &config);
+    assert_eq!(created.status, 201, "{}", created.text());
+    (
+        created.json()["id"].as_str().unwrap().to_string(),
+        reference_id,
+    )
+}
+
+fn trigger(server: &TestServer, config_id: &str) -> String {
+    let run = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+    assert_eq!(run.status, 202, "{}", run.text());
+    assert_eq!(run.json()["status"], "queued");
+    run.json()["id"].as_str().unwrap().to_string()
+}
+
+/// Waits until the run has written some results and is still running.
+fn wait_until_matching(server: &TestServer, run_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let progress = server
+            .get(&format!("/v1/matching/runs/{run_id}/progress"))
+            .json();
+        if progress["status"] == "queued" {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        assert_eq!(
+            progress["status"], "running",
+            "the run ended before the test could act on it: {progress}"
+        );
+        if progress["rows_processed"].as_i64().unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the run never started matching");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill(child: &mut Child) {
+    child.kill().expect("SIGKILL the server");
+    child.wait().expect("reap");
+}
+
+#[test]
+fn progress_advances_and_readers_are_served_while_a_run_writes() {
+    let server = TestServer::start();
+    let config = large_config(&server, 20_000, 3_000);
+    let run_id = trigger(&server, &config);
+    wait_until_matching(&server, &run_id);
+
+    // 8 clients read run detail and results while the run writes its batches.
+    let seen: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..8)
+            .map(|i| {
+                let server = &server;
+                let run_id = &run_id;
+                scope.spawn(move || {
+                    let mut processed = Vec::new();
+                    let deadline = Instant::now() + Duration::from_secs(3);
+                    while Instant::now() < deadline {
+                        let path = if i % 2 == 0 {
+                            format!("/v1/matching/runs/{run_id}")
+                        } else {
+                            format!("/v1/matching/runs/{run_id}/results?limit=20&page=2")
+                        };
+                        let reply = server.get(&path);
+                        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+                        assert!(!reply.text().contains("database is locked"));
+                        if i % 2 == 0 {
+                            let run = reply.json();
+                            processed.push(run["rows_processed"].as_i64().unwrap_or(0));
+                            let results = run["results"].as_array().unwrap();
+                            assert!(results.len() <= 50);
+                        }
+                    }
+                    processed
+                })
+            })
+            .collect();
+        readers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let processed: Vec<i64> = seen.into_iter().flatten().collect();
+    assert!(
+        processed.windows(2).any(|w| w[1] > w[0]),
+        "rows_processed never advanced while the run was matching: {processed:?}"
+    );
+    let run = server.wait_for_run(&run_id, 300);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["rows_processed"], 3_000);
+    assert!(!server.log().contains("database is locked"));
+}
+
+#[test]
+fn cancel_stops_a_large_run_within_a_second_and_keeps_partial_results() {
+    let server = TestServer::start();
+    let config = large_config(&server, 20_000, 3_000);
+    let run_id = trigger(&server, &config);
+    wait_until_matching(&server, &run_id);
+
+    let asked = Instant::now();
+    let cancelled = server.post_json(&format!("/v1/matching/runs/{run_id}/cancel"), &json!({}));
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text());
+    let run = loop {
+        let run = server.get(&format!("/v1/matching/runs/{run_id}")).json();
+        if run["status"] != "running" {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = asked.elapsed();
+    assert_eq!(run["status"], "cancelled", "{run}");
+    assert!(took < Duration::from_secs(1), "cancel took {took:?}");
+    let kept = run["rows_processed"].as_i64().unwrap();
+    assert!(kept > 0 && kept < 3_000, "partial results: {kept}");
+    let results = server
+        .get(&format!("/v1/matching/runs/{run_id}/results?limit=1"))
+        .json();
+    assert_eq!(
+        results["pagination"]["total"], kept,
+        "every counted result is kept"
+    );
+
+    // Cancelling again is a conflict: the run is finished.
+    server
+        .post_json(&format!("/v1/matching/runs/{run_id}/cancel"), &json!({}))
+        .assert_error(409, "conflict");
+}
+
+#[test]
+fn a_run_keeps_the_config_and_reference_version_it_was_triggered_with() {
+    let server = TestServer::start();
+    let big = large_config(&server, 20_000, 3_000);
+    let (config_id, reference_id) = fixture_config(&server);
+    // The large run occupies the runner, so the fixture run stays queued while we edit.
+    let blocker = trigger(&server, &big);
+    let run_id = trigger(&server, &config_id);
+    assert_eq!(
+        server.get(&format!("/v1/matching/runs/{run_id}")).json()["status"],
+        "queued"
+    );
+
+    let mut edited: Value = server
+        .get(&format!("/v1/matching/configs/{config_id}"))
+        .json();
+    let replacement = json!({
+        "name": "stricter",
+        "field_mappings": edited["field_mappings"].take(),
+        "threshold": 1.0,
+    });
+    let put = server.send(
+        "PUT",
+        &format!("/v1/matching/configs/{config_id}"),
+        Some("application/json"),
+        replacement.to_string().as_bytes(),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let head: Vec<u8> = csv
+        .split(|b| *b == b'\n')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(&b'\n');
+    let v2 = server.send(
+        "PUT",
+        &format!("/v1/reference-data/{reference_id}"),
+        Some("text/csv"),
+        &head,
+    );
+    assert_eq!(v2.status, 200, "{}", v2.text());
+    assert_eq!(v2.json()["version"], 2);
+
+    server.post_json(&format!("/v1/matching/runs/{blocker}/cancel"), &json!({}));
+    let run = server.wait_for_run(&run_id, 120);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["reference_version"], 1);
+    // The fixture config at threshold 0.8 over 304 rows matches 135 of 150 documents.
+    assert_eq!(run["rows_processed"], 150);
+    assert_eq!(run["rows_matched"], 135);
+
+    // A run triggered now uses the edits.
+    let after = server.wait_for_run(&trigger(&server, &config_id), 120);
+    assert_eq!(after["reference_version"], 2);
+    assert!(after["rows_matched"].as_i64().unwrap() < 135);
+}
+
+#[test]
+fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
+    let mut server = TestServer::start_with(&["--stale-after-secs", "2"]);
+    let big = large_config(&server, 20_000, 3_000);
+    let (fixture, _) = fixture_config(&server);
+    let running = trigger(&server, &big);
+    let queued = trigger(&server, &fixture);
+    wait_until_matching(&server, &running);
+
+    kill(&mut server.child);
+    let (mut next, addr) = server.spawn_another(&["--stale-after-secs", "2"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (failed, taken) = loop {
+        let get = |id: &str| {
+            request(
+                &addr,
+                "GET",
+                &format!("/v1/matching/runs/{id}"),
+                Some(&server.key),
+                None,
+                b"",
+            )
+            .json()
+        };
+        let (a, b) = (get(&running), get(&queued));
+        if a["status"] == "failed" && b["status"] == "completed" {
+            break (a, b);
+        }
+        assert!(Instant::now() < deadline, "not recovered: {a} {b}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("stopped"), "the error says why: {error}");
+    assert!(failed["completed_at"].is_string());
+    assert!(
+        failed["rows_processed"].as_i64().unwrap() > 0,
+        "partial results stay"
+    );
+    assert_eq!(taken["rows_processed"], 150);
+    kill(&mut next);
+}
+
+#[test]
+fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
+    let server = TestServer::start_with(&["--stale-after-secs", "2"]);
+    let big = large_config(&server, 20_000, 3_000);
+    let run_id = trigger(&server, &big);
+    wait_until_matching(&server, &run_id);
+
+    let (mut second, addr) = server.spawn_another(&["--stale-after-secs", "2"]);
+    // Longer than the stale window: the live owner's heartbeats must keep the run its own.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        let run = request(
+            &addr,
+            "GET",
+            &format!("/v1/matching/runs/{run_id}"),
+            Some(&server.key),
+            None,
+            b"",
+        )
+        .json();
+        assert_ne!(run["status"], "failed", "a live run was failed: {run}");
+        if run["status"] == "completed" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let run = server.wait_for_run(&run_id, 300);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["rows_processed"], 3_000);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
