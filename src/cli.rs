@@ -65,6 +65,37 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run a config in this process, with a progress bar, and print the run id and summary.
     Run(RunArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// A bounded HTTP load loop on 127.0.0.1: requests per second and latency percentiles.
+    Http(HttpBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HttpBenchArgs {
+    /// Server to load (127.0.0.1 or localhost only). Default: the demo, seeded in-process.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// API key (with --url).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Path to GET (default with the demo: its run detail).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Concurrent clients, each on its own keep-alive connection.
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// How long to load, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// HTTP worker threads of the in-process demo server.
+    #[arg(long, default_value_t = 8)]
+    pub http_workers: usize,
 }
 
 /// Options of the server, shared by `serve` and `demo`.

@@ -11,7 +11,7 @@ use crate::matcher::ReferenceTable;
 use crate::store::configs::ConfigWrite;
 use crate::store::documents::Target;
 use crate::store::reference::NewVersion;
-use crate::store::results::{Review, ReviewStatus};
+use crate::store::results::{ResultRow, Review, ReviewStatus};
 use crate::store::{Store, WorkspaceId};
 
 /// How a run was started (SPEC: `triggered_by`).
@@ -258,7 +258,7 @@ pub fn review(
     result_id: &str,
     bytes: &[u8],
     reviewed_by: &str,
-) -> Result<Value> {
+) -> Result<ResultRow> {
     let value: Value = serde_json::from_str(text(bytes)?)
         .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
     let Value::Object(object) = value else {

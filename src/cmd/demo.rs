@@ -5,12 +5,13 @@
 use serde_json::Value;
 
 use super::serve::{open_store, println_flush, Service};
-use crate::cli::{Cli, DemoArgs};
+use crate::cli::{Cli, DemoArgs, ServerArgs};
 use crate::error::{Error, Result};
 use crate::ingest::{self, body, Encoding};
 use crate::runner::Outcome;
 use crate::service;
 use crate::store::keys::Scopes;
+use crate::store::Store;
 
 const REFERENCE: &[u8] = include_bytes!("../../fixtures/invoices/reference.csv");
 const DOCUMENTS: &[u8] = include_bytes!("../../fixtures/invoices/documents.csv");
@@ -32,16 +33,46 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         None => std::env::temp_dir().join(format!("refmatch-demo-{}.db", crate::store::new_id())),
     };
     let store = open_store(&path, &args.server)?;
-    let ws = store.workspace(&cli.workspace, true)?;
-    let key = store.create_key(
-        ws,
-        "demo",
-        Scopes {
-            read: true,
-            write: true,
-        },
-    )?;
+    let Demo {
+        service,
+        key,
+        run_id,
+    } = start(store.clone(), &cli.workspace, &args.server)?;
+    let ws = store.workspace(&cli.workspace, false)?;
+    let run = store.get_run(ws, &run_id)?;
+    let url = format!("http://{}", service.server.addr());
+    println_flush(&format!("listening on {url}"))?;
+    println_flush(&format!(
+        "database   {}\napi key    {}\nrun        {} ({} documents, {} matched)\n\n\
+         curl -s -H 'Authorization: Bearer {}' {url}/v1/matching/runs/{run_id}\n\n\
+         Serving until interrupted (Ctrl-C).",
+        path.display(),
+        key,
+        run_id,
+        run["rows_processed"],
+        run["rows_matched"],
+        key,
+    ))?;
+    service.server.join();
+    Ok(())
+}
 
+/// A served demo database: the API key and the completed run.
+pub(crate) struct Demo {
+    pub service: Service,
+    pub key: String,
+    pub run_id: String,
+}
+
+/// Seeds `store` from the built-in fixtures, starts the server and runs the fixture config
+/// to completion.
+pub(crate) fn start(store: Store, workspace: &str, args: &ServerArgs) -> Result<Demo> {
+    let ws = store.workspace(workspace, true)?;
+    let scopes = Scopes {
+        read: true,
+        write: true,
+    };
+    let key = store.create_key(ws, "demo", scopes)?;
     let table = ingest::reference_from_csv("reference.csv", REFERENCE, Encoding::Utf8, None, "id")?;
     let reference =
         service::import_reference(&store, ws, None, Some("open invoices"), "csv", &table)?;
@@ -54,7 +85,7 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let run = service::trigger_run(&store, ws, config_id, None, "cli")?;
     let run_id = run["id"].as_str().unwrap_or("").to_string();
 
-    let service = Service::start(store.clone(), &args.server)?;
+    let service = Service::start(store.clone(), args)?;
     // The runner may take the queued run itself; either way wait until it is completed.
     let outcome = match service.runner.run_now(&run_id, &|_, _| {})? {
         Some(outcome) => outcome,
@@ -63,22 +94,11 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     if outcome != Outcome::Completed {
         return Err(Error::Internal(format!("the demo run ended {outcome:?}")));
     }
-    let run = store.get_run(ws, &run_id)?;
-    let url = format!("http://{}", service.server.addr());
-    println_flush(&format!("listening on {url}"))?;
-    println_flush(&format!(
-        "database   {}\napi key    {}\nrun        {} ({} documents, {} matched)\n\n\
-         curl -s -H 'Authorization: Bearer {}' {url}/v1/matching/runs/{run_id}\n\n\
-         Serving until interrupted (Ctrl-C).",
-        path.display(),
-        key.secret,
+    Ok(Demo {
+        service,
+        key: key.secret,
         run_id,
-        run["rows_processed"],
-        run["rows_matched"],
-        key.secret,
-    ))?;
-    service.server.join();
-    Ok(())
+    })
 }
 
 /// The fixture config with the demo table's id added.

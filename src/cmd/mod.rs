@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches. Commands return typed errors and leave
 //! printing them and choosing the exit code to `main`.
 
+mod bench;
 mod demo;
 mod eval;
 mod import;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Documents(command) => import::documents(&cli, command),
         Command::Config(command) => import::config(&cli, command),
         Command::Run(args) => run::run(&cli, args),
+        Command::Bench(command) => bench::run(&cli, command),
     }
 }
 

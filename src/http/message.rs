@@ -206,7 +206,7 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn json(status: u16, value: &Value) -> Response {
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
         Response {
             status,
             content_type: "application/json",
@@ -215,7 +215,7 @@ impl Response {
         }
     }
 
-    pub fn ok(value: &Value) -> Response {
+    pub fn ok(value: &impl serde::Serialize) -> Response {
         Response::json(200, value)
     }
 
@@ -271,7 +271,12 @@ pub fn cursor_list(page: crate::store::CursorPage<Value>, limit: usize) -> Respo
 }
 
 /// `{"data": [...], "pagination": {total, page, limit}}`.
-pub fn page_list(data: Vec<Value>, total: i64, page: usize, limit: usize) -> Response {
+pub fn page_list(
+    data: Vec<impl serde::Serialize>,
+    total: i64,
+    page: usize,
+    limit: usize,
+) -> Response {
     Response::ok(&json!({
         "data": data,
         "pagination": { "total": total, "page": page, "limit": limit }

@@ -3,7 +3,9 @@
 //! list (rows rejected for a document under a config) in step, all in one transaction.
 
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::{now_iso, Store, WorkspaceId};
 use crate::error::{Error, Result};
@@ -59,49 +61,60 @@ const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
 
 const ORDER: &str = "ORDER BY confidence DESC, document_id";
 
-fn parse_json(text: Option<String>) -> Value {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
+/// A result in the seed example's key order. Evidence and candidates are stored as JSON
+/// text and passed through as it is: run detail is the hottest read, and parsing 50
+/// results' candidates into values only to print them again would dominate its cost.
+#[derive(Debug, Serialize)]
+pub struct ResultRow {
+    pub id: String,
+    pub document_id: String,
+    pub document_external_id: Option<String>,
+    pub document_filename: Option<String>,
+    pub matched_reference_row_id: Option<String>,
+    pub confidence: f64,
+    pub status: String,
+    pub evidence: Option<Box<RawValue>>,
+    pub candidates: Box<RawValue>,
+    pub notes: Option<String>,
+    pub reviewed_at: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub confidence_before: Option<f64>,
 }
 
-/// A result in the seed example's key order.
-fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<Value> {
-    let mut o = Map::new();
-    o.insert("id".into(), json!(r.get::<_, String>(0)?));
-    o.insert("document_id".into(), json!(r.get::<_, String>(1)?));
-    o.insert(
-        "document_external_id".into(),
-        json!(r.get::<_, Option<String>>(2)?),
-    );
-    o.insert(
-        "document_filename".into(),
-        json!(r.get::<_, Option<String>>(3)?),
-    );
-    o.insert(
-        "matched_reference_row_id".into(),
-        json!(r.get::<_, Option<String>>(4)?),
-    );
-    o.insert("confidence".into(), json!(r.get::<_, f64>(5)?));
-    o.insert("status".into(), json!(r.get::<_, String>(6)?));
-    o.insert("evidence".into(), parse_json(r.get(7)?));
-    let candidates = parse_json(r.get(8)?);
-    o.insert(
-        "candidates".into(),
-        if candidates.is_null() {
-            json!([])
-        } else {
-            candidates
-        },
-    );
-    o.insert("notes".into(), json!(r.get::<_, Option<String>>(9)?));
-    o.insert("reviewed_at".into(), json!(r.get::<_, Option<String>>(10)?));
-    o.insert("reviewed_by".into(), json!(r.get::<_, Option<String>>(11)?));
-    o.insert("resolved_by".into(), json!(r.get::<_, Option<String>>(12)?));
-    o.insert(
-        "confidence_before".into(),
-        json!(r.get::<_, Option<f64>>(13)?),
-    );
-    Ok(Value::Object(o))
+/// The run object followed by its best results.
+#[derive(Debug, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: Map<String, Value>,
+    pub results: Vec<ResultRow>,
+}
+
+fn raw(text: Option<String>) -> Option<Box<RawValue>> {
+    text.and_then(|t| RawValue::from_string(t).ok())
+}
+
+fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
+    Ok(ResultRow {
+        id: r.get(0)?,
+        document_id: r.get(1)?,
+        document_external_id: r.get(2)?,
+        document_filename: r.get(3)?,
+        matched_reference_row_id: r.get(4)?,
+        confidence: r.get(5)?,
+        status: r.get(6)?,
+        evidence: raw(r.get(7)?),
+        candidates: raw(r.get(8)?).unwrap_or_else(empty_array),
+        notes: r.get(9)?,
+        reviewed_at: r.get(10)?,
+        reviewed_by: r.get(11)?,
+        resolved_by: r.get(12)?,
+        confidence_before: r.get(13)?,
+    })
+}
+
+fn empty_array() -> Box<RawValue> {
+    RawValue::from_string("[]".into()).unwrap_or_default()
 }
 
 fn not_found(id: &str) -> Error {
@@ -114,7 +127,7 @@ fn not_found(id: &str) -> Error {
 impl Store {
     /// The run with its `limit` best results, read in one transaction so the counters and
     /// the results agree: what `GET /v1/matching/runs/:id` shows.
-    pub fn run_detail(&self, ws: WorkspaceId, run_id: &str, limit: usize) -> Result<Value> {
+    pub fn run_detail(&self, ws: WorkspaceId, run_id: &str, limit: usize) -> Result<RunDetail> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let run = tx
@@ -137,28 +150,16 @@ impl Store {
                 "SELECT {COLUMNS} FROM results WHERE run_id = ?1 AND workspace_id = ?2 {ORDER} LIMIT ?3"
             ))?;
             let rows = stmt
-                .query_map(params![run_id, ws.0, limit as i64], to_json)?
+                .query_map(params![run_id, ws.0, limit as i64], to_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };
         tx.commit()?;
-        let mut run = run;
-        if let Value::Object(object) = &mut run {
-            object.insert("results".into(), Value::Array(results));
-        }
-        Ok(run)
-    }
-
-    /// The run's `limit` best results.
-    pub fn top_results(&self, ws: WorkspaceId, run_id: &str, limit: usize) -> Result<Vec<Value>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM results WHERE run_id = ?1 AND workspace_id = ?2 {ORDER} LIMIT ?3"
-        ))?;
-        let rows = stmt
-            .query_map(params![run_id, ws.0, limit as i64], to_json)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let run = match run {
+            Value::Object(run) => run,
+            _ => Map::new(),
+        };
+        Ok(RunDetail { run, results })
     }
 
     /// One 1-based page of a run's results under `filter`, with the filtered total.
@@ -169,7 +170,7 @@ impl Store {
         filter: &ResultFilter,
         page: usize,
         limit: usize,
-    ) -> Result<(Vec<Value>, i64)> {
+    ) -> Result<(Vec<ResultRow>, i64)> {
         let conn = self.conn()?;
         let condition = "run_id = ?1 AND workspace_id = ?2
             AND (?3 IS NULL OR status = ?3)
@@ -196,19 +197,19 @@ impl Store {
             "SELECT {COLUMNS} FROM results WHERE {condition} {ORDER} LIMIT ?7 OFFSET ?8"
         ))?;
         let rows = stmt
-            .query_map(&args[..], to_json)?
+            .query_map(&args[..], to_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
     }
 
-    pub fn get_result(&self, ws: WorkspaceId, run_id: &str, id: &str) -> Result<Value> {
+    pub fn get_result(&self, ws: WorkspaceId, run_id: &str, id: &str) -> Result<ResultRow> {
         self.conn()?
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM results WHERE id = ?1 AND run_id = ?2 AND workspace_id = ?3"
                 ),
                 params![id, run_id, ws.0],
-                to_json,
+                to_row,
             )
             .optional()?
             .ok_or_else(|| not_found(id))
@@ -221,7 +222,7 @@ impl Store {
         run_id: &str,
         result_id: &str,
         review: &Review,
-    ) -> Result<Value> {
+    ) -> Result<ResultRow> {
         self.write(|tx| {
             let row = tx
                 .query_row(
