@@ -248,7 +248,7 @@ impl Runner {
             Outcome::Cancelled => ("cancelled", None),
             Outcome::Failed(message) => ("failed", Some(message.as_str())),
         };
-        if let Err(e) = self.store.finish_run(&run.id, status, error) {
+        if let Err(e) = self.store.finish_run(run.workspace, &run.id, status, error) {
             eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
         }
         outcome
@@ -262,15 +262,15 @@ impl Runner {
     ) -> Result<Outcome> {
         let ws = run.workspace;
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
-        let reference = self.store.load_version(run.reference_version_id)?;
+        let reference = self.store.load_version(ws, run.reference_version_id)?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;
-        self.store.set_phase(&run.id, "indexing", Some(total))?;
+        self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
         let matcher = self
             .pool
             .install(|| Matcher::build(config, Arc::new(reference)))?;
         let excluded = excluded_rows(&matcher, exclusions);
-        self.store.set_phase(&run.id, "matching", None)?;
+        self.store.set_phase(ws, &run.id, "matching", None)?;
         if cancel.load(Ordering::SeqCst) {
             return Ok(Outcome::Cancelled);
         }
@@ -368,7 +368,7 @@ impl Runner {
         if cancelled {
             return Ok(Outcome::Cancelled);
         }
-        self.store.set_phase(&run.id, "saving", None)?;
+        self.store.set_phase(ws, &run.id, "saving", None)?;
         Ok(Outcome::Completed)
     }
 }

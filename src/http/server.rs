@@ -167,6 +167,27 @@ fn read_body(request: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>> {
     Ok(body)
 }
 
+/// Runs a handler; a panic becomes a 500 envelope (logged with the request id) instead of
+/// a dead worker thread.
+fn guarded(
+    request: &Request,
+    handler: impl FnOnce() -> (Response, Option<String>),
+) -> (Response, Option<String>) {
+    match catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(answer) => answer,
+        Err(_) => {
+            eprintln!(
+                "refmatch: {} {} {}: a handler panicked",
+                request.request_id,
+                request.method.as_str(),
+                request.path
+            );
+            let error = Error::Internal("handler panicked".into());
+            (Response::error(&error, request), None)
+        }
+    }
+}
+
 fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request) {
     let started = Instant::now();
     let mut request = Request::new(Method::parse(raw.method().as_str()), raw.url());
@@ -183,19 +204,7 @@ fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request
         }
         Ok(body) => {
             request.body = body;
-            match catch_unwind(AssertUnwindSafe(|| handle(ctx, &request))) {
-                Ok(answer) => answer,
-                Err(_) => {
-                    eprintln!(
-                        "refmatch: {} {} {}: a handler panicked",
-                        request.request_id,
-                        request.method.as_str(),
-                        request.path
-                    );
-                    let error = Error::Internal("handler panicked".into());
-                    (Response::error(&error, &request), None)
-                }
-            }
+            guarded(&request, || handle(ctx, &request))
         }
     };
     if options.access_log {
@@ -231,4 +240,22 @@ fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request
     }
     // A client that went away is not the server's problem.
     let _ = raw.respond(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_answers_a_500_envelope_without_internals() {
+        let request = Request::new(Method::Get, "/v1/matching/runs/x");
+        let (response, key) = guarded(&request, || panic!("secret detail: SELECT * FROM runs"));
+        assert_eq!(response.status, 500);
+        assert!(key.is_none());
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["code"], "internal_error");
+        assert_eq!(body["request_id"], request.request_id.as_str());
+        let text = String::from_utf8(response.body).unwrap();
+        assert!(!text.contains("SELECT") && !text.contains("secret"));
+    }
 }

@@ -269,13 +269,16 @@ impl Store {
     }
 
     /// Every row of a version, in upload order, as the matcher holds them.
-    pub fn load_version(&self, version_id: i64) -> Result<ReferenceTable> {
+    pub fn load_version(&self, ws: WorkspaceId, version_id: i64) -> Result<ReferenceTable> {
         let conn = self.conn()?;
-        let columns: String = conn.query_row(
-            "SELECT columns FROM reference_versions WHERE id = ?1",
-            [version_id],
-            |r| r.get(0),
-        )?;
+        let columns: String = conn
+            .query_row(
+                "SELECT columns FROM reference_versions WHERE id = ?1 AND workspace_id = ?2",
+                params![version_id, ws.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::Internal(format!("reference version {version_id} is gone")))?;
         let columns: Vec<Value> = serde_json::from_str(&columns)
             .map_err(|e| Error::Internal(format!("stored columns are not JSON: {e}")))?;
         let names = columns

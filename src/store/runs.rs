@@ -300,13 +300,19 @@ impl Store {
         }
     }
 
-    pub fn set_phase(&self, run_id: &str, phase: &str, rows_total: Option<i64>) -> Result<()> {
+    pub fn set_phase(
+        &self,
+        ws: WorkspaceId,
+        run_id: &str,
+        phase: &str,
+        rows_total: Option<i64>,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET phase = ?1, phase_progress = 0,
                      rows_total = coalesce(?2, rows_total), heartbeat_ms = ?3
-                 WHERE id = ?4 AND status = 'running'",
-                params![phase, rows_total, now_ms(), run_id],
+                 WHERE id = ?4 AND workspace_id = ?5 AND status = 'running'",
+                params![phase, rows_total, now_ms(), run_id, ws.0],
             )?;
             Ok(())
         })
@@ -328,13 +334,14 @@ impl Store {
                      phase_progress = CASE WHEN rows_total > 0
                          THEN (rows_processed + ?1) * 1.0 / rows_total ELSE 1 END,
                      heartbeat_ms = ?4
-                 WHERE id = ?5",
+                 WHERE id = ?5 AND workspace_id = ?6",
                 params![
                     progress.rows_processed,
                     progress.rows_matched,
                     progress.confidence_sum,
                     now_ms(),
-                    run_id
+                    run_id,
+                    ws.0
                 ],
             )?;
             Ok(())
@@ -342,7 +349,13 @@ impl Store {
     }
 
     /// Ends a running run: `completed`, `failed` (with `error`) or `cancelled`.
-    pub fn finish_run(&self, run_id: &str, status: &str, error: Option<&str>) -> Result<()> {
+    pub fn finish_run(
+        &self,
+        ws: WorkspaceId,
+        run_id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
         let now = now_ms();
         self.write(|tx| {
             tx.execute(
@@ -350,8 +363,8 @@ impl Store {
                      completed_ms = ?3, completed_at = ?4, owner = NULL,
                      avg_confidence = CASE WHEN rows_matched > 0
                          THEN round(confidence_sum / rows_matched, 4) END
-                 WHERE id = ?5 AND status = 'running'",
-                params![status, error, now, iso(now), run_id],
+                 WHERE id = ?5 AND workspace_id = ?6 AND status = 'running'",
+                params![status, error, now, iso(now), run_id, ws.0],
             )?;
             Ok(())
         })
@@ -430,14 +443,6 @@ impl Store {
             }
             Ok(status)
         })
-    }
-
-    pub fn cancel_requested(&self, run_id: &str) -> Result<bool> {
-        Ok(self.conn()?.query_row(
-            "SELECT cancel_requested FROM runs WHERE id = ?1",
-            [run_id],
-            |r| r.get::<_, i64>(0),
-        )? != 0)
     }
 
     /// Rows a reviewer rejected, per document, for runs of `config_id`.
