@@ -307,15 +307,15 @@ fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
 
 #[test]
 fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
-    let server = TestServer::start_with(&["--stale-after-secs", "2"]);
-    let big = large_config(&server, 20_000, 3_000);
+    let server = TestServer::start_with(&["--stale-after-secs", "1"]);
+    let big = large_config(&server, 40_000, 8_000);
     let run_id = trigger(&server, &big);
     wait_until_matching(&server, &run_id);
 
-    let (mut second, addr) = server.spawn_another(&["--stale-after-secs", "2"]);
-    // Longer than the stale window: the live owner's heartbeats must keep the run its own.
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
+    let (mut second, addr) = server.spawn_another(&["--stale-after-secs", "1"]);
+    let started = Instant::now();
+    let mut running_late = false;
+    loop {
         let run = request(
             &addr,
             "GET",
@@ -326,14 +326,20 @@ fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
         )
         .json();
         assert_ne!(run["status"], "failed", "a live run was failed: {run}");
-        if run["status"] == "completed" {
+        if run["status"] != "running" {
             break;
         }
+        // Past the stale window with the second server checking every half window.
+        running_late |= started.elapsed() > Duration::from_millis(2_500);
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(
+        running_late,
+        "the run ended before the second server could have judged it; use a larger set"
+    );
     let run = server.wait_for_run(&run_id, 300);
     assert_eq!(run["status"], "completed", "{run}");
-    assert_eq!(run["rows_processed"], 3_000);
+    assert_eq!(run["rows_processed"], 8_000);
     second.kill().unwrap();
     second.wait().unwrap();
 }

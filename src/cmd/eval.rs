@@ -17,9 +17,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let documents = &offline.documents;
 
     let document_ids: HashSet<&str> = documents.ids.iter().map(String::as_str).collect();
-    let reference_ids: HashSet<&str> = reference.ids.iter().collect();
     let truth_csv = ingest::read_csv(&args.truth, args.inputs.encoding)?;
-    let truth = ingest::truth_from_csv(truth_csv, &document_ids, &reference_ids)?;
+    let truth =
+        ingest::truth_from_csv(truth_csv, &document_ids, &|id| matcher.row_of(id).is_some())?;
 
     let mode = if args.inputs.exhaustive {
         Mode::Exhaustive

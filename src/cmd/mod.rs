@@ -56,11 +56,14 @@ fn read_config(path: &Path) -> Result<MatchConfig> {
 /// Reads the config and both tables, checks them against each other, builds the matcher.
 pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
     let config = read_config(&inputs.config)?;
-    let reference = ingest::read_reference(
-        &inputs.reference,
-        inputs.encoding,
-        inputs.id_column.as_deref(),
-    )?;
+    let pool = crate::matcher::thread_pool(inputs.threads)?;
+    let reference = pool.install(|| {
+        ingest::read_reference(
+            &inputs.reference,
+            inputs.encoding,
+            inputs.id_column.as_deref(),
+        )
+    })?;
     let documents_csv = ingest::read_csv(&inputs.documents, inputs.encoding)?;
     config.check_columns(
         &inputs.config.display().to_string(),
@@ -71,7 +74,6 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
     )?;
     let documents =
         ingest::documents_from_csv(documents_csv, inputs.document_id_column.as_deref())?;
-    let pool = crate::matcher::thread_pool(inputs.threads)?;
     let matcher = pool.install(|| Matcher::build(config, Arc::new(reference)))?;
     Ok(Offline {
         matcher,

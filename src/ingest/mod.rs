@@ -82,9 +82,10 @@ fn empty_id(name: &str, line: u64, column: &str) -> Error {
 /// The earliest row whose id an earlier row already has, with that earlier row. Found by
 /// sorting rather than with a set of owned ids: in id order (ties by position) the
 /// earliest repeat is the second row of its group, beside the group's first.
-fn first_repeat<'a>(len: usize, id: impl Fn(usize) -> &'a str) -> Option<(usize, usize)> {
+fn first_repeat<'a>(len: usize, id: impl Fn(usize) -> &'a str + Sync) -> Option<(usize, usize)> {
+    use rayon::slice::ParallelSliceMut;
     let mut order: Vec<usize> = (0..len).collect();
-    order.sort_unstable_by(|&a, &b| id(a).cmp(id(b)).then(a.cmp(&b)));
+    order.par_sort_unstable_by(|&a, &b| id(a).cmp(id(b)).then(a.cmp(&b)));
     order
         .windows(2)
         .filter(|w| id(w[0]) == id(w[1]))
@@ -220,7 +221,7 @@ pub type Truth = HashMap<String, Option<String>>;
 pub fn truth_from_csv(
     table: CsvTable,
     document_ids: &HashSet<&str>,
-    reference_ids: &HashSet<&str>,
+    is_reference_id: &dyn Fn(&str) -> bool,
 ) -> Result<Truth> {
     let column = |name: &str| {
         table.column(name).ok_or_else(|| {
@@ -247,7 +248,7 @@ pub fn truth_from_csv(
                 format!("document_id \"{doc}\" is not a document of the input"),
             ));
         }
-        if !true_row.is_empty() && !reference_ids.contains(true_row) {
+        if !true_row.is_empty() && !is_reference_id(true_row) {
             return Err(Error::invalid(
                 &table.name,
                 field,

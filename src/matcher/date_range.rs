@@ -1,7 +1,7 @@
 //! `date_range`: 1 at equal dates, falling linearly to 0.5 at `tolerance_days` apart, 0
 //! beyond. Index: the reference dates as a sorted array, searched by range.
 
-use super::index::Accumulator;
+use super::index::{Accumulator, PREFETCH};
 use super::{FieldScore, Parsed};
 use crate::parse::{parse_date, DateOrder};
 use chrono::Datelike;
@@ -80,22 +80,48 @@ impl DateColumn {
         }
     }
 
-    pub fn propose(&self, probe: &DateProbe, weight: f32, acc: &mut Accumulator) {
+    pub fn is_present(probe: &DateProbe) -> bool {
+        matches!(probe.day, Parsed::Value(_))
+    }
+
+    pub fn row_present(&self, row: u32) -> bool {
+        matches!(self.values.get(row as usize), Some(Parsed::Value(_)))
+    }
+
+    /// The slice of `sorted` within the tolerance of the document's date.
+    fn window(&self, probe: &DateProbe) -> &[(i32, u32)] {
         let Parsed::Value(day) = probe.day else {
-            return;
+            return &[];
         };
         let tolerance = self.tolerance_days as i32;
         let start = self
             .sorted
             .partition_point(|&(d, _)| d < day.saturating_sub(tolerance));
+        let end = self
+            .sorted
+            .partition_point(|&(d, _)| d <= day.saturating_add(tolerance));
+        self.sorted.get(start..end.max(start)).unwrap_or(&[])
+    }
+
+    pub fn cost(&self, probe: &DateProbe) -> usize {
+        self.window(probe).len()
+    }
+
+    /// Credits every row within the tolerance with its exact weighted score. Returns the
+    /// bound for rows not credited: 0, dates beyond the tolerance score 0.
+    pub fn enumerate(&self, probe: &DateProbe, weight: f32, acc: &mut Accumulator) -> f32 {
+        let Parsed::Value(day) = probe.day else {
+            return 0.0;
+        };
         acc.begin_group();
-        for &(d, row) in &self.sorted[start..] {
-            if d > day.saturating_add(tolerance) {
-                break;
+        for batch in self.window(probe).chunks(PREFETCH) {
+            acc.prefetch(batch.iter().map(|&(_, row)| row));
+            for &(d, row) in batch {
+                let score = date_score(d.abs_diff(day), self.tolerance_days);
+                acc.credit(row, weight * score as f32);
             }
-            let score = date_score(d.abs_diff(day), self.tolerance_days);
-            acc.credit(row, weight * score as f32);
         }
+        0.0
     }
 }
 

@@ -68,16 +68,41 @@ impl ExactColumn {
         }
     }
 
-    pub fn propose(&self, probe: &ExactProbe, weight: f32, acc: &mut Accumulator) {
-        if let Parsed::Value(Some(key)) = probe.key {
-            let rows = self.postings.rows_of(key);
-            if rows.len() <= self.cap {
-                acc.begin_group();
-                for &row in rows {
-                    acc.credit(row, weight);
+    /// Whether the document has a value: only then does the field count.
+    pub fn is_present(probe: &ExactProbe) -> bool {
+        matches!(probe.key, Parsed::Value(_))
+    }
+
+    pub fn row_present(&self, row: u32) -> bool {
+        matches!(self.values.get(row as usize), Some(Parsed::Value(_)))
+    }
+
+    /// Rows `enumerate` walks; `usize::MAX` when the value is too common to walk.
+    pub fn cost(&self, probe: &ExactProbe) -> usize {
+        match probe.key {
+            Parsed::Value(Some(key)) => {
+                let n = self.postings.rows_of(key).len();
+                if n > self.cap {
+                    usize::MAX
+                } else {
+                    n
                 }
             }
+            Parsed::Value(None) => 0,
+            _ => usize::MAX,
         }
+    }
+
+    /// Credits every row with the document's value (score 1). Returns the bound for rows
+    /// not credited: 0, every other row scores 0.
+    pub fn enumerate(&self, probe: &ExactProbe, weight: f32, acc: &mut Accumulator) -> f32 {
+        if let Parsed::Value(Some(key)) = probe.key {
+            acc.begin_group();
+            for &row in self.postings.rows_of(key) {
+                acc.credit(row, weight);
+            }
+        }
+        0.0
     }
 }
 

@@ -15,7 +15,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
-use super::index::{posting_cap, Accumulator};
+use super::index::{posting_cap, Accumulator, PREFETCH};
 use super::{FieldScore, Parsed};
 use crate::parse::normalize_text;
 
@@ -237,18 +237,46 @@ struct ProbeWord {
 
 pub struct FuzzyProbe {
     words: Parsed<Vec<ProbeWord>>,
+    /// Unique per prepared document value (never 0): the key of cached scores.
+    id: u64,
 }
+
+static NEXT_PROBE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 pub struct FuzzyColumn {
     vocabulary: Vocabulary,
     /// Word ids of each row, flat with offsets; a row without words is missing.
     row_offsets: Vec<u32>,
     row_words: Vec<u32>,
-    /// Rows of each word id, flat with offsets.
+    /// Offsets of each word id's rows in the (not kept) word -> rows postings: their
+    /// differences are document frequencies.
     word_offsets: Vec<u32>,
-    word_rows: Vec<u32>,
+    /// Rows with the same words (one vendor's name on all its invoices) share a value: a
+    /// row's fuzzy score depends only on its value, so bounds are computed per value.
+    row_value: Vec<u32>,
+    /// Each value's total word weight: the `R` of the score's denominator.
+    value_weight: Vec<f32>,
+    /// Values of each word id, flat with offsets.
+    value_offsets: Vec<u32>,
+    word_values: Vec<u32>,
+    /// Rows of each value, flat with offsets.
+    value_row_offsets: Vec<u32>,
+    value_row_list: Vec<u32>,
     min_similarity: f64,
     cap: usize,
+    value_cap: usize,
+}
+
+/// What walking a document's words leaves unknown, for the matcher's bounds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FuzzyResidual {
+    /// Sum over document words of the best `similarity x weight` among alike words too
+    /// common to walk: what a row may match beyond its credits.
+    pub capped: f32,
+    /// A bound of the score of rows whose value got no credit.
+    pub uncredited: f32,
+    /// A bound of the score of any row not yet reached.
+    pub unseen: f32,
 }
 
 /// Entries a worker's word cache holds before it starts over.
@@ -257,6 +285,16 @@ const WORD_CACHE_LIMIT: usize = 200_000;
 /// Per-thread working memory for one fuzzy column, reused across documents.
 #[derive(Default)]
 pub struct FuzzyScratch {
+    /// Per value: the document (epoch) and word (group) that last credited it, and the
+    /// sum over document words of the best `similarity x weight` it offers.
+    value_epoch: Vec<u32>,
+    value_group: Vec<u32>,
+    value_credit: Vec<f32>,
+    credited: Vec<u32>,
+    epoch: u32,
+    /// Per value, the probe its score was computed for, and the score.
+    score_probe: Vec<u64>,
+    value_score: Vec<f64>,
     pairs: Vec<(f32, u16, u16)>,
     doc_used: Vec<bool>,
     row_used: Vec<bool>,
@@ -306,15 +344,23 @@ impl FuzzyColumn {
         for i in 1..word_offsets.len() {
             word_offsets[i] += word_offsets[i - 1];
         }
-        let word_rows: Vec<u32> = pairs.into_iter().map(|(_, row)| row).collect();
 
         let with_words = (0..rows)
             .filter(|&r| row_offsets[r + 1] > row_offsets[r])
             .count()
             .max(1) as f64;
         let idf = |df: f64| (1.0 + with_words / df.max(1.0)).ln() as f32;
-        let weights = (0..words.len())
+        let weights: Vec<f32> = (0..words.len())
             .map(|w| idf(f64::from(word_offsets[w + 1] - word_offsets[w])))
+            .collect();
+        let row_weight: Vec<f32> = (0..rows)
+            .map(|r| {
+                let (s, e) = (row_offsets[r] as usize, row_offsets[r + 1] as usize);
+                row_words[s..e]
+                    .iter()
+                    .map(|&w| f64::from(weights[w as usize]))
+                    .sum::<f64>() as f32
+            })
             .collect();
         let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::default();
         let mut bigram_counts = Vec::with_capacity(words.len());
@@ -326,6 +372,57 @@ impl FuzzyColumn {
             for g in grams {
                 bigram_words.entry(g).or_default().push(id as u32);
             }
+        }
+
+        // Values: rows grouped by their word sequence.
+        let mut value_of: HashMap<&[u32], u32> = HashMap::default();
+        let mut row_value = Vec::with_capacity(rows);
+        let mut value_first_row: Vec<u32> = Vec::new();
+        for r in 0..rows {
+            let (s, e) = (row_offsets[r] as usize, row_offsets[r + 1] as usize);
+            let next = value_first_row.len() as u32;
+            let v = *value_of.entry(&row_words[s..e]).or_insert(next);
+            if v == next {
+                value_first_row.push(r as u32);
+            }
+            row_value.push(v);
+        }
+        drop(value_of);
+        let value_weight: Vec<f32> = value_first_row
+            .iter()
+            .map(|&r| row_weight[r as usize])
+            .collect();
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for (v, &r) in value_first_row.iter().enumerate() {
+            let (s, e) = (
+                row_offsets[r as usize] as usize,
+                row_offsets[r as usize + 1] as usize,
+            );
+            pairs.extend(row_words[s..e].iter().map(|&w| (w, v as u32)));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut value_offsets = vec![0u32; words.len() + 1];
+        for &(w, _) in &pairs {
+            value_offsets[w as usize + 1] += 1;
+        }
+        for i in 1..value_offsets.len() {
+            value_offsets[i] += value_offsets[i - 1];
+        }
+        let word_values: Vec<u32> = pairs.into_iter().map(|(_, v)| v).collect();
+        let values = value_first_row.len();
+        let mut value_row_offsets = vec![0u32; values + 1];
+        for &v in &row_value {
+            value_row_offsets[v as usize + 1] += 1;
+        }
+        for i in 1..value_row_offsets.len() {
+            value_row_offsets[i] += value_row_offsets[i - 1];
+        }
+        let mut fill = value_row_offsets.clone();
+        let mut value_row_list = vec![0u32; rows];
+        for (r, &v) in row_value.iter().enumerate() {
+            value_row_list[fill[v as usize] as usize] = r as u32;
+            fill[v as usize] += 1;
         }
 
         FuzzyColumn {
@@ -341,9 +438,15 @@ impl FuzzyColumn {
             row_offsets,
             row_words,
             word_offsets,
-            word_rows,
+            row_value,
+            value_weight,
+            value_offsets,
+            word_values,
+            value_row_offsets,
+            value_row_list,
             min_similarity,
             cap: posting_cap(rows),
+            value_cap: posting_cap(values),
         }
     }
 
@@ -396,12 +499,15 @@ impl FuzzyColumn {
     }
 
     pub fn prepare(&self, raw: Option<&str>, scratch: &mut FuzzyScratch) -> FuzzyProbe {
+        // Each probe gets its own id, so scores cached per value never outlive it.
+        let probe = NEXT_PROBE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tokens = raw
             .map(|r| tokenize(&normalize_text(r)))
             .unwrap_or_default();
         if tokens.is_empty() {
             return FuzzyProbe {
                 words: Parsed::Missing,
+                id: probe,
             };
         }
         let v = &self.vocabulary;
@@ -417,6 +523,7 @@ impl FuzzyColumn {
             .collect();
         FuzzyProbe {
             words: Parsed::Value(words),
+            id: probe,
         }
     }
 
@@ -428,14 +535,37 @@ impl FuzzyColumn {
         }
     }
 
+    /// The row's score; rows with the same value share it, so it is computed once per
+    /// value and document.
     pub fn score(&self, probe: &FuzzyProbe, row: u32, scratch: &mut FuzzyScratch) -> FieldScore {
-        let Parsed::Value(doc) = &probe.words else {
+        let Parsed::Value(_) = &probe.words else {
             return FieldScore::Missing;
         };
-        let reference = self.row(row);
-        if reference.is_empty() {
+        if self.row(row).is_empty() {
             return FieldScore::Missing;
         }
+        let Some(&value) = self.row_value.get(row as usize) else {
+            return FieldScore::Missing;
+        };
+        let v = value as usize;
+        if scratch.score_probe.len() != self.value_weight.len() {
+            scratch.score_probe = vec![0; self.value_weight.len()];
+            scratch.value_score = vec![0.0; self.value_weight.len()];
+        }
+        if scratch.score_probe[v] == probe.id {
+            return FieldScore::Score(scratch.value_score[v]);
+        }
+        let score = self.score_row(probe, row, scratch);
+        scratch.score_probe[v] = probe.id;
+        scratch.value_score[v] = score;
+        FieldScore::Score(score)
+    }
+
+    fn score_row(&self, probe: &FuzzyProbe, row: u32, scratch: &mut FuzzyScratch) -> f64 {
+        let Parsed::Value(doc) = &probe.words else {
+            return 0.0;
+        };
+        let reference = self.row(row);
         let weights = &self.vocabulary.weights;
         let pairs = &mut scratch.pairs;
         pairs.clear();
@@ -487,41 +617,224 @@ impl FuzzyColumn {
         } else {
             0.0
         };
-        FieldScore::Score(if score < self.min_similarity {
+        if score < self.min_similarity {
             0.0
         } else {
             score
-        })
+        }
     }
 
-    pub fn propose(&self, probe: &FuzzyProbe, weight: f32, acc: &mut Accumulator) {
+    pub fn is_present(probe: &FuzzyProbe) -> bool {
+        matches!(probe.words, Parsed::Value(_))
+    }
+
+    pub fn row_present(&self, row: u32) -> bool {
+        !self.row(row).is_empty()
+    }
+
+    /// How many rows hold word `id`.
+    fn frequency(&self, id: u32) -> usize {
+        let start = self.word_offsets.get(id as usize).copied().unwrap_or(0);
+        let end = self.word_offsets.get(id as usize + 1).copied().unwrap_or(0);
+        end.saturating_sub(start) as usize
+    }
+
+    /// Rows holding an alike word not too common to walk.
+    fn cost(&self, probe: &FuzzyProbe) -> usize {
         let Parsed::Value(doc) = &probe.words else {
-            return;
+            return 0;
         };
-        let total: f32 = doc.iter().map(|w| w.weight).sum();
-        if total <= 0.0 {
-            return;
+        doc.iter()
+            .flat_map(|w| w.alike.iter())
+            .filter(|&&(id, _)| self.values_of(id).len() <= self.value_cap)
+            .map(|&(id, _)| self.frequency(id))
+            .filter(|&n| n <= self.cap)
+            .sum()
+    }
+
+    fn values_of(&self, id: u32) -> &[u32] {
+        let (start, end) = (
+            self.value_offsets.get(id as usize).copied().unwrap_or(0) as usize,
+            self.value_offsets
+                .get(id as usize + 1)
+                .copied()
+                .unwrap_or(0) as usize,
+        );
+        self.word_values.get(start..end.max(start)).unwrap_or(&[])
+    }
+
+    /// Values `walk_values` visits.
+    pub fn value_cost(&self, probe: &FuzzyProbe) -> usize {
+        let Parsed::Value(doc) = &probe.words else {
+            return 0;
+        };
+        doc.iter()
+            .flat_map(|w| w.alike.iter())
+            .filter(|&&(id, _)| self.frequency(id) <= self.cap)
+            .map(|&(id, _)| self.values_of(id).len())
+            .filter(|&n| n <= self.value_cap)
+            .sum()
+    }
+
+    /// Credits every value holding a word alike to a document word with that word's best
+    /// `similarity x weight` (once per document word), in `scratch`.
+    ///
+    /// The score is `2M / (Dm + Du + R)` where `M` sums `similarity x weight` over matched
+    /// pairs, `Dm <= R` their weights, `Du` the unmatched document words' weights and `R`
+    /// the row's. Each matched pair's term is at most its document word's credit (or, for
+    /// a word too common to walk, `capped`), so `M <= min(credits + capped, R)` and the
+    /// score is at most `2a / (a + R)` with that `a` (see `bound`). The returned `unseen`
+    /// bounds every row: the best credited value's bound, or that of rows with no credit.
+    pub fn walk_values(&self, probe: &FuzzyProbe, scratch: &mut FuzzyScratch) -> FuzzyResidual {
+        let Parsed::Value(doc) = &probe.words else {
+            return FuzzyResidual::default();
+        };
+        let values = self.value_weight.len();
+        if scratch.value_epoch.len() != values {
+            scratch.value_epoch = vec![0; values];
+            scratch.value_group = vec![0; values];
+            scratch.value_credit = vec![0.0; values];
+            scratch.epoch = 0;
         }
+        scratch.epoch = scratch.epoch.wrapping_add(1);
+        if scratch.epoch == 0 {
+            scratch.value_epoch.iter_mut().for_each(|e| *e = 0);
+            scratch.epoch = 1;
+        }
+        scratch.credited.clear();
+        let epoch = scratch.epoch;
+        let weights = &self.vocabulary.weights;
+        let weight_of = |id: u32| weights.get(id as usize).copied().unwrap_or(0.0);
+        let mut capped = 0.0f32;
+        let mut unmatched = 0.0f32;
         let mut alike: Vec<(u32, f32)> = Vec::new();
-        for word in doc {
+        for (d, word) in doc.iter().enumerate() {
             alike.clear();
-            alike.extend_from_slice(&word.alike[..]);
+            alike.extend(word.alike.iter().map(|&(id, s)| (id, s * weight_of(id))));
             alike.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            acc.begin_group();
-            for &(id, s) in &alike {
-                let (start, end) = (
-                    self.word_offsets[id as usize] as usize,
-                    self.word_offsets[id as usize + 1] as usize,
-                );
-                if end - start > self.cap {
+            let group = d as u32 + 1;
+            let mut word_capped = 0.0f32;
+            for &(id, amount) in &alike {
+                let of = self.values_of(id);
+                // A word too common by values or by rows is not walked, so that the rows
+                // of credited values are within `row_cost`.
+                if of.len() > self.value_cap || self.frequency(id) > self.cap {
+                    word_capped = word_capped.max(amount);
                     continue;
                 }
-                let amount = weight * s * word.weight / total;
-                for &row in &self.word_rows[start..end] {
-                    acc.credit(row, amount);
+                for &v in of {
+                    let v = v as usize;
+                    if scratch.value_epoch[v] != epoch {
+                        scratch.value_epoch[v] = epoch;
+                        scratch.value_group[v] = 0;
+                        scratch.value_credit[v] = 0.0;
+                        scratch.credited.push(v as u32);
+                    }
+                    if scratch.value_group[v] != group {
+                        scratch.value_group[v] = group;
+                        scratch.value_credit[v] += amount;
+                    }
+                }
+            }
+            if word_capped > 0.0 {
+                capped += word_capped;
+            } else {
+                unmatched += word.weight;
+            }
+        }
+        // A row of a value with no credit matches at most capped words: with `Dm >= M`,
+        // `R >= M` and `Du` at least the weight of the words without a capped alike, its
+        // score is at most `2M / (2M + Du)`.
+        let uncredited = if capped > 0.0 {
+            2.0 * capped / (2.0 * capped + unmatched)
+        } else {
+            0.0
+        };
+        let credited = scratch
+            .credited
+            .iter()
+            .map(|&v| {
+                let credit = scratch.value_credit[v as usize];
+                value_bound(credit + capped, self.value_weight[v as usize])
+            })
+            .fold(0.0f32, f32::max);
+        FuzzyResidual {
+            capped,
+            uncredited,
+            unseen: credited.max(uncredited),
+        }
+    }
+
+    /// After `walk_values`: reaches every row of every credited value (the rows a later
+    /// bound may not leave out). Rows of values without credit stay bounded by
+    /// `uncredited`.
+    pub fn walk_rows(&self, scratch: &FuzzyScratch, acc: &mut Accumulator) {
+        acc.begin_group();
+        for &v in &scratch.credited {
+            for batch in self.value_rows(v).chunks(PREFETCH) {
+                acc.prefetch(batch.iter().copied());
+                for &row in batch {
+                    acc.credit(row, 0.0);
                 }
             }
         }
+    }
+
+    /// Rows `walk_rows` would reach, estimated before the values are known: the postings
+    /// of the alike words.
+    pub fn row_cost(&self, probe: &FuzzyProbe) -> usize {
+        self.cost(probe)
+    }
+
+    fn value_rows(&self, v: u32) -> &[u32] {
+        let (start, end) = (
+            self.value_row_offsets.get(v as usize).copied().unwrap_or(0) as usize,
+            self.value_row_offsets
+                .get(v as usize + 1)
+                .copied()
+                .unwrap_or(0) as usize,
+        );
+        self.value_row_list
+            .get(start..end.max(start))
+            .unwrap_or(&[])
+    }
+
+    /// Each row's value.
+    pub fn row_values(&self) -> &[u32] {
+        &self.row_value
+    }
+
+    /// The bound of `row`'s score after `walk_values`.
+    pub fn bound(&self, row: u32, scratch: &FuzzyScratch, residual: &FuzzyResidual) -> f32 {
+        match self.row_value.get(row as usize) {
+            Some(&v) => self.value_bound(v, scratch, residual),
+            None => 0.0,
+        }
+    }
+
+    /// The bound of the score of rows with value `v` after `walk_values`.
+    pub fn value_bound(&self, v: u32, scratch: &FuzzyScratch, residual: &FuzzyResidual) -> f32 {
+        let v = v as usize;
+        if v >= self.value_weight.len() {
+            return 0.0;
+        }
+        let credit = if scratch.value_epoch.get(v) == Some(&scratch.epoch) {
+            scratch.value_credit[v]
+        } else {
+            0.0
+        };
+        value_bound(credit + residual.capped, self.value_weight[v])
+    }
+}
+
+/// `2a / (a + R)` with `a = min(credit, R)`: the largest score a value of weight `R` can
+/// have when its matched terms sum to at most `credit`.
+fn value_bound(credit: f32, weight: f32) -> f32 {
+    let a = credit.min(weight);
+    if a <= 0.0 || weight <= 0.0 {
+        0.0
+    } else {
+        (2.0 * a / (a + weight)).min(1.0)
     }
 }
 

@@ -141,6 +141,11 @@ fn key(kind: u8, chars: impl Iterator<Item = char>) -> u64 {
     h.finish()
 }
 
+/// The estimate of the sorted-characters key, and the most a pair sharing no other key can
+/// score: its digits differ (else it shares the digits key), so it is at best one adjacent
+/// transposition.
+const TRANSPOSED: f32 = 0.8;
+
 /// Keys of which two values scoring above 0 always share at least one, with the score a
 /// row sharing it can be expected to have.
 fn keys(f: FoldedRef) -> Vec<(u64, f32)> {
@@ -150,7 +155,7 @@ fn keys(f: FoldedRef) -> Vec<(u64, f32)> {
     }
     let mut sorted: Vec<char> = f.full.chars().collect();
     sorted.sort_unstable();
-    keys.push((key(b'T', sorted.into_iter()), 0.8));
+    keys.push((key(b'T', sorted.into_iter()), TRANSPOSED));
     keys.push((key(b'D', digits(f.full)), 0.5));
     keys
 }
@@ -221,19 +226,64 @@ impl IdentifierColumn {
         }
     }
 
-    pub fn propose(&self, probe: &IdentifierProbe, weight: f32, acc: &mut Accumulator) {
+    pub fn is_present(probe: &IdentifierProbe) -> bool {
+        matches!(probe.value, Parsed::Value(_))
+    }
+
+    pub fn row_present(&self, row: u32) -> bool {
+        self.get(row).is_some()
+    }
+
+    /// Rows `enumerate` walks: those sharing a key that is not too common to walk.
+    pub fn cost(&self, probe: &IdentifierProbe) -> usize {
         let Parsed::Value((_, keys)) = &probe.value else {
-            return;
+            return 0;
+        };
+        keys.iter()
+            .map(|(key, _)| self.postings.get(key).len())
+            .filter(|&n| n <= self.cap)
+            .sum()
+    }
+
+    /// Credits every row sharing a key with the document: with its exact weighted score,
+    /// except rows that share only the sorted-characters key (a common key among
+    /// sequential numbers), which get the most such a row can score. Every pair scoring
+    /// above 0 shares a key, so rows not credited score 0, unless a key was too common to
+    /// walk: then the bound for rows not credited is the maximum, 1.
+    pub fn enumerate(&self, probe: &IdentifierProbe, weight: f32, acc: &mut Accumulator) -> f32 {
+        let Parsed::Value((folded, keys)) = &probe.value else {
+            return 0.0;
         };
         acc.begin_group();
-        for (key, estimate) in keys {
+        let mut residual = 0.0;
+        let exact = keys.iter().filter(|(_, e)| *e != TRANSPOSED);
+        let transposed = keys.iter().filter(|(_, e)| *e == TRANSPOSED);
+        for (key, _) in exact {
             let rows = self.postings.get(key);
-            if rows.len() <= self.cap {
-                for &row in rows {
-                    acc.credit(row, weight * estimate);
+            if rows.len() > self.cap {
+                residual = 1.0;
+                continue;
+            }
+            for &row in rows {
+                if acc.fresh_in_group(row) {
+                    if let Some(b) = self.get(row) {
+                        let score = score_refs(folded.as_ref(), b);
+                        acc.credit(row, weight * score as f32);
+                    }
                 }
             }
         }
+        for (key, _) in transposed {
+            let rows = self.postings.get(key);
+            if rows.len() > self.cap {
+                residual = 1.0;
+                continue;
+            }
+            for &row in rows {
+                acc.credit(row, weight * TRANSPOSED);
+            }
+        }
+        residual
     }
 }
 

@@ -1,7 +1,7 @@
 //! Candidate retrieval plumbing shared by the strategies: compact postings (key -> sorted
 //! row ids in one flat array) and the per-thread accumulator that adds up, per reference
-//! row, the index's estimate of how well it fits a document. The estimate only decides
-//! which rows get scored in full; it never enters a score.
+//! row, an upper bound of how well it can fit a document. The bound only decides which
+//! rows get scored in full, and in which order; it never enters a score.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -72,30 +72,64 @@ impl<K: Hash + Eq> Postings<K> {
     }
 }
 
-/// Postings longer than this are skipped during retrieval: a key shared by a large share
-/// of the table (`GmbH`, a common year) says little about which row a document is, and
-/// walking it for every document would cost as much as a full scan.
+/// Postings longer than this are not walked during retrieval: a key shared by a large share
+/// of the table (`GmbH`, a common currency) says little about which row a document is, and
+/// walking it for every document would cost as much as a full scan. Rows it would have
+/// found are still bounded: the matcher counts such a field at its maximum for them.
 pub fn posting_cap(rows: usize) -> usize {
     (rows / 20).max(2_000)
 }
 
-/// Per-thread scratch space: one slot per reference row, reused across documents.
+/// Rows whose state is loaded together before they are credited (see `prefetch`).
+pub const PREFETCH: usize = 32;
+
+/// Per-thread scratch space, reused across documents.
+///
+/// For each row a document's walked lists reach, it holds an upper bound of the row's
+/// weighted score on the linear fields (`credit`); fuzzy fields keep their bounds per value
+/// in their own scratch. Reached rows get a dense slot in the order
+/// they were reached, so passes over them read memory in order; only the first touch of a
+/// row looks it up in the per-row table.
 pub struct Accumulator {
-    scores: Vec<f32>,
-    seen: Vec<u32>,
-    group: Vec<u32>,
+    /// Per row: the document epoch it was last reached in, its dense slot, the group that
+    /// last credited it, and two row facts bounds need (copied here so that reaching a row
+    /// costs one cache miss and later passes read only dense arrays).
+    rows: Vec<RowState>,
     touched: Vec<u32>,
+    linear: Vec<f32>,
+    scored: Vec<bool>,
+    class: Vec<u32>,
+    value: Vec<u32>,
     epoch: u32,
     group_id: u32,
 }
 
+#[derive(Clone, Copy, Default)]
+struct RowState {
+    epoch: u32,
+    slot: u32,
+    group: u32,
+    class: u32,
+    value: u32,
+}
+
 impl Accumulator {
-    pub fn new(rows: usize) -> Self {
+    /// `class[row]` and `value[row]` are the facts kept per reached row (the matcher's
+    /// presence class and fuzzy value); missing entries read as 0.
+    pub fn new(rows: usize, class: &[u32], value: &[u32]) -> Self {
         Accumulator {
-            scores: vec![0.0; rows],
-            seen: vec![0; rows],
-            group: vec![0; rows],
+            rows: (0..rows)
+                .map(|r| RowState {
+                    class: class.get(r).copied().unwrap_or(0),
+                    value: value.get(r).copied().unwrap_or(0),
+                    ..RowState::default()
+                })
+                .collect(),
             touched: Vec::new(),
+            linear: Vec::new(),
+            scored: Vec::new(),
+            class: Vec::new(),
+            value: Vec::new(),
             epoch: 0,
             group_id: 0,
         }
@@ -104,9 +138,16 @@ impl Accumulator {
     /// Forgets the previous document.
     pub fn begin_document(&mut self) {
         self.touched.clear();
+        self.linear.clear();
+        self.scored.clear();
+        self.class.clear();
+        self.value.clear();
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.seen.iter_mut().for_each(|s| *s = 0);
+            self.rows.iter_mut().for_each(|r| {
+                r.epoch = 0;
+                r.group = 0;
+            });
             self.epoch = 1;
         }
     }
@@ -115,67 +156,92 @@ impl Accumulator {
     pub fn begin_group(&mut self) {
         self.group_id = self.group_id.wrapping_add(1);
         if self.group_id == 0 {
-            self.group.iter_mut().for_each(|g| *g = 0);
+            self.rows.iter_mut().for_each(|r| r.group = 0);
             self.group_id = 1;
         }
     }
 
-    /// Adds `amount` to `row` unless the row was already credited in this group; callers
-    /// credit in descending amount so the first credit is the best one.
-    pub fn credit(&mut self, row: u32, amount: f32) {
-        let r = row as usize;
-        if r >= self.scores.len() || self.group[r] == self.group_id {
-            return;
+    /// The dense slot of `row` if this group has not credited it yet, reaching it first
+    /// when needed.
+    fn slot_for_credit(&mut self, row: u32) -> Option<usize> {
+        let (epoch, group_id) = (self.epoch, self.group_id);
+        let state = self.rows.get_mut(row as usize)?;
+        if state.epoch == epoch && state.group == group_id {
+            return None;
         }
-        self.group[r] = self.group_id;
-        if self.seen[r] != self.epoch {
-            self.seen[r] = self.epoch;
-            self.scores[r] = 0.0;
+        state.group = group_id;
+        if state.epoch != epoch {
+            state.epoch = epoch;
+            state.slot = self.touched.len() as u32;
             self.touched.push(row);
+            self.linear.push(0.0);
+            self.scored.push(false);
+            self.class.push(state.class);
+            self.value.push(state.value);
         }
-        self.scores[r] += amount;
+        Some(state.slot as usize)
     }
 
-    /// The `limit` rows with the highest estimates, ties broken by `rank` (the row's
-    /// position in id order), so the choice never depends on thread timing.
-    pub fn top(&mut self, limit: usize, rank: &[u32]) -> Vec<u32> {
-        let scores = &self.scores;
-        let key = |row: &u32| {
-            let r = *row as usize;
-            (std::cmp::Reverse(OrdF32(scores[r])), rank.get(r).copied())
-        };
-        let touched = &mut self.touched;
-        if touched.len() > limit {
-            touched.select_nth_unstable_by_key(limit, key);
-            touched.truncate(limit);
+    /// Loads the per-row state of `rows` ahead of crediting them. Walks visit rows in an
+    /// order unrelated to memory, so each first visit misses the cache; issuing the loads of
+    /// a batch back to back lets the misses overlap instead of queueing one by one.
+    pub fn prefetch(&self, rows: impl Iterator<Item = u32>) {
+        let mut sum = 0u32;
+        for row in rows {
+            if let Some(state) = self.rows.get(row as usize) {
+                sum = sum.wrapping_add(state.epoch);
+            }
         }
-        let mut rows = touched.clone();
-        rows.sort_unstable_by_key(key);
-        rows
+        std::hint::black_box(sum);
     }
-}
 
-/// A total order on `f32` for sorting estimates (NaN never occurs; it would sort last).
-#[derive(Clone, Copy)]
-struct OrdF32(f32);
-
-impl PartialEq for OrdF32 {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
+    /// Whether this group has not credited `row` yet (so computing its credit is worth it).
+    pub fn fresh_in_group(&self, row: u32) -> bool {
+        self.rows
+            .get(row as usize)
+            .is_some_and(|s| s.epoch != self.epoch || s.group != self.group_id)
     }
-}
 
-impl Eq for OrdF32 {}
-
-impl PartialOrd for OrdF32 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+    /// Adds `amount` to `row`'s linear bound unless the row was already credited in this
+    /// group; callers credit in descending amount so the first credit is the best one.
+    pub fn credit(&mut self, row: u32, amount: f32) {
+        if let Some(slot) = self.slot_for_credit(row) {
+            self.linear[slot] += amount;
+        }
     }
-}
 
-impl Ord for OrdF32 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
+    /// The rows this document's lists reached, by slot.
+    pub fn touched(&self) -> &[u32] {
+        &self.touched
+    }
+
+    pub fn linear(&self, slot: usize) -> f32 {
+        self.linear.get(slot).copied().unwrap_or(0.0)
+    }
+
+    /// The class of the row in `slot`.
+    pub fn class(&self, slot: usize) -> u32 {
+        self.class.get(slot).copied().unwrap_or(0)
+    }
+
+    /// The fuzzy value of the row in `slot`.
+    pub fn value(&self, slot: usize) -> u32 {
+        self.value.get(slot).copied().unwrap_or(0)
+    }
+
+    /// Marks the row in `slot` scored; false when it already was.
+    pub fn mark_scored(&mut self, slot: usize) -> bool {
+        match self.scored.get_mut(slot) {
+            Some(s) if !*s => {
+                *s = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_scored(&self, slot: usize) -> bool {
+        self.scored.get(slot).copied().unwrap_or(true)
     }
 }
 
@@ -197,21 +263,30 @@ mod tests {
     }
 
     #[test]
-    fn accumulator_credits_once_per_group_and_ranks_deterministically() {
-        let mut acc = Accumulator::new(5);
+    fn accumulator_credits_once_per_group_and_forgets_between_documents() {
+        let mut acc = Accumulator::new(5, &[0, 1, 2, 3, 4], &[]);
         acc.begin_document();
         acc.begin_group();
         acc.credit(1, 0.5);
         acc.credit(1, 0.4);
         acc.credit(3, 0.5);
         acc.begin_group();
-        acc.credit(4, 0.2);
-        let rank = [0, 2, 1, 1, 4];
-        assert_eq!(acc.top(10, &rank), vec![3, 1, 4]);
-        assert_eq!(acc.top(1, &rank), vec![3]);
+        acc.credit(1, 0.2);
+        acc.credit(4, 1.5);
+        acc.credit(9, 1.0);
+        assert_eq!(acc.touched(), &[1, 3, 4]);
+        assert_eq!(acc.linear(0), 0.7);
+        assert_eq!(acc.linear(2), 1.5);
+        assert_eq!(acc.class(1), 3);
+        assert_eq!(acc.value(1), 0);
+        assert!(acc.mark_scored(1));
+        assert!(!acc.mark_scored(1));
         acc.begin_document();
         acc.begin_group();
         acc.credit(2, 0.1);
-        assert_eq!(acc.top(10, &rank), vec![2]);
+        acc.credit(1, 0.3);
+        assert_eq!(acc.touched(), &[2, 1]);
+        assert_eq!(acc.linear(1), 0.3, "a row starts from 0 in each document");
+        assert!(!acc.is_scored(1));
     }
 }

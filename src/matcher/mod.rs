@@ -21,15 +21,26 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::config::{MatchConfig, Strategy};
+use crate::config::{MatchConfig, MissingValues, Strategy};
 use crate::error::{Error, Result};
 pub use combine::combine;
 pub use reference::{ReferenceTable, StrColumn};
 
 /// How many candidates a result reports.
 pub const TOP_CANDIDATES: usize = 5;
-/// How many index-proposed rows are scored in full per document.
-pub const SCORED_PER_DOCUMENT: usize = 256;
+/// When a document's lists hold at most this many rows in all, the index keeps going until
+/// all five candidates are certain; above it, until the best one is (SPEC holds the index
+/// to the best candidate; the others are the best of the rows it had to score).
+pub const EXACT_CANDIDATES_BUDGET: usize = 4_096;
+/// Rows scored between two looks at whether the rest can still matter.
+const SCORE_ROUND: usize = 8;
+/// Scoring a row exactly costs about as much as crediting this many rows from a list: when
+/// more rows wait to be scored than the next list divided by this, walking that list to
+/// tighten their bounds is cheaper than scoring them.
+const SCORE_COST: usize = 32;
+/// Slack in comparisons of bounds with scores: bounds are summed in `f32` and scores are
+/// rounded to 4 decimals, so a row is skipped only when it is clearly below.
+const MARGIN: f64 = 2e-4;
 
 /// A value on one side of a comparison, parsed once.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +92,7 @@ pub struct MatchOutcome {
 
 enum FieldIndex {
     Exact(exact::ExactColumn),
-    Fuzzy(fuzzy::FuzzyColumn),
+    Fuzzy(Box<fuzzy::FuzzyColumn>),
     Date(date_range::DateColumn),
     Numeric(numeric_range::NumericColumn),
     Identifier(identifier::IdentifierColumn),
@@ -101,6 +112,34 @@ pub struct Scratch {
     /// One per mapping; only fuzzy mappings use theirs.
     fuzzy: Vec<fuzzy::FuzzyScratch>,
     fields: Vec<FieldScore>,
+    /// `(bound, slot)` of reached rows that may still matter, sorted up to `sorted` and
+    /// scored up to `cursor`; chunks of `chunk` are sorted as scoring gets to them.
+    pending: Vec<(f32, u32)>,
+    cursor: usize,
+    sorted: usize,
+    chunk: usize,
+    /// Reached rows already considered for `pending`.
+    collected: usize,
+    /// Per row class, the constant part of a bound and its denominator.
+    class_bounds: Vec<(f64, f64)>,
+}
+
+/// One step of retrieval: walk a field's list, or for a fuzzy field its values, then rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    List,
+    FuzzyValues,
+    FuzzyRows,
+}
+
+/// What a document's walk of one field's list leaves unknown for the rows it did not reach.
+#[derive(Clone, Copy, Debug)]
+enum Residual {
+    /// Not walked: any row may score up to the maximum, 1.
+    Unwalked,
+    /// A linear field: the bound of rows its list did not credit.
+    Linear(f32),
+    Fuzzy(fuzzy::FuzzyResidual),
 }
 
 /// A config compiled against one reference table.
@@ -110,6 +149,15 @@ pub struct Matcher {
     fields: Vec<FieldIndex>,
     /// Each row's position in ascending byte order of ids: the tie-breaker everywhere.
     id_rank: Vec<u32>,
+    /// Rows in ascending byte order of ids (the inverse of `id_rank`).
+    by_rank: Vec<u32>,
+    /// The distinct presence masks of rows: bit `i` set when a row has a usable value for
+    /// mapping `i`. Bounds depend on which fields a row has, so they are computed per class.
+    classes: Vec<u64>,
+    /// Each row's index into `classes`.
+    row_class: Vec<u32>,
+    /// The first fuzzy mapping, whose per-row value the accumulator keeps.
+    first_fuzzy: Option<usize>,
     scratch: Mutex<Vec<Scratch>>,
 }
 
@@ -142,9 +190,9 @@ impl Matcher {
                 let values = reference.values[column].iter();
                 match m.strategy {
                     Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
-                    Strategy::Fuzzy { min_similarity } => {
-                        FieldIndex::Fuzzy(fuzzy::FuzzyColumn::build(values, min_similarity))
-                    }
+                    Strategy::Fuzzy { min_similarity } => FieldIndex::Fuzzy(Box::new(
+                        fuzzy::FuzzyColumn::build(values, min_similarity),
+                    )),
                     Strategy::DateRange {
                         tolerance_days,
                         order,
@@ -163,7 +211,7 @@ impl Matcher {
             })
             .collect();
         let mut order: Vec<u32> = (0..reference.len() as u32).collect();
-        order.sort_by(|&a, &b| {
+        order.par_sort_by(|&a, &b| {
             reference
                 .id(a as usize)
                 .as_bytes()
@@ -173,13 +221,51 @@ impl Matcher {
         for (rank, &row) in order.iter().enumerate() {
             id_rank[row as usize] = rank as u32;
         }
+        let row_masks: Vec<u64> = (0..reference.len() as u32)
+            .into_par_iter()
+            .map(|row| {
+                fields.iter().enumerate().fold(0u64, |mask, (i, field)| {
+                    if field.row_present(row) {
+                        mask | (1 << i)
+                    } else {
+                        mask
+                    }
+                })
+            })
+            .collect();
+        let mut class_of: std::collections::BTreeMap<u64, u32> = Default::default();
+        for &mask in &row_masks {
+            let next = class_of.len() as u32;
+            class_of.entry(mask).or_insert(next);
+        }
+        let row_class = row_masks.iter().map(|m| class_of[m]).collect();
+        let mut classes = vec![0u64; class_of.len()];
+        for (&mask, &class) in &class_of {
+            classes[class as usize] = mask;
+        }
+        let first_fuzzy = fields
+            .iter()
+            .position(|f| matches!(f, FieldIndex::Fuzzy(_)));
         Ok(Matcher {
             config,
             reference,
             fields,
             id_rank,
+            by_rank: order,
+            classes,
+            row_class,
+            first_fuzzy,
             scratch: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The row with reference id `id`.
+    pub fn row_of(&self, id: &str) -> Option<u32> {
+        let reference = &self.reference;
+        self.by_rank
+            .binary_search_by(|&row| reference.id(row as usize).as_bytes().cmp(id.as_bytes()))
+            .ok()
+            .and_then(|i| self.by_rank.get(i).copied())
     }
 
     pub fn config(&self) -> &MatchConfig {
@@ -196,14 +282,28 @@ impl Matcher {
     }
 
     fn new_scratch(&self) -> Scratch {
+        let values = self.fields.iter().find_map(|f| match f {
+            FieldIndex::Fuzzy(c) => Some(c.row_values()),
+            _ => None,
+        });
         Scratch {
-            acc: index::Accumulator::new(self.reference.len()),
+            acc: index::Accumulator::new(
+                self.reference.len(),
+                &self.row_class,
+                values.unwrap_or(&[]),
+            ),
             fuzzy: self
                 .fields
                 .iter()
                 .map(|_| fuzzy::FuzzyScratch::default())
                 .collect(),
             fields: Vec::with_capacity(self.fields.len()),
+            pending: Vec::new(),
+            cursor: 0,
+            sorted: 0,
+            chunk: SCORE_ROUND,
+            collected: 0,
+            class_bounds: Vec::new(),
         }
     }
 
@@ -299,21 +399,6 @@ impl Matcher {
         }
     }
 
-    fn propose(&self, probes: &[Probe], acc: &mut index::Accumulator) {
-        acc.begin_document();
-        for ((field, probe), mapping) in self.fields.iter().zip(probes).zip(&self.config.mappings) {
-            let w = mapping.weight as f32;
-            match (field, probe) {
-                (FieldIndex::Exact(c), Probe::Exact(p)) => c.propose(p, w, acc),
-                (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => c.propose(p, w, acc),
-                (FieldIndex::Date(c), Probe::Date(p)) => c.propose(p, w, acc),
-                (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.propose(p, w, acc),
-                (FieldIndex::Identifier(c), Probe::Identifier(p)) => c.propose(p, w, acc),
-                _ => {}
-            }
-        }
-    }
-
     fn match_with(
         &self,
         values: &[Option<&str>],
@@ -322,24 +407,16 @@ impl Matcher {
         scratch: &mut Scratch,
     ) -> MatchOutcome {
         let probes = self.prepare(values, scratch);
-        let rows: Vec<u32> = match mode {
-            Mode::Exhaustive => (0..self.reference.len() as u32).collect(),
-            Mode::Indexed => {
-                self.propose(&probes, &mut scratch.acc);
-                scratch.acc.top(SCORED_PER_DOCUMENT, &self.id_rank)
-            }
-        };
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(TOP_CANDIDATES + 1);
-        for row in rows {
-            if excluded.contains(&row) {
-                continue;
+        match mode {
+            Mode::Exhaustive => {
+                for row in 0..self.reference.len() as u32 {
+                    if !excluded.contains(&row) {
+                        self.score_into(&probes, row, scratch, &mut best);
+                    }
+                }
             }
-            self.score_fields(&probes, row, scratch);
-            let confidence = combine(&self.config, &scratch.fields);
-            if confidence <= 0.0 {
-                continue;
-            }
-            self.keep_best(&mut best, confidence, row);
+            Mode::Indexed => self.retrieve(&probes, excluded, scratch, &mut best),
         }
         let candidates: Vec<Candidate> = best
             .into_iter()
@@ -362,6 +439,345 @@ impl Matcher {
             confidence,
             candidates,
         }
+    }
+
+    /// Scores `row` exactly and keeps it when it enters the top five.
+    fn score_into(
+        &self,
+        probes: &[Probe],
+        row: u32,
+        scratch: &mut Scratch,
+        best: &mut Vec<(f64, u32)>,
+    ) {
+        self.score_fields(probes, row, scratch);
+        let confidence = combine(&self.config, &scratch.fields);
+        if confidence > 0.0 {
+            self.keep_best(best, confidence, row);
+        }
+    }
+
+    /// Candidate retrieval with a guarantee (MaxScore). Every field whose document value is
+    /// present has a list of the rows that can score above 0 on it: an identifier's keys,
+    /// a value's postings, a date or amount window, the postings of alike words. Lists are
+    /// walked from the shortest; each reached row gets an upper bound of its confidence
+    /// (what walked fields credited it, the maximum for fields not walked), and reached
+    /// rows are scored exactly in bound order. Walking stops when no row outside the
+    /// walked lists can reach the `k`-th best exact confidence, and scoring stops when no
+    /// reached row can. So the best candidate (all five when the lists are short) is the
+    /// one a full scan finds, without looking at most of the table.
+    fn retrieve(
+        &self,
+        probes: &[Probe],
+        excluded: &[u32],
+        scratch: &mut Scratch,
+        best: &mut Vec<(f64, u32)>,
+    ) {
+        let mut doc_mask = 0u64;
+        let mut order: Vec<(usize, usize, Step)> = Vec::with_capacity(self.fields.len() + 2);
+        for (i, (field, probe)) in self.fields.iter().zip(probes).enumerate() {
+            if !field.is_present(probe) {
+                continue;
+            }
+            doc_mask |= 1 << i;
+            if let (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) = (field, probe) {
+                // Values first (cheap, tightens every bound), rows only if still needed.
+                let values = c.value_cost(p);
+                order.push((values, i, Step::FuzzyValues));
+                order.push((c.row_cost(p).max(values + 1), i, Step::FuzzyRows));
+            } else {
+                let cost = field.cost(probe);
+                if cost != usize::MAX {
+                    order.push((cost, i, Step::List));
+                }
+            }
+        }
+        if doc_mask == 0 {
+            return;
+        }
+        order.sort_unstable();
+        let total = order
+            .iter()
+            .fold(0usize, |t, &(c, _, _)| t.saturating_add(c));
+        let k = if total <= EXACT_CANDIDATES_BUDGET {
+            TOP_CANDIDATES
+        } else {
+            1
+        };
+        let mut residuals = vec![Residual::Unwalked; self.fields.len()];
+        scratch.acc.begin_document();
+        scratch.pending.clear();
+        scratch.cursor = 0;
+        scratch.sorted = 0;
+        scratch.collected = 0;
+        let mut waiting = 0usize;
+        for &(cost, i, step) in &order {
+            let theta = kth(best, k);
+            if theta > 0.0
+                && self.unseen_bound(doc_mask, &residuals) + MARGIN < theta
+                && waiting.saturating_mul(SCORE_COST) <= cost
+            {
+                break;
+            }
+            let weight = self.config.mappings[i].weight as f32;
+            let acc = &mut scratch.acc;
+            residuals[i] = match (&self.fields[i], &probes[i]) {
+                (FieldIndex::Exact(c), Probe::Exact(p)) => {
+                    Residual::Linear(c.enumerate(p, weight, acc))
+                }
+                (FieldIndex::Date(c), Probe::Date(p)) => {
+                    Residual::Linear(c.enumerate(p, weight, acc))
+                }
+                (FieldIndex::Numeric(c), Probe::Numeric(p)) => {
+                    Residual::Linear(c.enumerate(p, weight, acc))
+                }
+                (FieldIndex::Identifier(c), Probe::Identifier(p)) => {
+                    Residual::Linear(c.enumerate(p, weight, acc))
+                }
+                (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
+                    (Step::FuzzyRows, Residual::Fuzzy(r)) => {
+                        c.walk_rows(&scratch.fuzzy[i], acc);
+                        Residual::Fuzzy(fuzzy::FuzzyResidual {
+                            unseen: r.uncredited,
+                            ..r
+                        })
+                    }
+                    _ => Residual::Fuzzy(c.walk_values(p, &mut scratch.fuzzy[i])),
+                },
+                _ => Residual::Unwalked,
+            };
+            self.collect_pending(doc_mask, &residuals, k, excluded, scratch, best);
+            waiting = self.score_pending(probes, k, Some(SCORE_ROUND), scratch, best);
+        }
+        // The bounds of the last walk still hold: score on from where that round stopped.
+        let _ = self.score_pending(probes, k, None, scratch, best);
+    }
+
+    /// Per row class, the part of a bound that is the same for every row of the class (the
+    /// fields not walked at their maximum, walked linear fields at their residual) and the
+    /// denominator that turns a weighted sum into a confidence.
+    fn class_bounds(&self, doc_mask: u64, residuals: &[Residual], out: &mut Vec<(f64, f64)>) {
+        out.clear();
+        out.extend(self.classes.iter().map(|&row_mask| {
+            let mask = doc_mask & row_mask;
+            let constant: f64 = bits(mask)
+                .map(|i| {
+                    let weight = self.config.mappings[i].weight;
+                    match residuals[i] {
+                        Residual::Unwalked => weight,
+                        Residual::Linear(r) => weight * f64::from(r),
+                        Residual::Fuzzy(_) => 0.0,
+                    }
+                })
+                .sum();
+            (constant, self.denominator(mask))
+        }));
+    }
+
+    /// The bound of `row`'s confidence from what the walked lists credited it.
+    #[allow(clippy::too_many_arguments)]
+    fn row_bound(
+        &self,
+        row: u32,
+        slot: usize,
+        doc_mask: u64,
+        residuals: &[Residual],
+        class_bounds: &[(f64, f64)],
+        fuzzy_walked: u64,
+        acc: &index::Accumulator,
+        scratches: &[fuzzy::FuzzyScratch],
+    ) -> f64 {
+        let class = acc.class(slot) as usize;
+        let Some(&(constant, denominator)) = class_bounds.get(class) else {
+            return 1.0;
+        };
+        let mut sum = f64::from(acc.linear(slot)) + constant;
+        let walked = doc_mask & self.classes[class] & fuzzy_walked;
+        for i in bits(walked) {
+            if let (Residual::Fuzzy(r), FieldIndex::Fuzzy(c), Some(scratch)) =
+                (&residuals[i], &self.fields[i], scratches.get(i))
+            {
+                // The accumulator keeps the first fuzzy field's value of each reached row.
+                let bound = if Some(i) == self.first_fuzzy {
+                    c.value_bound(acc.value(slot), scratch, r)
+                } else {
+                    c.bound(row, scratch, r)
+                };
+                sum += self.config.mappings[i].weight * f64::from(bound);
+            }
+        }
+        if denominator > 0.0 {
+            sum / denominator
+        } else {
+            0.0
+        }
+    }
+
+    /// The bound of the confidence of any row the walked lists did not reach.
+    fn unseen_bound(&self, doc_mask: u64, residuals: &[Residual]) -> f64 {
+        self.classes
+            .iter()
+            .map(|&row_mask| {
+                let mask = doc_mask & row_mask;
+                let sum: f64 = bits(mask)
+                    .map(|i| {
+                        let weight = self.config.mappings[i].weight;
+                        match residuals[i] {
+                            Residual::Unwalked => weight,
+                            Residual::Linear(r) => weight * f64::from(r),
+                            Residual::Fuzzy(r) => weight * f64::from(r.unseen),
+                        }
+                    })
+                    .sum();
+                let denominator = self.denominator(mask);
+                if denominator > 0.0 {
+                    sum / denominator
+                } else {
+                    0.0
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// What divides a weighted sum over the fields in `mask` to give a confidence: SPEC's
+    /// `combine` is `sum / max(present, total x min_coverage)` when missing values are
+    /// ignored, and the plain sum when they score 0.
+    fn denominator(&self, mask: u64) -> f64 {
+        match self.config.missing_values {
+            MissingValues::Zero => 1.0,
+            MissingValues::Ignore => {
+                let present: f64 = bits(mask).map(|i| self.config.mappings[i].weight).sum();
+                let total: f64 = self.config.mappings.iter().map(|m| m.weight).sum();
+                present.max(total * self.config.min_coverage)
+            }
+        }
+    }
+
+    /// Computes the bound of every reached row not yet scored under the lists walked so
+    /// far, and keeps those that can still reach the `k`-th best confidence.
+    fn collect_pending(
+        &self,
+        doc_mask: u64,
+        residuals: &[Residual],
+        k: usize,
+        excluded: &[u32],
+        scratch: &mut Scratch,
+        best: &[(f64, u32)],
+    ) {
+        let mut class_bounds = std::mem::take(&mut scratch.class_bounds);
+        self.class_bounds(doc_mask, residuals, &mut class_bounds);
+        let fuzzy_walked = residuals
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Residual::Fuzzy(_)))
+            .fold(0u64, |m, (i, _)| m | (1 << i));
+        let theta = kth(best, k);
+        let acc = &scratch.acc;
+        let bound_of = |slot: usize, row: u32| {
+            self.row_bound(
+                row,
+                slot,
+                doc_mask,
+                residuals,
+                &class_bounds,
+                fuzzy_walked,
+                acc,
+                &scratch.fuzzy,
+            )
+        };
+        // Bounds only fall as lists are walked and the k-th best only rises, so a row once
+        // left out stays out: re-examine the rows still pending, then the rows reached
+        // since the last collection.
+        let mut pending = std::mem::take(&mut scratch.pending);
+        let start = scratch.cursor.min(pending.len());
+        pending.drain(..start);
+        pending.retain_mut(|entry| {
+            let slot = entry.1 as usize;
+            if acc.is_scored(slot) {
+                return false;
+            }
+            let row = acc.touched()[slot];
+            let bound = bound_of(slot, row);
+            entry.0 = bound as f32;
+            bound > 0.0 && bound + MARGIN >= theta
+        });
+        for (slot, &row) in acc.touched().iter().enumerate().skip(scratch.collected) {
+            if acc.is_scored(slot) || excluded.contains(&row) {
+                continue;
+            }
+            let bound = bound_of(slot, row);
+            if bound > 0.0 && bound + MARGIN >= theta {
+                pending.push((bound as f32, slot as u32));
+            }
+        }
+        scratch.collected = acc.touched().len();
+        scratch.pending = pending;
+        scratch.cursor = 0;
+        scratch.sorted = 0;
+        scratch.chunk = SCORE_ROUND;
+        scratch.class_bounds = class_bounds;
+    }
+
+    /// Scores pending rows in descending bound order while their bound can still reach the
+    /// `k`-th best confidence; at most `limit` of them when given. Returns how many pending
+    /// rows still could.
+    fn score_pending(
+        &self,
+        probes: &[Probe],
+        k: usize,
+        limit: Option<usize>,
+        scratch: &mut Scratch,
+        best: &mut Vec<(f64, u32)>,
+    ) -> usize {
+        let rank = |slot: u32, acc: &index::Accumulator| {
+            let row = acc
+                .touched()
+                .get(slot as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            self.id_rank.get(row as usize).copied().unwrap_or(u32::MAX)
+        };
+        let mut budget = limit.unwrap_or(usize::MAX);
+        loop {
+            if scratch.cursor == scratch.sorted {
+                let (start, len) = (scratch.sorted, scratch.pending.len());
+                if start >= len {
+                    break;
+                }
+                let end = (start + scratch.chunk).min(len);
+                let acc = &scratch.acc;
+                let order = |a: &(f32, u32), b: &(f32, u32)| {
+                    b.0.total_cmp(&a.0)
+                        .then(rank(a.1, acc).cmp(&rank(b.1, acc)))
+                };
+                if end < len {
+                    scratch.pending[start..].select_nth_unstable_by(end - start, order);
+                }
+                scratch.pending[start..end].sort_unstable_by(order);
+                scratch.sorted = end;
+                scratch.chunk = scratch.chunk.saturating_mul(2);
+            }
+            let (bound, slot) = scratch.pending[scratch.cursor];
+            if f64::from(bound) + MARGIN < kth(best, k) {
+                // Everything after is bounded lower still.
+                scratch.cursor = scratch.pending.len();
+                scratch.sorted = scratch.pending.len();
+                break;
+            }
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            scratch.cursor += 1;
+            if scratch.acc.mark_scored(slot as usize) {
+                let row = scratch.acc.touched()[slot as usize];
+                self.score_into(probes, row, scratch, best);
+            }
+        }
+        let theta = kth(best, k);
+        scratch.pending[scratch.cursor.min(scratch.pending.len())..]
+            .iter()
+            .filter(|&&(bound, _)| f64::from(bound) + MARGIN >= theta)
+            .count()
     }
 
     /// Inserts into the running top five: confidence descending, then id ascending.
@@ -388,6 +804,56 @@ impl Drop for ScratchGuard<'_> {
     fn drop(&mut self) {
         if let Some(scratch) = self.scratch.take() {
             self.matcher.return_scratch(scratch);
+        }
+    }
+}
+
+/// The `k`-th best confidence so far; 0 while fewer than `k` rows scored above 0.
+fn kth(best: &[(f64, u32)], k: usize) -> f64 {
+    best.get(k.saturating_sub(1)).map_or(0.0, |&(c, _)| c)
+}
+
+/// The indexes of the set bits of `mask`, ascending.
+fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(i)
+    })
+}
+
+impl FieldIndex {
+    fn row_present(&self, row: u32) -> bool {
+        match self {
+            FieldIndex::Exact(c) => c.row_present(row),
+            FieldIndex::Fuzzy(c) => c.row_present(row),
+            FieldIndex::Date(c) => c.row_present(row),
+            FieldIndex::Numeric(c) => c.row_present(row),
+            FieldIndex::Identifier(c) => c.row_present(row),
+        }
+    }
+
+    fn is_present(&self, probe: &Probe) -> bool {
+        match probe {
+            Probe::Exact(p) => exact::ExactColumn::is_present(p),
+            Probe::Fuzzy(p) => fuzzy::FuzzyColumn::is_present(p),
+            Probe::Date(p) => date_range::DateColumn::is_present(p),
+            Probe::Numeric(p) => numeric_range::NumericColumn::is_present(p),
+            Probe::Identifier(p) => identifier::IdentifierColumn::is_present(p),
+        }
+    }
+
+    /// Rows walking this field's list costs; `usize::MAX` when it is not walked.
+    fn cost(&self, probe: &Probe) -> usize {
+        match (self, probe) {
+            (FieldIndex::Exact(c), Probe::Exact(p)) => c.cost(p),
+            (FieldIndex::Date(c), Probe::Date(p)) => c.cost(p),
+            (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.cost(p),
+            (FieldIndex::Identifier(c), Probe::Identifier(p)) => c.cost(p),
+            _ => usize::MAX,
         }
     }
 }

@@ -2,15 +2,16 @@
 //! 0 when both sides carry different currencies. Index: the reference values as a sorted
 //! array, searched by the tolerance window.
 
-use super::index::Accumulator;
+use super::index::{Accumulator, PREFETCH};
 use super::{FieldScore, Parsed};
 use crate::config::Tolerance;
 use crate::parse::{parse_amount, Amount};
 
 pub struct NumericColumn {
     values: Vec<Parsed<Amount>>,
-    /// `(value, row)` of every parsable reference value, ascending.
-    sorted: Vec<(f64, u32)>,
+    /// Every parsable reference amount with its row, ascending by value: a window walk reads
+    /// them in order without touching `values`.
+    sorted: Vec<(Amount, u32)>,
     tolerance: Tolerance,
 }
 
@@ -55,15 +56,15 @@ pub fn amount_score(a: &Amount, b: &Amount, tolerance: Tolerance) -> f64 {
 impl NumericColumn {
     pub fn build<'a>(values: impl Iterator<Item = &'a str>, tolerance: Tolerance) -> Self {
         let values: Vec<Parsed<Amount>> = values.map(parse).collect();
-        let mut sorted: Vec<(f64, u32)> = values
+        let mut sorted: Vec<(Amount, u32)> = values
             .iter()
             .enumerate()
             .filter_map(|(row, v)| match v {
-                Parsed::Value(a) => Some((a.value, row as u32)),
+                Parsed::Value(a) => Some((*a, row as u32)),
                 _ => None,
             })
             .collect();
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        sorted.sort_unstable_by(|a, b| a.0.value.total_cmp(&b.0.value).then(a.1.cmp(&b.1)));
         NumericColumn {
             values,
             sorted,
@@ -108,24 +109,46 @@ impl NumericColumn {
         (lo - slack, hi + slack)
     }
 
-    pub fn propose(&self, probe: &NumericProbe, weight: f32, acc: &mut Accumulator) {
+    pub fn is_present(probe: &NumericProbe) -> bool {
+        matches!(probe.amount, Parsed::Value(_))
+    }
+
+    pub fn row_present(&self, row: u32) -> bool {
+        matches!(self.values.get(row as usize), Some(Parsed::Value(_)))
+    }
+
+    /// The slice of `sorted` that can score above 0 against the document's value.
+    fn candidates(&self, probe: &NumericProbe) -> &[(Amount, u32)] {
         let Parsed::Value(amount) = &probe.amount else {
-            return;
+            return &[];
         };
         let (lo, hi) = self.window(amount.value);
-        let start = self.sorted.partition_point(|&(v, _)| v < lo);
+        let start = self.sorted.partition_point(|(a, _)| a.value < lo);
+        let end = self.sorted.partition_point(|(a, _)| a.value <= hi);
+        self.sorted.get(start..end.max(start)).unwrap_or(&[])
+    }
+
+    pub fn cost(&self, probe: &NumericProbe) -> usize {
+        self.candidates(probe).len()
+    }
+
+    /// Credits every row within the tolerance with its exact weighted score (0 for another
+    /// currency). Returns the bound for rows not credited: 0.
+    pub fn enumerate(&self, probe: &NumericProbe, weight: f32, acc: &mut Accumulator) -> f32 {
+        let Parsed::Value(amount) = &probe.amount else {
+            return 0.0;
+        };
         acc.begin_group();
-        for &(v, row) in &self.sorted[start..] {
-            if v > hi {
-                break;
-            }
-            if let Some(Parsed::Value(reference)) = self.values.get(row as usize) {
+        for batch in self.candidates(probe).chunks(PREFETCH) {
+            acc.prefetch(batch.iter().map(|&(_, row)| row));
+            for (reference, row) in batch {
                 let score = amount_score(amount, reference, self.tolerance);
                 if score > 0.0 {
-                    acc.credit(row, weight * score as f32);
+                    acc.credit(*row, weight * score as f32);
                 }
             }
         }
+        0.0
     }
 }
 
