@@ -116,6 +116,9 @@ pub struct ServerArgs {
     /// Do not write an access log line per request to stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Memory for indexes kept between runs (per reference version and mapped columns).
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    pub index_cache_mb: u64,
     /// Seconds without a heartbeat after which a running run counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
     pub stale_after_secs: f64,

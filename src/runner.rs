@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::config::MatchConfig;
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
-use crate::matcher::{Matcher, Mode};
+use crate::matcher::{index_key, MatchIndex, Matcher, Mode};
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
 
@@ -33,17 +33,77 @@ const FIRST_CHUNK: usize = 32;
 const MAX_CHUNK: usize = 4096;
 const BATCH_TIME: Duration = Duration::from_millis(200);
 
-/// How a runner decides that another process has stopped.
+/// How a runner decides that another process has stopped, and how much index it keeps.
 #[derive(Clone, Copy, Debug)]
 pub struct RunnerOptions {
     /// A running run whose heartbeat is older than this has lost its process (SPEC: 30 s).
     pub stale_after: Duration,
+    /// Indexes kept for later runs, in bytes (`serve --index-cache-mb`).
+    pub index_cache_bytes: usize,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
         RunnerOptions {
             stale_after: Duration::from_secs(30),
+            index_cache_bytes: 1024 << 20,
+        }
+    }
+}
+
+/// Indexes by reference version and mapped columns, least recently used evicted first, so
+/// re-running after a weight or threshold change skips loading and indexing the table.
+struct IndexCache {
+    capacity: usize,
+    entries: Vec<CachedIndex>,
+    clock: u64,
+}
+
+struct CachedIndex {
+    version_id: i64,
+    key: String,
+    index: Arc<MatchIndex>,
+    bytes: usize,
+    used: u64,
+}
+
+impl IndexCache {
+    fn get(&mut self, version_id: i64, key: &str) -> Option<Arc<MatchIndex>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries
+            .iter_mut()
+            .find(|e| e.version_id == version_id && e.key == key)
+            .map(|e| {
+                e.used = clock;
+                Arc::clone(&e.index)
+            })
+    }
+
+    fn insert(&mut self, version_id: i64, key: String, index: Arc<MatchIndex>) {
+        let bytes = index.approx_bytes();
+        if bytes > self.capacity {
+            return;
+        }
+        self.clock += 1;
+        self.entries.push(CachedIndex {
+            version_id,
+            key,
+            index,
+            bytes,
+            used: self.clock,
+        });
+        while self.entries.iter().map(|e| e.bytes).sum::<usize>() > self.capacity {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            self.entries.remove(oldest);
         }
     }
 }
@@ -72,6 +132,7 @@ pub struct Runner {
     options: RunnerOptions,
     /// Cancel flags of the runs this process is executing.
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    cache: Mutex<IndexCache>,
     wake: (Mutex<bool>, Condvar),
     stopping: AtomicBool,
 }
@@ -92,6 +153,11 @@ impl Runner {
             owner: owner_name(),
             options,
             cancels: Mutex::new(HashMap::new()),
+            cache: Mutex::new(IndexCache {
+                capacity: options.index_cache_bytes,
+                entries: Vec::new(),
+                clock: 0,
+            }),
             wake: (Mutex::new(false), Condvar::new()),
             stopping: AtomicBool::new(false),
         })
@@ -262,13 +328,37 @@ impl Runner {
     ) -> Result<Outcome> {
         let ws = run.workspace;
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
-        let reference = self.store.load_version(ws, run.reference_version_id)?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;
-        self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
-        let matcher = self
-            .pool
-            .install(|| Matcher::build(config, Arc::new(reference)))?;
+        let key = index_key(&config);
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get(run.reference_version_id, &key));
+        let index = match cached {
+            Some(index) => {
+                eprintln!(
+                    "refmatch: run {}: reusing the index of reference version {}",
+                    run.id, run.reference_version_id
+                );
+                self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
+                index
+            }
+            None => {
+                let reference = self.store.load_version(ws, run.reference_version_id)?;
+                self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
+                let index = Arc::new(
+                    self.pool
+                        .install(|| MatchIndex::build(&config, Arc::new(reference)))?,
+                );
+                if let Ok(mut cache) = self.cache.lock() {
+                    cache.insert(run.reference_version_id, key, Arc::clone(&index));
+                }
+                index
+            }
+        };
+        let matcher = Matcher::with_index(config, index)?;
         let excluded = excluded_rows(&matcher, exclusions);
         self.store.set_phase(ws, &run.id, "matching", None)?;
         if cancel.load(Ordering::SeqCst) {

@@ -343,3 +343,45 @@ fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+#[test]
+fn rerunning_after_a_weight_change_reuses_the_index_and_applies_the_new_weights() {
+    let server = TestServer::start();
+    let (config_id, _) = fixture_config(&server);
+    let first = server.wait_for_run(&trigger(&server, &config_id), 120);
+    assert_eq!(first["status"], "completed", "{first}");
+
+    let mut config: Value = server
+        .get(&format!("/v1/matching/configs/{config_id}"))
+        .json();
+    let mut mappings = config["field_mappings"].take();
+    let list = mappings.as_array_mut().unwrap();
+    // Move weight from the first mapping to the second: same columns, other weights.
+    let moved = 0.05;
+    let w0 = list[0]["weight"].as_f64().unwrap();
+    let w1 = list[1]["weight"].as_f64().unwrap();
+    list[0]["weight"] = json!(w0 - moved);
+    list[1]["weight"] = json!(w1 + moved);
+    let put = server.send(
+        "PUT",
+        &format!("/v1/matching/configs/{config_id}"),
+        Some("application/json"),
+        json!({"field_mappings": mappings, "threshold": 0.5})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    let second_id = trigger(&server, &config_id);
+    let second = server.wait_for_run(&second_id, 120);
+    assert_eq!(second["status"], "completed", "{second}");
+
+    let log = server.log();
+    assert!(
+        log.contains(&format!("run {second_id}: reusing the index")),
+        "the second run rebuilt the index: {log}"
+    );
+    let first_id = first["id"].as_str().unwrap();
+    assert!(!log.contains(&format!("run {first_id}: reusing the index")));
+    // The new threshold and weights apply: more documents reach 0.5 than 0.8.
+    assert!(second["rows_matched"].as_i64().unwrap() > first["rows_matched"].as_i64().unwrap());
+}

@@ -51,6 +51,7 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
                 http_workers: args.http_workers,
                 max_body_mb: 64,
                 quiet: true,
+                index_cache_mb: 1024,
                 stale_after_secs: 30.0,
             };
             let store = super::serve::open_store(&db, &server)?;

@@ -1,11 +1,13 @@
 //! The matcher: a pure, deterministic library that knows nothing of SQLite, CSV or HTTP.
 //!
-//! `Matcher::build` compiles a validated config against a reference table: each mapping's
-//! reference column is parsed once and indexed for its strategy (`exact`, `fuzzy`, ...,
-//! one file each). Matching a document prepares its values once, lets each field's index
-//! propose candidate rows with an estimate, scores the best-estimated rows in full
-//! (`combine`), and keeps the top five. `Mode::Exhaustive` scores every row instead, to
-//! check the index against: a row's score never depends on how it was found.
+//! `MatchIndex::build` parses each mapped reference column once and indexes it for its
+//! strategy (`exact`, `fuzzy`, ..., one file each); `Matcher` is a validated config over
+//! such an index (configs that differ only in weights or threshold share one). Matching a
+//! document prepares its values once, walks the fields' candidate lists from the shortest
+//! while keeping an upper bound of every reached row's confidence, scores rows exactly in
+//! bound order (`combine`), and stops when nothing left can beat the best (`retrieve`).
+//! `Mode::Exhaustive` scores every row instead, to check the index against: a row's score
+//! never depends on how it was found, and the best candidate is the same either way.
 
 mod combine;
 pub mod date_range;
@@ -142,10 +144,13 @@ enum Residual {
     Fuzzy(fuzzy::FuzzyResidual),
 }
 
-/// A config compiled against one reference table.
-pub struct Matcher {
-    config: MatchConfig,
+/// The indexes of a reference table for one set of mapped columns and strategies. It does
+/// not depend on weights, thresholds or document fields, so configs that differ only in
+/// those share it (the service caches it per reference version).
+pub struct MatchIndex {
     reference: Arc<ReferenceTable>,
+    /// `(target column, strategy)` per mapping: what the index was built for.
+    spec: Vec<(String, Strategy)>,
     fields: Vec<FieldIndex>,
     /// Each row's position in ascending byte order of ids: the tie-breaker everywhere.
     id_rank: Vec<u32>,
@@ -158,12 +163,29 @@ pub struct Matcher {
     row_class: Vec<u32>,
     /// The first fuzzy mapping, whose per-row value the accumulator keeps.
     first_fuzzy: Option<usize>,
+}
+
+/// A config compiled against one reference table's index.
+pub struct Matcher {
+    config: MatchConfig,
+    index: Arc<MatchIndex>,
     scratch: Mutex<Vec<Scratch>>,
 }
 
-impl Matcher {
-    /// Parses and indexes every mapped reference column.
-    pub fn build(config: MatchConfig, reference: Arc<ReferenceTable>) -> Result<Matcher> {
+/// What an index is built for: each mapping's target column and strategy, as text. Two
+/// configs with the same key can share an index.
+pub fn index_key(config: &MatchConfig) -> String {
+    config
+        .mappings
+        .iter()
+        .map(|m| format!("{}\u{1f}{:?}", m.target, m.strategy))
+        .collect::<Vec<_>>()
+        .join("\u{1e}")
+}
+
+impl MatchIndex {
+    /// Parses and indexes every mapped reference column, on the caller's pool.
+    pub fn build(config: &MatchConfig, reference: Arc<ReferenceTable>) -> Result<MatchIndex> {
         if reference.len() > u32::MAX as usize - 1 {
             return Err(Error::Internal("reference table too large".into()));
         }
@@ -246,26 +268,80 @@ impl Matcher {
         let first_fuzzy = fields
             .iter()
             .position(|f| matches!(f, FieldIndex::Fuzzy(_)));
-        Ok(Matcher {
-            config,
+        Ok(MatchIndex {
             reference,
+            spec: config
+                .mappings
+                .iter()
+                .map(|m| (m.target.clone(), m.strategy))
+                .collect(),
             fields,
             id_rank,
             by_rank: order,
             classes,
             row_class,
             first_fuzzy,
+        })
+    }
+
+    pub fn reference(&self) -> &ReferenceTable {
+        &self.reference
+    }
+
+    /// A rough size in bytes, for the service's cache budget.
+    pub fn approx_bytes(&self) -> usize {
+        let reference: usize = self
+            .reference
+            .values
+            .iter()
+            .chain(std::iter::once(&self.reference.ids))
+            .map(|c| c.approx_bytes())
+            .sum();
+        // Per row: ranks, class, and per field its postings and parsed value.
+        reference + self.reference.len() * (12 + 40 * self.fields.len())
+    }
+}
+
+impl Matcher {
+    /// Indexes the reference for `config` and compiles it.
+    pub fn build(config: MatchConfig, reference: Arc<ReferenceTable>) -> Result<Matcher> {
+        let index = MatchIndex::build(&config, reference)?;
+        Matcher::with_index(config, Arc::new(index))
+    }
+
+    /// Compiles `config` against an index built for the same mapped columns and strategies
+    /// (weights, threshold and document fields may differ).
+    pub fn with_index(config: MatchConfig, index: Arc<MatchIndex>) -> Result<Matcher> {
+        let same = config.mappings.len() == index.spec.len()
+            && config
+                .mappings
+                .iter()
+                .zip(&index.spec)
+                .all(|(m, (target, strategy))| &m.target == target && m.strategy == *strategy);
+        if !same {
+            return Err(Error::Internal(
+                "the index was built for other mappings".into(),
+            ));
+        }
+        Ok(Matcher {
+            config,
+            index,
             scratch: Mutex::new(Vec::new()),
         })
     }
 
+    pub fn index(&self) -> &Arc<MatchIndex> {
+        &self.index
+    }
+
     /// The row with reference id `id`.
     pub fn row_of(&self, id: &str) -> Option<u32> {
-        let reference = &self.reference;
-        self.by_rank
+        let reference = &self.index.reference;
+        self.index
+            .by_rank
             .binary_search_by(|&row| reference.id(row as usize).as_bytes().cmp(id.as_bytes()))
             .ok()
-            .and_then(|i| self.by_rank.get(i).copied())
+            .and_then(|i| self.index.by_rank.get(i).copied())
     }
 
     pub fn config(&self) -> &MatchConfig {
@@ -273,7 +349,7 @@ impl Matcher {
     }
 
     pub fn reference(&self) -> &ReferenceTable {
-        &self.reference
+        &self.index.reference
     }
 
     /// The document field each mapping reads, in config order.
@@ -282,22 +358,23 @@ impl Matcher {
     }
 
     fn new_scratch(&self) -> Scratch {
-        let values = self.fields.iter().find_map(|f| match f {
+        let values = self.index.fields.iter().find_map(|f| match f {
             FieldIndex::Fuzzy(c) => Some(c.row_values()),
             _ => None,
         });
         Scratch {
             acc: index::Accumulator::new(
-                self.reference.len(),
-                &self.row_class,
+                self.index.reference.len(),
+                &self.index.row_class,
                 values.unwrap_or(&[]),
             ),
             fuzzy: self
+                .index
                 .fields
                 .iter()
                 .map(|_| fuzzy::FuzzyScratch::default())
                 .collect(),
-            fields: Vec::with_capacity(self.fields.len()),
+            fields: Vec::with_capacity(self.index.fields.len()),
             pending: Vec::new(),
             cursor: 0,
             sorted: 0,
@@ -365,7 +442,8 @@ impl Matcher {
     }
 
     fn prepare(&self, values: &[Option<&str>], scratch: &mut Scratch) -> Vec<Probe> {
-        self.fields
+        self.index
+            .fields
             .iter()
             .zip(scratch.fuzzy.iter_mut())
             .enumerate()
@@ -384,8 +462,12 @@ impl Matcher {
 
     fn score_fields(&self, probes: &[Probe], row: u32, scratch: &mut Scratch) {
         scratch.fields.clear();
-        for ((field, probe), fuzzy_scratch) in
-            self.fields.iter().zip(probes).zip(scratch.fuzzy.iter_mut())
+        for ((field, probe), fuzzy_scratch) in self
+            .index
+            .fields
+            .iter()
+            .zip(probes)
+            .zip(scratch.fuzzy.iter_mut())
         {
             let score = match (field, probe) {
                 (FieldIndex::Exact(c), Probe::Exact(p)) => c.score(p, row),
@@ -410,7 +492,7 @@ impl Matcher {
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(TOP_CANDIDATES + 1);
         match mode {
             Mode::Exhaustive => {
-                for row in 0..self.reference.len() as u32 {
+                for row in 0..self.index.reference.len() as u32 {
                     if !excluded.contains(&row) {
                         self.score_into(&probes, row, scratch, &mut best);
                     }
@@ -473,8 +555,8 @@ impl Matcher {
         best: &mut Vec<(f64, u32)>,
     ) {
         let mut doc_mask = 0u64;
-        let mut order: Vec<(usize, usize, Step)> = Vec::with_capacity(self.fields.len() + 2);
-        for (i, (field, probe)) in self.fields.iter().zip(probes).enumerate() {
+        let mut order: Vec<(usize, usize, Step)> = Vec::with_capacity(self.index.fields.len() + 2);
+        for (i, (field, probe)) in self.index.fields.iter().zip(probes).enumerate() {
             if !field.is_present(probe) {
                 continue;
             }
@@ -503,7 +585,7 @@ impl Matcher {
         } else {
             1
         };
-        let mut residuals = vec![Residual::Unwalked; self.fields.len()];
+        let mut residuals = vec![Residual::Unwalked; self.index.fields.len()];
         scratch.acc.begin_document();
         scratch.pending.clear();
         scratch.cursor = 0;
@@ -520,7 +602,7 @@ impl Matcher {
             }
             let weight = self.config.mappings[i].weight as f32;
             let acc = &mut scratch.acc;
-            residuals[i] = match (&self.fields[i], &probes[i]) {
+            residuals[i] = match (&self.index.fields[i], &probes[i]) {
                 (FieldIndex::Exact(c), Probe::Exact(p)) => {
                     Residual::Linear(c.enumerate(p, weight, acc))
                 }
@@ -557,7 +639,7 @@ impl Matcher {
     /// denominator that turns a weighted sum into a confidence.
     fn class_bounds(&self, doc_mask: u64, residuals: &[Residual], out: &mut Vec<(f64, f64)>) {
         out.clear();
-        out.extend(self.classes.iter().map(|&row_mask| {
+        out.extend(self.index.classes.iter().map(|&row_mask| {
             let mask = doc_mask & row_mask;
             let constant: f64 = bits(mask)
                 .map(|i| {
@@ -591,13 +673,13 @@ impl Matcher {
             return 1.0;
         };
         let mut sum = f64::from(acc.linear(slot)) + constant;
-        let walked = doc_mask & self.classes[class] & fuzzy_walked;
+        let walked = doc_mask & self.index.classes[class] & fuzzy_walked;
         for i in bits(walked) {
             if let (Residual::Fuzzy(r), FieldIndex::Fuzzy(c), Some(scratch)) =
-                (&residuals[i], &self.fields[i], scratches.get(i))
+                (&residuals[i], &self.index.fields[i], scratches.get(i))
             {
                 // The accumulator keeps the first fuzzy field's value of each reached row.
-                let bound = if Some(i) == self.first_fuzzy {
+                let bound = if Some(i) == self.index.first_fuzzy {
                     c.value_bound(acc.value(slot), scratch, r)
                 } else {
                     c.bound(row, scratch, r)
@@ -614,7 +696,8 @@ impl Matcher {
 
     /// The bound of the confidence of any row the walked lists did not reach.
     fn unseen_bound(&self, doc_mask: u64, residuals: &[Residual]) -> f64 {
-        self.classes
+        self.index
+            .classes
             .iter()
             .map(|&row_mask| {
                 let mask = doc_mask & row_mask;
@@ -734,7 +817,11 @@ impl Matcher {
                 .get(slot as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
-            self.id_rank.get(row as usize).copied().unwrap_or(u32::MAX)
+            self.index
+                .id_rank
+                .get(row as usize)
+                .copied()
+                .unwrap_or(u32::MAX)
         };
         let mut budget = limit.unwrap_or(usize::MAX);
         loop {
@@ -782,7 +869,7 @@ impl Matcher {
 
     /// Inserts into the running top five: confidence descending, then id ascending.
     fn keep_best(&self, best: &mut Vec<(f64, u32)>, confidence: f64, row: u32) {
-        let rank = |r: u32| self.id_rank[r as usize];
+        let rank = |r: u32| self.index.id_rank[r as usize];
         let pos = best
             .iter()
             .position(|&(c, r)| confidence > c || (confidence == c && rank(row) < rank(r)))

@@ -28,6 +28,11 @@ impl StrColumn {
         self.ends.len()
     }
 
+    /// Bytes held: the text and one end offset per value.
+    pub fn approx_bytes(&self) -> usize {
+        self.buf.len() + self.ends.len() * std::mem::size_of::<usize>()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
