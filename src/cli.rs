@@ -122,6 +122,9 @@ pub struct ServerArgs {
     /// Seconds without a heartbeat after which a running run counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
     pub stale_after_secs: f64,
+    /// Milliseconds to pause after each batch of a run (for tests of running runs).
+    #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
+    pub run_batch_pause_ms: u64,
 }
 
 #[derive(Debug, Args)]

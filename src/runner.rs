@@ -40,6 +40,9 @@ pub struct RunnerOptions {
     pub stale_after: Duration,
     /// Indexes kept for later runs, in bytes (`serve --index-cache-mb`).
     pub index_cache_bytes: usize,
+    /// A pause after each batch, with batches kept small: makes runs last, for tests of what
+    /// happens during one. Zero in normal use.
+    pub batch_pause: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -47,6 +50,7 @@ impl Default for RunnerOptions {
         RunnerOptions {
             stale_after: Duration::from_secs(30),
             index_cache_bytes: 1024 << 20,
+            batch_pause: Duration::ZERO,
         }
     }
 }
@@ -441,6 +445,10 @@ impl Runner {
             let per_document = matching.elapsed().as_secs_f64() / results.len().max(1) as f64;
             chunk = ((BATCH_TIME.as_secs_f64() / per_document.max(1e-7)) as usize)
                 .clamp(FIRST_CHUNK, MAX_CHUNK);
+            if !self.options.batch_pause.is_zero() {
+                chunk = FIRST_CHUNK;
+                thread::sleep(self.options.batch_pause);
+            }
             if sender.send((results, batch)).is_err() {
                 send_failed = true;
                 break;

@@ -116,6 +116,10 @@ fn wait_until_matching(server: &TestServer, run_id: &str) {
     }
 }
 
+/// Server options that keep a run going for a while on any machine: small batches with a
+/// pause after each (a hidden `serve` option for tests of running runs).
+const SLOW_RUNS: [&str; 2] = ["--run-batch-pause-ms", "10"];
+
 fn kill(child: &mut Child) {
     child.kill().expect("SIGKILL the server");
     child.wait().expect("reap");
@@ -123,7 +127,7 @@ fn kill(child: &mut Child) {
 
 #[test]
 fn progress_advances_and_readers_are_served_while_a_run_writes() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(&SLOW_RUNS);
     let config = large_config(&server, 20_000, 3_000);
     let run_id = trigger(&server, &config);
     wait_until_matching(&server, &run_id);
@@ -172,7 +176,7 @@ fn progress_advances_and_readers_are_served_while_a_run_writes() {
 
 #[test]
 fn cancel_stops_a_large_run_within_a_second_and_keeps_partial_results() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(&SLOW_RUNS);
     let config = large_config(&server, 20_000, 3_000);
     let run_id = trigger(&server, &config);
     wait_until_matching(&server, &run_id);
@@ -208,7 +212,7 @@ fn cancel_stops_a_large_run_within_a_second_and_keeps_partial_results() {
 
 #[test]
 fn a_run_keeps_the_config_and_reference_version_it_was_triggered_with() {
-    let server = TestServer::start();
+    let server = TestServer::start_with(&SLOW_RUNS);
     let big = large_config(&server, 20_000, 3_000);
     let (config_id, reference_id) = fixture_config(&server);
     // The large run occupies the runner, so the fixture run stays queued while we edit.
@@ -265,7 +269,8 @@ fn a_run_keeps_the_config_and_reference_version_it_was_triggered_with() {
 
 #[test]
 fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
-    let mut server = TestServer::start_with(&["--stale-after-secs", "2"]);
+    let mut server =
+        TestServer::start_with(&["--stale-after-secs", "2", SLOW_RUNS[0], SLOW_RUNS[1]]);
     let big = large_config(&server, 20_000, 3_000);
     let (fixture, _) = fixture_config(&server);
     let running = trigger(&server, &big);
@@ -307,8 +312,9 @@ fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
 
 #[test]
 fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
-    let server = TestServer::start_with(&["--stale-after-secs", "1"]);
-    let big = large_config(&server, 40_000, 8_000);
+    // Batches of 32 documents with a pause after each: the run lasts about 4 s on any machine.
+    let server = TestServer::start_with(&["--stale-after-secs", "1", "--run-batch-pause-ms", "40"]);
+    let big = large_config(&server, 20_000, 3_000);
     let run_id = trigger(&server, &big);
     wait_until_matching(&server, &run_id);
 
@@ -339,7 +345,7 @@ fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
     );
     let run = server.wait_for_run(&run_id, 300);
     assert_eq!(run["status"], "completed", "{run}");
-    assert_eq!(run["rows_processed"], 8_000);
+    assert_eq!(run["rows_processed"], 3_000);
     second.kill().unwrap();
     second.wait().unwrap();
 }

@@ -53,6 +53,7 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
                 quiet: true,
                 index_cache_mb: 1024,
                 stale_after_secs: 30.0,
+                run_batch_pause_ms: 0,
             };
             let store = super::serve::open_store(&db, &server)?;
             let started = super::demo::start(store, &cli.workspace, &server)?;

@@ -26,23 +26,24 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     } else {
         Mode::Indexed
     };
-    let values = documents.values_for(matcher.sources());
-    let outcomes = {
-        let bar = super::progress_bar(values.len(), "matching");
-        let outcomes = matcher.match_many(&values, mode, &offline.pool, &|| bar.inc(1));
-        bar.finish_and_clear();
-        outcomes
-    };
+    let bar = super::progress_bar(documents.ids.len(), "matching");
+    let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents.ids.len());
+    offline.for_each_chunk(mode, &|| bar.inc(1), |_, _, outcomes| {
+        tops.extend(
+            outcomes
+                .iter()
+                .map(|o| o.candidates.first().map(|c| (c.row, c.confidence))),
+        );
+        Ok(())
+    })?;
+    bar.finish_and_clear();
     let predictions: Vec<Prediction> = documents
         .ids
         .iter()
-        .zip(&outcomes)
-        .map(|(id, o)| Prediction {
+        .zip(&tops)
+        .map(|(id, top)| Prediction {
             document_id: id,
-            top: o
-                .candidates
-                .first()
-                .map(|c| (reference.id(c.row as usize), c.confidence)),
+            top: top.map(|(row, confidence)| (reference.id(row as usize), confidence)),
         })
         .collect();
     let mut report = evaluate::evaluate(

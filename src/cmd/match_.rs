@@ -18,13 +18,8 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         Mode::Indexed
     };
     let matcher = &offline.matcher;
-    let values = offline.documents.values_for(matcher.sources());
-    let outcomes = {
-        let bar = super::progress_bar(values.len(), "matching");
-        let outcomes = matcher.match_many(&values, mode, &offline.pool, &|| bar.inc(1));
-        bar.finish_and_clear();
-        outcomes
-    };
+    let bar = super::progress_bar(offline.documents.ids.len(), "matching");
+    let ids = &offline.documents.ids;
 
     let jsonl = args
         .out
@@ -44,18 +39,22 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         other => Error::Internal(format!("{other:?}")),
     };
     let reference = matcher.reference();
-    let rows = offline.documents.ids.iter().zip(&values).zip(&outcomes);
     if jsonl {
         let mut out = BufWriter::new(sink);
-        for ((id, doc), outcome) in rows {
-            let line = json!({
-                "document_id": id,
-                "matched_reference_row_id": outcome.matched.map(|row| reference.id(row as usize)),
-                "confidence": outcome.confidence,
-                "candidates": matcher.candidates_json(doc, outcome),
-            });
-            writeln!(out, "{line}").map_err(io_err)?;
-        }
+        offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
+            for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
+                let doc: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
+                let line = json!({
+                    "document_id": ids.get(first + i),
+                    "matched_reference_row_id": outcome.matched.map(|row| reference.id(row as usize)),
+                    "confidence": outcome.confidence,
+                    "candidates": matcher.candidates_json(&doc, outcome),
+                });
+                writeln!(out, "{line}").map_err(io_err)?;
+            }
+            Ok(())
+        })?;
+        bar.finish_and_clear();
         return out.flush().map_err(io_err);
     }
     let mut out = csv::Writer::from_writer(sink);
@@ -66,15 +65,20 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         "candidates",
     ])
     .map_err(csv_err)?;
-    for ((id, doc), outcome) in rows {
-        let matched = outcome.matched.map(|row| reference.id(row as usize));
-        out.write_record([
-            id.as_str(),
-            matched.unwrap_or(""),
-            &json!(outcome.confidence).to_string(),
-            &matcher.candidates_json(doc, outcome).to_string(),
-        ])
-        .map_err(csv_err)?;
-    }
+    offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
+        for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
+            let doc: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
+            let matched = outcome.matched.map(|row| reference.id(row as usize));
+            out.write_record([
+                ids.get(first + i).map_or("", String::as_str),
+                matched.unwrap_or(""),
+                &json!(outcome.confidence).to_string(),
+                &matcher.candidates_json(&doc, outcome).to_string(),
+            ])
+            .map_err(csv_err)?;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
     out.flush().map_err(io_err)
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::cli::{Cli, Command, OfflineInputs};
 use crate::config::MatchConfig;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Documents};
+use crate::ingest::{self, DocumentScan};
 use crate::matcher::Matcher;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -36,11 +36,45 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Everything an offline command needs, read and checked.
+/// Everything an offline command needs, read and checked; the documents themselves are
+/// streamed in chunks (`for_each_chunk`).
 pub(crate) struct Offline {
     pub matcher: Matcher,
-    pub documents: Documents,
+    pub documents: DocumentScan,
     pub pool: rayon::ThreadPool,
+    documents_path: std::path::PathBuf,
+    encoding: ingest::Encoding,
+}
+
+/// Documents matched and written per chunk: memory holds one chunk of documents and
+/// results, whatever the number of documents.
+const DOCUMENT_CHUNK: usize = 8_192;
+
+impl Offline {
+    /// Matches the documents chunk by chunk in file order; `on_chunk` gets the position of
+    /// the chunk's first document, its values and its outcomes.
+    pub fn for_each_chunk(
+        &self,
+        mode: crate::matcher::Mode,
+        done: &(dyn Fn() + Sync),
+        mut on_chunk: impl FnMut(
+            usize,
+            &[Vec<Option<String>>],
+            &[crate::matcher::MatchOutcome],
+        ) -> Result<()>,
+    ) -> Result<()> {
+        let sources: Vec<&str> = self.matcher.sources().collect();
+        ingest::for_each_document_chunk(
+            &self.documents_path,
+            self.encoding,
+            &sources,
+            DOCUMENT_CHUNK,
+            |first, values| {
+                let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                on_chunk(first, values, &outcomes)
+            },
+        )
+    }
 }
 
 fn read_config(path: &Path) -> Result<MatchConfig> {
@@ -64,21 +98,25 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
             inputs.id_column.as_deref(),
         )
     })?;
-    let documents_csv = ingest::read_csv(&inputs.documents, inputs.encoding)?;
+    let documents = ingest::scan_documents(
+        &inputs.documents,
+        inputs.encoding,
+        inputs.document_id_column.as_deref(),
+    )?;
     config.check_columns(
         &inputs.config.display().to_string(),
         &inputs.reference.display().to_string(),
         &reference.columns,
-        &documents_csv.name,
-        &documents_csv.headers,
+        &documents.name,
+        &documents.headers,
     )?;
-    let documents =
-        ingest::documents_from_csv(documents_csv, inputs.document_id_column.as_deref())?;
     let matcher = pool.install(|| Matcher::build(config, Arc::new(reference)))?;
     Ok(Offline {
         matcher,
         documents,
         pool,
+        documents_path: inputs.documents.clone(),
+        encoding: inputs.encoding,
     })
 }
 

@@ -65,6 +65,7 @@ pub(crate) fn runner(store: Store, args: &ServerArgs) -> Result<Arc<Runner>> {
         RunnerOptions {
             stale_after: Duration::from_secs_f64(args.stale_after_secs),
             index_cache_bytes: (args.index_cache_mb as usize).saturating_mul(1 << 20),
+            batch_pause: Duration::from_millis(args.run_batch_pause_ms),
         },
     ))
 }

@@ -1,6 +1,5 @@
 //! CSV reading: one place that decides delimiters, encodings, headers and ragged rows.
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -50,30 +49,6 @@ impl CsvTable {
 pub fn read_csv(path: &Path, encoding: Encoding) -> Result<CsvTable> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_csv(&path.display().to_string(), &bytes, encoding)
-}
-
-fn decode<'a>(name: &str, bytes: &'a [u8], encoding: Encoding) -> Result<Cow<'a, str>> {
-    match encoding {
-        Encoding::Utf8 => {
-            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            match std::str::from_utf8(bytes) {
-                Ok(text) => Ok(Cow::Borrowed(text)),
-                Err(e) => {
-                    let good = &bytes[..e.valid_up_to()];
-                    let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-                    Err(Error::invalid(
-                        name,
-                        format!("line {line}"),
-                        "is not valid UTF-8; for a legacy export pass --encoding windows-1252",
-                    ))
-                }
-            }
-        }
-        Encoding::Windows1252 => {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            Ok(text)
-        }
-    }
 }
 
 /// The delimiter among `,` `;` and tab that occurs most often in the header line outside
@@ -136,17 +111,38 @@ pub fn for_each_record(
     name: &str,
     bytes: &[u8],
     encoding: Encoding,
+    on_event: impl FnMut(CsvEvent) -> Result<()>,
+) -> Result<()> {
+    for_each_record_in(name, bytes, encoding, on_event)
+}
+
+/// Like `for_each_record`, from any reader (a file), holding one record at a time.
+pub fn for_each_record_in(
+    name: &str,
+    reader: impl std::io::Read,
+    encoding: Encoding,
     mut on_event: impl FnMut(CsvEvent) -> Result<()>,
 ) -> Result<()> {
-    let text = decode(name, bytes, encoding)?;
-    if text.trim().is_empty() {
+    use std::io::BufRead;
+    let io_error = |e: std::io::Error| Error::invalid(name, "", format!("cannot be read: {e}"));
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let head = reader.fill_buf().map_err(io_error)?;
+    let bom = encoding == Encoding::Utf8 && head.starts_with(b"\xEF\xBB\xBF");
+    if bom {
+        reader.consume(3);
+    }
+    let head = reader.fill_buf().map_err(io_error)?;
+    // The header line decides the delimiter; a line cut by the buffer only loses counts.
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let delimiter = detect_delimiter(&String::from_utf8_lossy(first_line));
+    if head.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid(name, "", "is empty; expected a header line"));
     }
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(detect_delimiter(&text))
+    let mut csv = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .has_headers(true)
         .flexible(false)
-        .from_reader(text.as_bytes());
+        .from_reader(reader);
     let csv_error = |e: ::csv::Error| {
         let line = e.position().map(|p| p.line()).unwrap_or(1);
         let message = match e.kind() {
@@ -157,12 +153,26 @@ pub fn for_each_record(
         };
         Error::invalid(name, format!("line {line}"), message)
     };
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(csv_error)?
+    let decode_field = |field: &[u8], line: u64| -> Result<String> {
+        match encoding {
+            Encoding::Utf8 => std::str::from_utf8(field).map(str::to_string).map_err(|_| {
+                Error::invalid(
+                    name,
+                    format!("line {line}"),
+                    "is not valid UTF-8; for a legacy export pass --encoding windows-1252",
+                )
+            }),
+            Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(field)
+                .0
+                .into_owned()),
+        }
+    };
+    let header_record = csv.byte_headers().map_err(csv_error)?.clone();
+    let headers: Vec<String> = header_record
         .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+        .map(|h| decode_field(h, 1).map(|h| h.trim().to_string()))
+        .collect::<Result<_>>()?;
     for (i, h) in headers.iter().enumerate() {
         if headers[..i].contains(h) {
             return Err(Error::invalid(
@@ -173,16 +183,24 @@ pub fn for_each_record(
         }
     }
     on_event(CsvEvent::Header(&headers))?;
+    let mut bytes = ::csv::ByteRecord::new();
     let mut record = ::csv::StringRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        match csv.read_byte_record(&mut bytes) {
             Ok(false) => return Ok(()),
             Ok(true) => {
                 // A blank line between records is not a row.
-                if record.len() == 1 && record[0].trim().is_empty() && headers.len() > 1 {
+                if bytes.len() == 1
+                    && bytes[0].iter().all(u8::is_ascii_whitespace)
+                    && headers.len() > 1
+                {
                     continue;
                 }
-                let line = record.position().map_or(0, |p| p.line());
+                let line = bytes.position().map_or(0, |p| p.line());
+                record.clear();
+                for field in bytes.iter() {
+                    record.push_field(&decode_field(field, line)?);
+                }
                 on_event(CsvEvent::Record(&record, line))?;
             }
             Err(e) => return Err(csv_error(e)),

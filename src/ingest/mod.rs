@@ -14,34 +14,118 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Error, Result};
 use crate::matcher::ReferenceTable;
 
-/// Documents as read for offline matching: an id and the values of every column.
+/// A documents file after a first pass: its header and every document's id, checked
+/// (present, unique) before any document is matched or any output written.
 #[derive(Debug)]
-pub struct Documents {
-    pub columns: Vec<String>,
+pub struct DocumentScan {
+    pub name: String,
+    pub headers: Vec<String>,
     pub ids: Vec<String>,
-    pub rows: Vec<Vec<String>>,
 }
 
-impl Documents {
-    /// Each document's values for `sources`, in that order; empty values are missing.
-    pub fn values_for<'a>(&self, sources: impl Iterator<Item = &'a str>) -> Vec<Vec<Option<&str>>> {
-        let index: Vec<Option<usize>> = sources
-            .map(|s| self.columns.iter().position(|c| c == s))
-            .collect();
-        self.rows
-            .iter()
-            .map(|row| {
-                index
-                    .iter()
-                    .map(|i| {
-                        i.and_then(|i| row.get(i))
-                            .map(String::as_str)
-                            .filter(|v| !v.trim().is_empty())
-                    })
-                    .collect()
-            })
-            .collect()
+/// The first pass over a documents file: ids from `named_id`, `document_id` or `id`, else
+/// `doc_1`, `doc_2`, ...; every CSV problem of the file surfaces here.
+pub fn scan_documents(
+    path: &std::path::Path,
+    encoding: Encoding,
+    named_id: Option<&str>,
+) -> Result<DocumentScan> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    let mut scan = DocumentScan {
+        name: name.clone(),
+        headers: Vec::new(),
+        ids: Vec::new(),
+    };
+    let mut id_col = None;
+    let mut lines: Vec<u64> = Vec::new();
+    csv::for_each_record_in(&name, file, encoding, |event| {
+        match event {
+            CsvEvent::Header(headers) => {
+                id_col = id_column(
+                    &name,
+                    headers,
+                    named_id,
+                    &["document_id", "id"],
+                    "--document-id-column",
+                )?;
+                scan.headers = headers.to_vec();
+            }
+            CsvEvent::Record(record, line) => {
+                let id = match id_col {
+                    Some(c) => {
+                        let id = record.get(c).unwrap_or("").trim();
+                        if id.is_empty() {
+                            return Err(empty_id(&name, line, &scan.headers[c]));
+                        }
+                        id.to_string()
+                    }
+                    None => format!("doc_{}", scan.ids.len() + 1),
+                };
+                scan.ids.push(id);
+                lines.push(line);
+            }
+        }
+        Ok(())
+    })?;
+    if let Some((first, repeat)) = first_repeat(scan.ids.len(), |i| &scan.ids[i]) {
+        return Err(duplicate_id(
+            &name,
+            &scan.ids[repeat],
+            lines[repeat],
+            lines[first],
+        ));
     }
+    Ok(scan)
+}
+
+/// The second pass: the documents in file order, `chunk` at a time, each as its values for
+/// `sources` (`None` when empty), with the position of the chunk's first document. Memory
+/// holds one chunk, whatever the file's length.
+pub fn for_each_document_chunk(
+    path: &std::path::Path,
+    encoding: Encoding,
+    sources: &[&str],
+    chunk: usize,
+    mut on_chunk: impl FnMut(usize, &[Vec<Option<String>>]) -> Result<()>,
+) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    let mut columns: Vec<Option<usize>> = Vec::new();
+    let mut batch: Vec<Vec<Option<String>>> = Vec::with_capacity(chunk);
+    let mut first = 0;
+    csv::for_each_record_in(&name, file, encoding, |event| {
+        match event {
+            CsvEvent::Header(headers) => {
+                columns = sources
+                    .iter()
+                    .map(|s| headers.iter().position(|h| h == s))
+                    .collect();
+            }
+            CsvEvent::Record(record, _) => {
+                batch.push(
+                    columns
+                        .iter()
+                        .map(|c| {
+                            c.and_then(|c| record.get(c))
+                                .filter(|v| !v.trim().is_empty())
+                                .map(str::to_string)
+                        })
+                        .collect(),
+                );
+                if batch.len() >= chunk.max(1) {
+                    on_chunk(first, &batch)?;
+                    first += batch.len();
+                    batch.clear();
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if !batch.is_empty() {
+        on_chunk(first, &batch)?;
+    }
+    Ok(())
 }
 
 /// The id column: the named one (which must exist), else the first default present,
@@ -99,39 +183,6 @@ fn duplicate_id(name: &str, id: &str, line: u64, first_line: u64) -> Error {
         format!("line {line}"),
         format!("duplicate id \"{id}\" (first on line {first_line})"),
     )
-}
-
-/// Resolves the id of every row: the named column, else the first default column present,
-/// else `{prefix}1`, `{prefix}2`, ... in file order. Ids must be present and unique.
-fn resolve_ids(
-    table: &CsvTable,
-    named: Option<&str>,
-    defaults: &[&str],
-    prefix: &str,
-    flag: &str,
-) -> Result<Vec<String>> {
-    let Some(column) = id_column(&table.name, &table.headers, named, defaults, flag)? else {
-        return Ok((1..=table.rows.len())
-            .map(|i| format!("{prefix}{i}"))
-            .collect());
-    };
-    let mut ids = Vec::with_capacity(table.rows.len());
-    for (row, line) in table.rows.iter().zip(&table.lines) {
-        let id = row.get(column).map(|s| s.trim()).unwrap_or("");
-        if id.is_empty() {
-            return Err(empty_id(&table.name, *line, &table.headers[column]));
-        }
-        ids.push(id.to_string());
-    }
-    if let Some((first, repeat)) = first_repeat(ids.len(), |i| &ids[i]) {
-        return Err(duplicate_id(
-            &table.name,
-            &ids[repeat],
-            table.lines[repeat],
-            table.lines[first],
-        ));
-    }
-    Ok(ids)
 }
 
 /// Reads a reference table from a CSV file straight into the matcher's column-major form,
@@ -195,22 +246,6 @@ pub fn reference_from_csv(
         return Err(duplicate_id(name, id, lines[repeat], lines[first]));
     }
     Ok(reference)
-}
-
-/// Documents from a CSV file; ids from `id_column`, `document_id` or `id`, else `doc_N`.
-pub fn documents_from_csv(table: CsvTable, id_column: Option<&str>) -> Result<Documents> {
-    let ids = resolve_ids(
-        &table,
-        id_column,
-        &["document_id", "id"],
-        "doc_",
-        "--document-id-column",
-    )?;
-    Ok(Documents {
-        columns: table.headers,
-        ids,
-        rows: table.rows,
-    })
 }
 
 /// Labelled data: each document's true reference row, `None` when it has none.
@@ -296,9 +331,28 @@ mod tests {
     }
 
     #[test]
-    fn generated_ids_follow_file_order() {
-        let table = csv::parse_csv("d.csv", b"name\na\nb\n", Encoding::Utf8).unwrap();
-        let docs = documents_from_csv(table, None).unwrap();
-        assert_eq!(docs.ids, ["doc_1", "doc_2"]);
+    fn generated_ids_follow_file_order_and_chunks_cover_every_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "name,x\na,1\nb,\nc,3\n").unwrap();
+        let scan = scan_documents(&path, Encoding::Utf8, None).unwrap();
+        assert_eq!(scan.ids, ["doc_1", "doc_2", "doc_3"]);
+        let mut seen = Vec::new();
+        for_each_document_chunk(
+            &path,
+            Encoding::Utf8,
+            &["x", "missing"],
+            2,
+            |first, values| {
+                seen.push((first, values.to_vec()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        let one = |v: &str| vec![Some(v.to_string()), None];
+        assert_eq!(
+            seen,
+            [(0, vec![one("1"), vec![None, None]]), (2, vec![one("3")]),]
+        );
     }
 }
