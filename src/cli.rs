@@ -74,6 +74,37 @@ pub enum Command {
 pub enum BenchCommand {
     /// A bounded HTTP load loop on 127.0.0.1: requests per second and latency percentiles.
     Http(HttpBenchArgs),
+    /// The offline path on a generated set: read, index, match, metrics; peak memory;
+    /// agreement with a full scan on a sample; one-document latency.
+    Eval(DataBenchArgs),
+    /// The server path on a generated set: import, a run with every result stored, run
+    /// detail over HTTP.
+    Server(DataBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataBenchArgs {
+    /// Reference rows to generate.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub reference_rows: u64,
+    /// Documents to generate.
+    #[arg(long, value_name = "M", default_value_t = 10_000)]
+    pub documents: u64,
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+    /// Keep the generated set here (and reuse it if its files exist); default: a
+    /// temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Matcher threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Documents compared with a full scan and timed one by one (eval).
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub sample: usize,
+    /// Seconds of run-detail requests (server).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub detail_seconds: f64,
 }
 
 #[derive(Debug, Args)]

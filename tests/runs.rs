@@ -307,7 +307,7 @@ fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
         "partial results stay"
     );
     assert_eq!(taken["rows_processed"], 150);
-    kill(&mut next);
+    kill(&mut next.0);
 }
 
 #[test]
@@ -318,7 +318,7 @@ fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
     let run_id = trigger(&server, &big);
     wait_until_matching(&server, &run_id);
 
-    let (mut second, addr) = server.spawn_another(&["--stale-after-secs", "1"]);
+    let (second, addr) = server.spawn_another(&["--stale-after-secs", "1"]);
     let started = Instant::now();
     let mut running_late = false;
     loop {
@@ -346,8 +346,7 @@ fn a_second_server_never_fails_a_run_that_a_live_one_executes() {
     let run = server.wait_for_run(&run_id, 300);
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["rows_processed"], 3_000);
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
 }
 
 #[test]

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 pub fn run(cli: &Cli, command: &BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Http(args) => http(cli, args),
+        BenchCommand::Eval(args) => super::bench_data::eval(args),
+        BenchCommand::Server(args) => super::bench_data::server(cli, args),
     }
 }
 
@@ -122,7 +124,12 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
 
 /// One client: a keep-alive connection, requests back to back until `duration` is over.
 /// Returns each successful request's latency in microseconds and the number of failures.
-fn client_loop(addr: &str, key: &str, path: &str, duration: Duration) -> (Vec<u32>, u64) {
+pub(crate) fn client_loop(
+    addr: &str,
+    key: &str,
+    path: &str,
+    duration: Duration,
+) -> (Vec<u32>, u64) {
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\r\n");
     let mut latencies = Vec::new();

@@ -2,6 +2,7 @@
 //! printing them and choosing the exit code to `main`.
 
 mod bench;
+mod bench_data;
 mod demo;
 mod eval;
 mod import;

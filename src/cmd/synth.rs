@@ -16,9 +16,26 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         documents: args.documents,
         seed: args.seed,
     };
+    let summary = write_set(&options, &args.out)?;
+    eprintln!(
+        "refmatch synth: {} reference rows ({} vendors), {} documents ({} with a true row, \
+         {} near misses, {} unknown vendors), seed {}, written to {}",
+        summary.reference_rows,
+        summary.vendors,
+        summary.documents,
+        summary.with_row,
+        summary.near_misses,
+        summary.unknown_vendors,
+        options.seed,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// Writes `reference.csv`, `documents.csv`, `truth.csv` and `config.json` into `dir`.
+pub(crate) fn write_set(options: &SynthOptions, dir: &Path) -> Result<synth::SynthSummary> {
     // Checked before the directory or any file is created.
     options.validate()?;
-    let dir = &args.out;
     if dir.exists() && !dir.is_dir() {
         return Err(Error::invalid(
             "synth",
@@ -35,7 +52,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     let mut documents = create(&documents_path)?;
     let mut truth = create(&truth_path)?;
     let summary = synth::generate(
-        &options,
+        options,
         &mut SynthSinks {
             reference: Sink {
                 path: &reference_path,
@@ -53,20 +70,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
     )?;
     let config_path = dir.join("config.json");
     std::fs::write(&config_path, synth::CONFIG_JSON).map_err(|e| Error::io(&config_path, e))?;
-
-    eprintln!(
-        "refmatch synth: {} reference rows ({} vendors), {} documents ({} with a true row, \
-         {} near misses, {} unknown vendors), seed {}, written to {}",
-        summary.reference_rows,
-        summary.vendors,
-        summary.documents,
-        summary.with_row,
-        summary.near_misses,
-        summary.unknown_vendors,
-        options.seed,
-        dir.display()
-    );
-    Ok(())
+    Ok(summary)
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>> {

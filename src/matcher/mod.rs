@@ -169,6 +169,8 @@ pub struct MatchIndex {
 pub struct Matcher {
     config: MatchConfig,
     index: Arc<MatchIndex>,
+    /// `EXACT_CANDIDATES_BUDGET`, lowered in tests to exercise the best-only path.
+    exact_candidates_budget: usize,
     scratch: Mutex<Vec<Scratch>>,
 }
 
@@ -326,6 +328,7 @@ impl Matcher {
         Ok(Matcher {
             config,
             index,
+            exact_candidates_budget: EXACT_CANDIDATES_BUDGET,
             scratch: Mutex::new(Vec::new()),
         })
     }
@@ -580,7 +583,7 @@ impl Matcher {
         let total = order
             .iter()
             .fold(0usize, |t, &(c, _, _)| t.saturating_add(c));
-        let k = if total <= EXACT_CANDIDATES_BUDGET {
+        let k = if total <= self.exact_candidates_budget {
             TOP_CANDIDATES
         } else {
             1
@@ -952,4 +955,99 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .thread_name(|i| format!("refmatch-matcher-{i}"))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the matcher pool: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CONFIG: &str = r#"{"threshold": 0.8, "min_coverage": 0.5, "field_mappings": [
+        {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.3},
+        {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
+        {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.15},
+        {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.1, "tolerance_days": 5},
+        {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.1},
+        {"source": "alias", "target": "vendor", "strategy": "fuzzy", "weight": 0.1}]}"#;
+
+    const WORDS: [&str; 8] = [
+        "nordwind", "logistik", "gmbh", "alpha", "alpah", "office", "supplies", "ag",
+    ];
+
+    fn value(pick: u8, kind: usize) -> String {
+        let p = pick as usize;
+        match kind {
+            0 => match p % 9 {
+                0 => String::new(),
+                n => format!("INV-{:04}", n * 7 + p % 3),
+            },
+            1 | 5 => match p % 11 {
+                0 => String::new(),
+                n => format!("{} {}", WORDS[n % 8], WORDS[(n * 3 + p) % 8]),
+            },
+            2 => match p % 13 {
+                0 => String::new(),
+                12 => "n/a".into(),
+                n => format!("{}.{:02}", 100 + n * 3, p % 50),
+            },
+            3 => match p % 10 {
+                0 => String::new(),
+                9 => "someday".into(),
+                n => format!("2024-03-{:02}", n * 2),
+            },
+            _ => ["EUR", "CHF", "", "USD"][p % 4].into(),
+        }
+    }
+
+    fn table(rows: &[[u8; 5]]) -> ReferenceTable {
+        let columns = ["inv", "vendor", "total", "date", "cur"];
+        let mut t = ReferenceTable::new(columns.iter().map(|c| c.to_string()).collect());
+        for (i, r) in rows.iter().enumerate() {
+            let values: Vec<String> = (0..5).map(|k| value(r[k], k)).collect();
+            t.push_row(&format!("R{:03}", i), values.iter().map(String::as_str));
+        }
+        t
+    }
+
+    fn outcome_key(o: &MatchOutcome) -> Vec<(u32, f64)> {
+        o.candidates.iter().map(|c| (c.row, c.confidence)).collect()
+    }
+
+    proptest! {
+        /// The index's guarantee: the best candidate is the one a full scan finds, and
+        /// when the lists are short, all five are.
+        #[test]
+        fn retrieval_finds_what_a_full_scan_finds(
+            rows in proptest::collection::vec(any::<[u8; 5]>(), 1..60),
+            docs in proptest::collection::vec(any::<[u8; 6]>(), 1..12),
+            missing_zero in any::<bool>(),
+        ) {
+            let mut config = MatchConfig::from_json(CONFIG, "test").unwrap();
+            if missing_zero {
+                config.missing_values = crate::config::MissingValues::Zero;
+            }
+            let reference = Arc::new(table(&rows));
+            let exact = Matcher::build(config.clone(), Arc::clone(&reference)).unwrap();
+            let mut best_only = Matcher::with_index(config, Arc::clone(exact.index())).unwrap();
+            best_only.exact_candidates_budget = 0;
+            for d in &docs {
+                let texts: Vec<String> = (0..6).map(|k| value(d[k], if k == 5 { 1 } else { k })).collect();
+                let values: Vec<Option<&str>> = texts.iter().map(|t| Some(t.as_str())).collect();
+                let full = exact.match_one(&values, Mode::Exhaustive, &[]);
+                let indexed = exact.match_one(&values, Mode::Indexed, &[]);
+                prop_assert_eq!(outcome_key(&indexed), outcome_key(&full));
+                let best = best_only.match_one(&values, Mode::Indexed, &[]);
+                let (best_key, full_key) = (outcome_key(&best), outcome_key(&full));
+                prop_assert_eq!(best_key.first(), full_key.first());
+                prop_assert_eq!(best.matched, full.matched);
+                // A rejected best row is never proposed, and the next best takes its place.
+                if let Some(top) = full.candidates.first() {
+                    let without = exact.match_one(&values, Mode::Indexed, &[top.row]);
+                    let full_without = exact.match_one(&values, Mode::Exhaustive, &[top.row]);
+                    prop_assert!(without.candidates.iter().all(|c| c.row != top.row));
+                    prop_assert_eq!(outcome_key(&without), outcome_key(&full_without));
+                }
+            }
+        }
+    }
 }

@@ -59,11 +59,12 @@ impl TestServer {
         server
     }
 
-    /// Another server process on the same database (a second `serve`).
-    pub fn spawn_another(&self, extra: &[&str]) -> (Child, String) {
+    /// Another server process on the same database (a second `serve`), killed when the
+    /// returned guard is dropped, even by a failing test.
+    pub fn spawn_another(&self, extra: &[&str]) -> (ChildGuard, String) {
         let mut child = spawn_server(&self.db, self.dir.path(), extra);
         let addr = read_addr(&mut child);
-        (child, addr)
+        (ChildGuard(child), addr)
     }
 
     /// Creates a key through the CLI while the server runs.
@@ -132,6 +133,16 @@ impl TestServer {
             );
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+}
+
+/// A child process killed on drop.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -1,0 +1,355 @@
+//! `refmatch bench eval` and `refmatch bench server`: the scale benchmarks of generated
+//! vendor-invoice sets. `eval` times the offline path (read CSVs, index, match, metrics)
+//! with its peak memory, the index's agreement with a full scan on a sample, and the
+//! latency of matching one document at a time; `server` times importing into a fresh
+//! database, a run from trigger to `completed` with every result stored, and run detail
+//! over HTTP. Both print one JSON object.
+
+use std::path::{Path, PathBuf};
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cli::{Cli, DataBenchArgs, OfflineInputs, ServerArgs};
+use crate::error::{Error, Result};
+use crate::evaluate::{self, Prediction};
+use crate::ingest::{self, body, Encoding};
+use crate::matcher::Mode;
+use crate::service;
+use crate::synth::SynthOptions;
+
+/// The generated set for a benchmark: `--dir` when given (reused if its files exist), else
+/// a temporary directory removed afterwards.
+struct DataSet {
+    dir: PathBuf,
+    temporary: bool,
+    generated: bool,
+    generate_ms: u128,
+}
+
+impl Drop for DataSet {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn data_set(args: &DataBenchArgs) -> Result<DataSet> {
+    let (dir, temporary) = match &args.dir {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("refmatch-bench-{}", crate::store::new_id())),
+            true,
+        ),
+    };
+    let started = Instant::now();
+    let present = ["reference.csv", "documents.csv", "truth.csv", "config.json"]
+        .iter()
+        .all(|f| dir.join(f).exists());
+    if !present {
+        eprintln!(
+            "generating {} reference rows x {} documents (seed {}) in {}",
+            args.reference_rows,
+            args.documents,
+            args.seed,
+            dir.display()
+        );
+        super::synth::write_set(
+            &SynthOptions {
+                reference_rows: args.reference_rows,
+                documents: args.documents,
+                seed: args.seed,
+            },
+            &dir,
+        )?;
+    }
+    Ok(DataSet {
+        dir,
+        temporary,
+        generated: !present,
+        generate_ms: started.elapsed().as_millis(),
+    })
+}
+
+/// Peak resident memory of this process in MiB (Linux), and a way to restart counting.
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    (sorted[i] * 1000.0).round() / 1000.0
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// A sampled document: its values and what the index answered.
+struct Kept {
+    values: Vec<Option<String>>,
+    top: Option<(u32, f64)>,
+    matched: Option<u32>,
+}
+
+pub fn eval(args: &DataBenchArgs) -> Result<()> {
+    let set = data_set(args)?;
+    let peak_counted_from_start = reset_peak_memory();
+    let inputs = OfflineInputs {
+        reference: set.dir.join("reference.csv"),
+        documents: set.dir.join("documents.csv"),
+        config: set.dir.join("config.json"),
+        id_column: None,
+        document_id_column: None,
+        encoding: Encoding::Utf8,
+        threads: args.threads,
+        exhaustive: false,
+    };
+    let started = Instant::now();
+    let offline = super::load_offline(&inputs)?;
+    let indexed = started.elapsed();
+    let matcher = &offline.matcher;
+    let documents = offline.documents.ids.len();
+    // Evenly spread documents kept for the agreement and latency checks.
+    let sample = args.sample.min(documents);
+    let every = (documents / sample.max(1)).max(1);
+    let mut kept: Vec<Kept> = Vec::with_capacity(sample);
+    let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents);
+    let matching_started = Instant::now();
+    offline.for_each_chunk(Mode::Indexed, &|| {}, |first, values, outcomes| {
+        for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
+            let top = outcome.candidates.first().map(|c| (c.row, c.confidence));
+            let n = first + i;
+            if n % every == 0 && kept.len() < sample {
+                kept.push(Kept {
+                    values: doc.clone(),
+                    top,
+                    matched: outcome.matched,
+                });
+            }
+            tops.push(top);
+        }
+        Ok(())
+    })?;
+    let matching = matching_started.elapsed();
+    let truth_csv = ingest::read_csv(&set.dir.join("truth.csv"), Encoding::Utf8)?;
+    let document_ids = offline.documents.ids.iter().map(String::as_str).collect();
+    let truth =
+        ingest::truth_from_csv(truth_csv, &document_ids, &|id| matcher.row_of(id).is_some())?;
+    let reference = matcher.reference();
+    let predictions: Vec<Prediction> = offline
+        .documents
+        .ids
+        .iter()
+        .zip(&tops)
+        .map(|(id, top)| Prediction {
+            document_id: id,
+            top: top.map(|(row, c)| (reference.id(row as usize), c)),
+        })
+        .collect();
+    let report = evaluate::evaluate(
+        &predictions,
+        &truth,
+        matcher.config().threshold,
+        reference.len(),
+        false,
+    );
+    let wall = started.elapsed();
+    let peak = peak_memory_mb();
+
+    // One document at a time on this thread: the interactive case.
+    let mut latencies: Vec<f64> = kept
+        .iter()
+        .map(|k| {
+            let values: Vec<Option<&str>> = k.values.iter().map(|v| v.as_deref()).collect();
+            let t = Instant::now();
+            let _ = matcher.match_one(&values, Mode::Indexed, &[]);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+
+    // The index against a full scan of every row, on the sample.
+    let exhaustive_started = Instant::now();
+    let docs: Vec<&Vec<Option<String>>> = kept.iter().map(|k| &k.values).collect();
+    let full = matcher.match_many(&docs, Mode::Exhaustive, &offline.pool, &|| {});
+    let same_top = kept
+        .iter()
+        .zip(&full)
+        .filter(|(k, f)| k.top.map(|t| t.0) == f.candidates.first().map(|c| c.row))
+        .count();
+    let same_matched = kept
+        .iter()
+        .zip(&full)
+        .filter(|(k, f)| k.matched == f.matched)
+        .count();
+
+    let out = json!({
+        "benchmark": "eval",
+        "reference_rows": reference.len(),
+        "documents": documents,
+        "seed": args.seed,
+        "threads": offline.pool.current_num_threads(),
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "generated": set.generated,
+        "generate_ms": set.generate_ms,
+        "read_and_index_ms": ms(indexed),
+        "match_ms": ms(matching),
+        "wall_ms": ms(wall),
+        "documents_per_second": (documents as f64 / matching.as_secs_f64().max(1e-9)).round(),
+        "peak_memory_mb": peak,
+        "peak_memory_counts_from": if peak_counted_from_start { "start of the eval" } else { "process start" },
+        "f1": report.f1,
+        "precision": report.precision,
+        "recall": report.recall,
+        "agreement_sample": kept.len(),
+        "top_candidate_equal": same_top,
+        "matched_row_equal": same_matched,
+        "exhaustive_ms": ms(exhaustive_started.elapsed()),
+        "single_document_ms": {
+            "p50": percentile(&latencies, 0.5),
+            "p99": percentile(&latencies, 0.99),
+            "max": percentile(&latencies, 1.0),
+        },
+    });
+    super::print_stdout(&format!("{out:#}\n"))
+}
+
+pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
+    let set = data_set(args)?;
+    let db = set.dir.join(format!("bench-{}.db", crate::store::new_id()));
+    let _cleanup = RemoveOnDrop(db.clone());
+    let server_args = ServerArgs {
+        addr: "127.0.0.1:0".into(),
+        threads: args.threads,
+        http_workers: 8,
+        max_body_mb: 64,
+        quiet: true,
+        index_cache_mb: 1024,
+        stale_after_secs: 30.0,
+        run_batch_pause_ms: 0,
+    };
+    let store = super::serve::open_store(&db, &server_args)?;
+    let ws = store.workspace(&cli.workspace, true)?;
+
+    // The CLI's import path: `reference import`, `documents import`.
+    let started = Instant::now();
+    let bytes = read(&set.dir.join("reference.csv"))?;
+    let table =
+        ingest::reference_from_csv("reference.csv", &bytes, Encoding::Utf8, None, "--id-column")?;
+    drop(bytes);
+    let reference = service::import_reference(&store, ws, None, Some("ledger"), "csv", &table)?;
+    drop(table);
+    let import_reference = started.elapsed();
+    let started = Instant::now();
+    let bytes = read(&set.dir.join("documents.csv"))?;
+    let documents = body::documents_from_csv("documents.csv", &bytes, Encoding::Utf8, None, None)?;
+    drop(bytes);
+    service::import_documents(&store, ws, "csv", &documents)?;
+    let document_count = documents.len();
+    drop(documents);
+    let import_documents = started.elapsed();
+
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&read(&set.dir.join("config.json"))?)
+            .map_err(|e| Error::Internal(format!("generated config: {e}")))?;
+    config["reference_data_id"] = reference["id"].clone();
+    let config = service::create_config(&store, ws, config.to_string().as_bytes())?;
+    let config_id = config["id"].as_str().unwrap_or("").to_string();
+
+    let service_handle = super::serve::Service::start(store.clone(), &server_args)?;
+    let started = Instant::now();
+    let run = service::trigger_run(&store, ws, &config_id, None, "api")?;
+    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    service_handle.runner.notify();
+    let status = loop {
+        let status = store.run_status(ws, &run_id)?;
+        if status != "queued" && status != "running" {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let run_time = started.elapsed();
+    let run = store.get_run(ws, &run_id)?;
+    if status != "completed" {
+        return Err(Error::Internal(format!(
+            "the benchmark run ended {status}: {run}"
+        )));
+    }
+
+    // Run detail over HTTP, one keep-alive client, back to back.
+    let key = store.create_key(
+        ws,
+        "bench",
+        crate::store::keys::Scopes {
+            read: true,
+            write: false,
+        },
+    )?;
+    let addr = service_handle.server.addr().to_string();
+    let path = format!("/v1/matching/runs/{run_id}");
+    let (mut latencies, errors) = super::bench::client_loop(
+        &addr,
+        &key.secret,
+        &path,
+        Duration::from_secs_f64(args.detail_seconds),
+    );
+    let mut latencies: Vec<f64> = latencies
+        .drain(..)
+        .map(|us| f64::from(us) / 1000.0)
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let db_mb = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / (1 << 20) as f64;
+    service_handle.server.stop();
+
+    let out = json!({
+        "benchmark": "server",
+        "reference_rows": args.reference_rows,
+        "documents": document_count,
+        "seed": args.seed,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "generated": set.generated,
+        "generate_ms": set.generate_ms,
+        "import_reference_ms": ms(import_reference),
+        "import_documents_ms": ms(import_documents),
+        "run_trigger_to_completed_ms": ms(run_time),
+        "rows_processed": run["rows_processed"],
+        "rows_matched": run["rows_matched"],
+        "database_mb": (db_mb * 10.0).round() / 10.0,
+        "run_detail": {
+            "requests": latencies.len(),
+            "errors": errors,
+            "p50_ms": percentile(&latencies, 0.5),
+            "p99_ms": percentile(&latencies, 0.99),
+        },
+        "peak_memory_mb": peak_memory_mb(),
+    });
+    super::print_stdout(&format!("{out:#}\n"))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Removes the benchmark database and its WAL files.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
