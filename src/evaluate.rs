@@ -117,13 +117,42 @@ pub struct Report {
 /// Thresholds swept as integer hundredths, compared with confidences in ten-thousandths
 /// so that no float rounding decides a prediction.
 pub fn sweep(predictions: &[Prediction], truth: &Truth) -> Vec<SweepPoint> {
-    (0..=100u32)
-        .map(|hundredths| {
-            let counts = count(predictions, truth, |c| {
-                (c * 10_000.0).round() as i64 >= i64::from(hundredths) * 100
-            });
+    // Each prediction is looked up once: a document's top candidate counts at every
+    // threshold up to its confidence (in hundredths), so per-threshold counts are suffix
+    // sums of a histogram instead of 101 passes over the predictions.
+    let mut right = [0u64; 101];
+    let mut wrong = [0u64; 101];
+    let mut with_row = 0u64;
+    for p in predictions {
+        let true_row = truth.get(p.document_id).and_then(|r| r.as_deref());
+        with_row += u64::from(true_row.is_some());
+        if let Some((row, c)) = p.top {
+            let ten_thousandths = (c * 10_000.0).round() as i64;
+            // Counted at threshold t when ten_thousandths >= t * 100.
+            let highest = (ten_thousandths.div_euclid(100)).clamp(-1, 100);
+            if highest >= 0 {
+                let bucket = highest as usize;
+                if Some(row) == true_row {
+                    right[bucket] += 1;
+                } else {
+                    wrong[bucket] += 1;
+                }
+            }
+        }
+    }
+    let (mut tp, mut fp) = (0u64, 0u64);
+    let mut points: Vec<SweepPoint> = (0..=100usize)
+        .rev()
+        .map(|t| {
+            tp += right[t];
+            fp += wrong[t];
+            let counts = Counts {
+                tp,
+                fp,
+                fn_: with_row - tp,
+            };
             SweepPoint {
-                threshold: f64::from(hundredths) / 100.0,
+                threshold: t as f64 / 100.0,
                 tp: counts.tp,
                 fp: counts.fp,
                 fn_: counts.fn_,
@@ -132,7 +161,9 @@ pub fn sweep(predictions: &[Prediction], truth: &Truth) -> Vec<SweepPoint> {
                 f1: round4(counts.f1()),
             }
         })
-        .collect()
+        .collect();
+    points.reverse();
+    points
 }
 
 /// Evaluates predictions at `threshold` and finds the best threshold of the sweep.
@@ -253,5 +284,37 @@ mod tests {
         }];
         let r = evaluate(&p, &t, 0.5, 1, false);
         assert_eq!((r.precision, r.recall, r.f1), (0.0, 0.0, 0.0));
+    }
+
+    proptest::proptest! {
+        /// The histogram sweep counts what a pass per threshold counts.
+        #[test]
+        fn sweep_equals_counting_each_threshold(
+            docs in proptest::collection::vec((0u8..4, 0u8..4, proptest::option::of(0u32..=10_000)), 0..40)
+        ) {
+            let ids: Vec<String> = (0..docs.len()).map(|i| format!("d{i}")).collect();
+            let rows = ["r0", "r1", "r2", "r3"];
+            let truth: Truth = docs
+                .iter()
+                .zip(&ids)
+                .filter(|((t, _, _), _)| *t < 3)
+                .map(|((t, _, _), id)| (id.clone(), (*t < 2).then(|| rows[*t as usize].to_string())))
+                .collect();
+            let predictions: Vec<Prediction> = docs
+                .iter()
+                .zip(&ids)
+                .map(|((_, g, c), id)| Prediction {
+                    document_id: id,
+                    top: c.map(|c| (rows[*g as usize], f64::from(c) / 10_000.0)),
+                })
+                .collect();
+            for point in sweep(&predictions, &truth) {
+                let hundredths = (point.threshold * 100.0).round() as i64;
+                let c = count(&predictions, &truth, |c| {
+                    (c * 10_000.0).round() as i64 >= hundredths * 100
+                });
+                proptest::prop_assert_eq!((c.tp, c.fp, c.fn_), (point.tp, point.fp, point.fn_));
+            }
+        }
     }
 }
