@@ -205,6 +205,8 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "generated": set.generated,
         "generate_ms": set.generate_ms,
+        "read_ms": ms(offline.read_time),
+        "index_build_ms": ms(offline.index_time),
         "read_and_index_ms": ms(indexed),
         "match_ms": ms(matching),
         "wall_ms": ms(wall),

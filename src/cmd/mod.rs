@@ -43,6 +43,9 @@ pub(crate) struct Offline {
     pub matcher: Matcher,
     pub documents: DocumentScan,
     pub pool: rayon::ThreadPool,
+    /// How long reading the inputs and building the index took (for `bench`).
+    pub read_time: std::time::Duration,
+    pub index_time: std::time::Duration,
     documents_path: std::path::PathBuf,
     encoding: ingest::Encoding,
 }
@@ -90,6 +93,7 @@ fn read_config(path: &Path) -> Result<MatchConfig> {
 
 /// Reads the config and both tables, checks them against each other, builds the matcher.
 pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
+    let started = std::time::Instant::now();
     let config = read_config(&inputs.config)?;
     let pool = crate::matcher::thread_pool(inputs.threads)?;
     let reference = pool.install(|| {
@@ -111,11 +115,14 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         &documents.name,
         &documents.headers,
     )?;
+    let read_time = started.elapsed();
     let matcher = pool.install(|| Matcher::build(config, Arc::new(reference)))?;
     Ok(Offline {
         matcher,
         documents,
         pool,
+        read_time,
+        index_time: started.elapsed() - read_time,
         documents_path: inputs.documents.clone(),
         encoding: inputs.encoding,
     })
