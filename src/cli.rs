@@ -150,6 +150,12 @@ pub struct ServerArgs {
     /// Memory for indexes kept between runs (per reference version and mapped columns).
     #[arg(long, value_name = "MB", default_value_t = 1024)]
     pub index_cache_mb: u64,
+    /// Requests per minute per API key (a token bucket of that size); 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Serve /metrics without an API key.
+    #[arg(long)]
+    pub metrics_open: bool,
     /// Seconds without a heartbeat after which a running run counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
     pub stale_after_secs: f64,
@@ -183,6 +189,8 @@ pub enum KeysCommand {
     },
     /// List the workspace's keys (never their secrets).
     List,
+    /// Revoke a key: it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

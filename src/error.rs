@@ -55,6 +55,8 @@ pub enum Error {
     Unavailable(String),
     /// A route exists for the path but not for the method.
     MethodNotAllowed { allowed: &'static str },
+    /// The key used up its requests for now; `retry_after` seconds until the next one.
+    RateLimited { retry_after: u64 },
     /// A database failure that is not the caller's doing; the detail is for the log only.
     Database(String),
 }
@@ -105,6 +107,7 @@ impl Error {
             | Error::Forbidden(_)
             | Error::Unavailable(_)
             | Error::MethodNotAllowed { .. }
+            | Error::RateLimited { .. }
             | Error::Database(_) => 1,
         }
     }
@@ -120,6 +123,7 @@ impl Error {
                 (405, "method_not_allowed", "Method Not Allowed", false)
             }
             Error::Conflict(_) => (409, "conflict", "Conflict", false),
+            Error::RateLimited { .. } => (429, "rate_limited", "Too Many Requests", true),
             Error::PayloadTooLarge { .. } => (413, "payload_too_large", "Payload Too Large", false),
             Error::UnsupportedMediaType(_) => (
                 415,
@@ -220,6 +224,10 @@ impl fmt::Display for Error {
             Error::MethodNotAllowed { allowed } => {
                 write!(f, "method not allowed here; allowed: {allowed}")
             }
+            Error::RateLimited { retry_after } => write!(
+                f,
+                "too many requests for this API key; retry in {retry_after} s"
+            ),
             Error::Database(message) => write!(f, "database error: {message}"),
         }
     }

@@ -129,6 +129,8 @@ pub enum Outcome {
 
 /// Executes runs for one process.
 pub struct Runner {
+    /// Documents matched by this process's runs (for `/metrics`).
+    pub documents_matched: std::sync::atomic::AtomicU64,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
     /// This process as an owner of runs: `pid@host/random`.
@@ -152,6 +154,7 @@ fn owner_name() -> String {
 impl Runner {
     pub fn new(store: Store, pool: Arc<rayon::ThreadPool>, options: RunnerOptions) -> Arc<Runner> {
         Arc::new(Runner {
+            documents_matched: std::sync::atomic::AtomicU64::new(0),
             store,
             pool,
             owner: owner_name(),
@@ -442,6 +445,8 @@ impl Runner {
                     .sum(),
             };
             done += results.len() as u64;
+            self.documents_matched
+                .fetch_add(results.len() as u64, Ordering::Relaxed);
             let per_document = matching.elapsed().as_secs_f64() / results.len().max(1) as f64;
             chunk = ((BATCH_TIME.as_secs_f64() / per_document.max(1e-7)) as usize)
                 .clamp(FIRST_CHUNK, MAX_CHUNK);

@@ -11,7 +11,7 @@ use crate::matcher::ReferenceTable;
 use crate::store::configs::ConfigWrite;
 use crate::store::documents::Target;
 use crate::store::reference::NewVersion;
-use crate::store::results::{ResultRow, Review, ReviewStatus};
+use crate::store::results::{ResultFilter, ResultRow, Review, ReviewStatus};
 use crate::store::{Store, WorkspaceId};
 
 /// How a run was started (SPEC: `triggered_by`).
@@ -322,4 +322,163 @@ pub fn review(
             reviewed_by: reviewed_by.to_string(),
         },
     )
+}
+
+/// Most results one bulk review may name.
+pub const MAX_BULK_REVIEW: usize = 500;
+
+/// Applies one decision to many results of a run: `{result_ids: [...]}` or
+/// `{filter: {status?, matched?, min_confidence?, max_confidence?}}`, with `status` and
+/// optional `notes`. Each result is reviewed on its own; one failing never stops the rest.
+pub fn review_many(
+    store: &Store,
+    ws: WorkspaceId,
+    run_id: &str,
+    bytes: &[u8],
+    reviewed_by: &str,
+) -> Result<Value> {
+    store.run_status(ws, run_id)?;
+    let value: Value = serde_json::from_str(text(bytes)?)
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(Error::invalid("body", "", "must be a JSON object"));
+    };
+    for key in object.keys() {
+        if !["result_ids", "filter", "status", "notes"].contains(&key.as_str()) {
+            return Err(Error::invalid(
+                "body",
+                key.as_str(),
+                "unknown field (result_ids, filter, status, notes)",
+            ));
+        }
+    }
+    let ids: Vec<String> = match (object.get("result_ids"), object.get("filter")) {
+        (Some(Value::Array(ids)), None) => {
+            if ids.is_empty() || ids.len() > MAX_BULK_REVIEW {
+                return Err(Error::invalid(
+                    "body",
+                    "result_ids",
+                    format!("must hold 1 to {MAX_BULK_REVIEW} ids"),
+                ));
+            }
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    id.as_str().map(String::from).ok_or_else(|| {
+                        Error::invalid("body", format!("result_ids[{i}]"), "must be a string")
+                    })
+                })
+                .collect::<Result<_>>()?
+        }
+        (None, Some(Value::Object(filter))) => {
+            let filter = result_filter(filter)?;
+            store.result_ids(ws, run_id, &filter, MAX_BULK_REVIEW)?
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "body",
+                "result_ids",
+                "give result_ids or filter, not both",
+            ))
+        }
+        (Some(_), None) => return Err(Error::invalid("body", "result_ids", "must be an array")),
+        (None, Some(_)) => return Err(Error::invalid("body", "filter", "must be an object")),
+        (None, None) => {
+            return Err(Error::invalid(
+                "body",
+                "result_ids",
+                "is required (or a filter)",
+            ))
+        }
+    };
+    // The decision itself is checked once, before any result is touched.
+    object
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(ReviewStatus::parse)
+        .ok_or_else(|| {
+            Error::invalid(
+                "body",
+                "status",
+                "is required: \"approved\", \"rejected\" or \"pending\"",
+            )
+        })?;
+    match object.get("notes") {
+        None | Some(Value::Null) | Some(Value::String(_)) => {}
+        Some(_) => return Err(Error::invalid("body", "notes", "must be a string or null")),
+    }
+    let mut decision = serde_json::Map::new();
+    decision.insert(
+        "status".into(),
+        object.get("status").cloned().unwrap_or(Value::Null),
+    );
+    if let Some(notes) = object.get("notes") {
+        decision.insert("notes".into(), notes.clone());
+    }
+    let decision = Value::Object(decision).to_string();
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut updated = 0;
+    for id in &ids {
+        match review(store, ws, run_id, id, decision.as_bytes(), reviewed_by) {
+            Ok(row) => {
+                updated += 1;
+                outcomes.push(serde_json::json!({"id": id, "ok": true, "status": row.status}));
+            }
+            Err(e) => {
+                let http = e.http();
+                outcomes.push(serde_json::json!({
+                    "id": id,
+                    "ok": false,
+                    "error": {"code": http.code, "message": e.public_message()},
+                }));
+            }
+        }
+    }
+    Ok(serde_json::json!({
+        "updated": updated,
+        "failed": outcomes.len() - updated,
+        "results": outcomes,
+    }))
+}
+
+/// A results filter as JSON: `{status?, matched?, min_confidence?, max_confidence?}`.
+fn result_filter(filter: &serde_json::Map<String, Value>) -> Result<ResultFilter> {
+    let mut out = ResultFilter::default();
+    for (key, value) in filter {
+        let at = format!("filter.{key}");
+        match key.as_str() {
+            "status" => {
+                let status = value
+                    .as_str()
+                    .and_then(ReviewStatus::parse)
+                    .ok_or_else(|| Error::invalid("body", &at, "pending, approved or rejected"))?;
+                out.status = Some(status.as_str().to_string());
+            }
+            "matched" => {
+                out.matched = Some(
+                    value
+                        .as_bool()
+                        .ok_or_else(|| Error::invalid("body", &at, "must be true or false"))?,
+                )
+            }
+            "min_confidence" | "max_confidence" => {
+                let x = value
+                    .as_f64()
+                    .ok_or_else(|| Error::invalid("body", &at, "must be a number"))?;
+                if key == "min_confidence" {
+                    out.min_confidence = Some(x);
+                } else {
+                    out.max_confidence = Some(x);
+                }
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "body",
+                    &at,
+                    "unknown filter (status, matched, min_confidence, max_confidence)",
+                ))
+            }
+        }
+    }
+    Ok(out)
 }

@@ -54,6 +54,8 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
                 max_body_mb: 64,
                 quiet: true,
                 index_cache_mb: 1024,
+                rate_limit: 0,
+                metrics_open: false,
                 stale_after_secs: 30.0,
                 run_batch_pause_ms: 0,
             };

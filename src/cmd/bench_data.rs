@@ -240,6 +240,8 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         max_body_mb: 64,
         quiet: true,
         index_cache_mb: 1024,
+        rate_limit: 0,
+        metrics_open: false,
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
     };

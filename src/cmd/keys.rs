@@ -20,10 +20,16 @@ pub fn run(cli: &Cli, command: &KeysCommand) -> Result<()> {
             );
             super::print_stdout(&format!("{}\n", key.secret))
         }
+        KeysCommand::Revoke { id } => {
+            let ws = store.workspace(&cli.workspace, false)?;
+            store.revoke_key(ws, id)?;
+            eprintln!("revoked key {id}");
+            Ok(())
+        }
         KeysCommand::List => {
             let ws = store.workspace(&cli.workspace, false)?;
             let mut text = String::new();
-            for key in store.list_keys(ws)? {
+            for key in store.list_keys(ws, None, usize::MAX / 2)?.items {
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}{}\n",
                     key["id"].as_str().unwrap_or(""),

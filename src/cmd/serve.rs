@@ -36,6 +36,9 @@ impl Service {
         let ctx = Arc::new(Context {
             store,
             runner: Arc::clone(&runner),
+            limiter: crate::http::limits::RateLimiter::new(args.rate_limit),
+            metrics: crate::http::limits::Metrics::default(),
+            metrics_open: args.metrics_open,
         });
         let server = Server::start(
             ctx,

@@ -197,21 +197,53 @@ pub fn percent_decode(text: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[derive(Clone, Debug)]
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A body produced while it is sent (a large export); `body` is empty then.
+    pub stream: Option<Box<dyn std::io::Read + Send>>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_len", &self.body.len())
+            .field("streamed", &self.stream.is_some())
+            .finish()
+    }
 }
 
 impl Response {
     pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
+        Response::bytes(
+            status,
+            "application/json",
+            serde_json::to_vec(value).unwrap_or_default(),
+        )
+    }
+
+    pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
         Response {
             status,
-            content_type: "application/json",
+            content_type,
             headers: Vec::new(),
-            body: serde_json::to_vec(value).unwrap_or_default(),
+            body,
+            stream: None,
+        }
+    }
+
+    pub fn stream(
+        status: u16,
+        content_type: &'static str,
+        body: Box<dyn std::io::Read + Send>,
+    ) -> Response {
+        Response {
+            stream: Some(body),
+            ..Response::bytes(status, content_type, Vec::new())
         }
     }
 

@@ -2,6 +2,7 @@
 //! the error envelope, `routes` the router and handlers, `server` the tiny_http adapter; only
 //! `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
 
+pub mod limits;
 pub mod message;
 pub mod routes;
 pub mod server;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::limits::{Metrics, RateLimiter, RateState};
 use super::message::{
     cursor_list, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
 };
@@ -21,6 +22,17 @@ use crate::store::Store;
 pub struct Context {
     pub store: Store,
     pub runner: Arc<Runner>,
+    pub limiter: RateLimiter,
+    pub metrics: Metrics,
+    /// `/metrics` without a key (`serve --metrics-open`).
+    pub metrics_open: bool,
+}
+
+/// A request's answer with what the access log and metrics need.
+pub struct Handled {
+    pub response: Response,
+    pub key_id: Option<String>,
+    pub route: &'static str,
 }
 
 /// The routes, by path shape: `:` segments match any one segment.
@@ -41,24 +53,61 @@ enum Route {
     RunCancel,
     RunResults,
     ResultReview,
+    BulkReview,
+    ResultsExport,
+    ReferenceExport,
     Keys,
+    Key,
+    Metrics,
 }
 
 impl Route {
     fn allowed(self) -> &'static [Method] {
         use Method::*;
         match self {
-            Route::Health => &[Get],
+            Route::Health | Route::Metrics => &[Get],
             Route::References | Route::Documents | Route::Configs => &[Get, Post],
             Route::Reference | Route::Config => &[Get, Put, Delete],
             Route::Document => &[Get, Delete],
-            Route::ConfigRun | Route::RunCancel | Route::ResultReview => &[Post],
+            Route::Key => &[Delete],
+            Route::ConfigRun | Route::RunCancel | Route::ResultReview | Route::BulkReview => {
+                &[Post]
+            }
             Route::ReferenceRows
+            | Route::ReferenceExport
             | Route::Runs
             | Route::Run
             | Route::RunProgress
             | Route::RunResults
+            | Route::ResultsExport
             | Route::Keys => &[Get],
+        }
+    }
+
+    /// The route's name in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Health => "healthz",
+            Route::Metrics => "metrics",
+            Route::References => "reference_data",
+            Route::Reference => "reference_data_item",
+            Route::ReferenceRows => "reference_data_rows",
+            Route::ReferenceExport => "reference_data_export",
+            Route::Documents => "documents",
+            Route::Document => "document",
+            Route::Configs => "configs",
+            Route::Config => "config",
+            Route::ConfigRun => "config_run",
+            Route::Runs => "runs",
+            Route::Run => "run_detail",
+            Route::RunProgress => "run_progress",
+            Route::RunCancel => "run_cancel",
+            Route::RunResults => "run_results",
+            Route::ResultsExport => "run_results_export",
+            Route::ResultReview => "result_review",
+            Route::BulkReview => "results_bulk_review",
+            Route::Keys => "keys",
+            Route::Key => "key",
         }
     }
 
@@ -66,6 +115,7 @@ impl Route {
         match self.allowed() {
             [Method::Get] => "GET",
             [Method::Post] => "POST",
+            [Method::Delete] => "DELETE",
             [Method::Get, Method::Post] => "GET, POST",
             [Method::Get, Method::Put, Method::Delete] => "GET, PUT, DELETE",
             _ => "GET, DELETE",
@@ -93,6 +143,8 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "reference-data", id, "rows"] | ["v1", "matching", "reference-data", id, "rows"] => {
             (Route::ReferenceRows, vec![id])
         }
+        ["v1", "reference-data", id, "export"]
+        | ["v1", "matching", "reference-data", id, "export"] => (Route::ReferenceExport, vec![id]),
         ["v1", "documents"] => (Route::Documents, vec![]),
         ["v1", "documents", id] => (Route::Document, vec![id]),
         ["v1", "matching", "configs"] => (Route::Configs, vec![]),
@@ -103,19 +155,26 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "matching", "runs", id, "progress"] => (Route::RunProgress, vec![id]),
         ["v1", "matching", "runs", id, "cancel"] => (Route::RunCancel, vec![id]),
         ["v1", "matching", "runs", id, "results"] => (Route::RunResults, vec![id]),
+        ["v1", "matching", "runs", run, "results", "review"] => (Route::BulkReview, vec![run]),
+        ["v1", "matching", "runs", run, "results", "export"] => (Route::ResultsExport, vec![run]),
         ["v1", "matching", "runs", run, "results", result, "review"] => {
             (Route::ResultReview, vec![run, result])
         }
         ["v1", "keys"] => (Route::Keys, vec![]),
+        ["v1", "keys", id] => (Route::Key, vec![id]),
+        ["metrics"] => (Route::Metrics, vec![]),
         _ => return None,
     };
     Some((route, ids.into_iter().map(String::from).collect()))
 }
 
 /// Answers one request. Never panics outward: `server` also catches panics around it.
-pub fn handle(ctx: &Context, request: &Request) -> (Response, Option<String>) {
+pub fn handle(ctx: &Context, request: &Request) -> Handled {
     let mut key_id = None;
-    let response = match dispatch(ctx, request, &mut key_id) {
+    let mut rate = None;
+    let resolved = resolve(&request.path);
+    let route = resolved.as_ref().map_or("unknown", |(r, _)| r.label());
+    let mut response = match dispatch(ctx, request, resolved, &mut key_id, &mut rate) {
         Ok(response) => response,
         Err(error) => {
             if error.http().status >= 500 {
@@ -129,7 +188,20 @@ pub fn handle(ctx: &Context, request: &Request) -> (Response, Option<String>) {
             Response::error(&error, request)
         }
     };
-    (response, key_id)
+    if let Some(rate) = rate {
+        response = response
+            .with_header("X-RateLimit-Limit", rate.limit.to_string())
+            .with_header("X-RateLimit-Remaining", rate.remaining.to_string())
+            .with_header("X-RateLimit-Reset", rate.reset.to_string());
+        if let Some(after) = rate.retry_after {
+            response = response.with_header("Retry-After", after.to_string());
+        }
+    }
+    Handled {
+        response,
+        key_id,
+        route,
+    }
 }
 
 fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiKey> {
@@ -145,6 +217,8 @@ fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiK
             Error::Unauthorized("the Authorization header must be Bearer <key>".into())
         })?;
     let key = ctx.store.authenticate(secret)?;
+    // Best effort: a busy database must not fail the request itself.
+    let _ = ctx.store.touch_key(&key.id);
     let allowed = if method.writes() {
         key.scopes.write
     } else {
@@ -159,18 +233,31 @@ fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiK
     Ok(key)
 }
 
-fn dispatch(ctx: &Context, req: &Request, key_id: &mut Option<String>) -> Result<Response> {
-    let resolved = resolve(&req.path);
-    if let Some((Route::Health, _)) = resolved {
-        return Ok(Response::ok(&json!({"status": "ok"})));
-    }
+fn dispatch(
+    ctx: &Context,
+    req: &Request,
+    resolved: Option<(Route, Vec<String>)>,
+    key_id: &mut Option<String>,
+    rate: &mut Option<RateState>,
+) -> Result<Response> {
     let method = if req.method == Method::Head {
         Method::Get
     } else {
         req.method
     };
+    match resolved {
+        Some((Route::Health, _)) => return Ok(Response::ok(&json!({"status": "ok"}))),
+        Some((Route::Metrics, _)) if ctx.metrics_open && method == Method::Get => {
+            return metrics(ctx);
+        }
+        _ => {}
+    }
     let key = authenticate(ctx, req, method)?;
     *key_id = Some(key.id.clone());
+    *rate = ctx.limiter.take(&key.id);
+    if let Some(after) = rate.and_then(|r| r.retry_after) {
+        return Err(Error::RateLimited { retry_after: after });
+    }
     let (route, ids) = resolved.ok_or_else(|| Error::NotFound {
         what: "route",
         id: req.path.clone(),
@@ -331,9 +418,74 @@ fn dispatch(ctx: &Context, req: &Request, key_id: &mut Option<String>) -> Result
                 store, ws, id, result, &req.body, &key.id,
             )?))
         }
-        (Route::Keys, _) => Ok(Response::ok(&json!({ "data": store.list_keys(ws)? }))),
+        (Route::Keys, _) => {
+            let limit = req.list_limit()?;
+            Ok(cursor_list(
+                store.list_keys(ws, req.param("cursor"), limit)?,
+                limit,
+            ))
+        }
+        (Route::Key, _) => {
+            store.revoke_key(ws, id)?;
+            Ok(Response::ok(&json!({"id": id, "revoked": true})))
+        }
+        (Route::ReferenceExport, _) => {
+            let (stream, name) = store.export_reference(ws, id)?;
+            Ok(
+                Response::stream(200, "text/csv; charset=utf-8", stream).with_header(
+                    "Content-Disposition",
+                    format!("attachment; filename=\"{}.csv\"", safe_filename(&name)),
+                ),
+            )
+        }
+        (Route::ResultsExport, _) => {
+            let csv = store.export_results(ws, id)?;
+            Ok(
+                Response::bytes(200, "text/csv; charset=utf-8", csv).with_header(
+                    "Content-Disposition",
+                    format!("attachment; filename=\"results-{}.csv\"", safe_filename(id)),
+                ),
+            )
+        }
+        (Route::BulkReview, _) => {
+            require_json(req)?;
+            Ok(Response::ok(&service::review_many(
+                store, ws, id, &req.body, &key.id,
+            )?))
+        }
+        (Route::Metrics, _) => metrics(ctx),
         (Route::Health, _) => Ok(Response::ok(&json!({"status": "ok"}))),
     }
+}
+
+/// `GET /metrics`: Prometheus text.
+fn metrics(ctx: &Context) -> Result<Response> {
+    let runs = ctx.store.runs_by_status()?;
+    let text = ctx.metrics.render(
+        &runs,
+        ctx.runner
+            .documents_matched
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    Ok(Response::bytes(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        text.into_bytes(),
+    ))
+}
+
+/// A name reduced to characters safe in a Content-Disposition file name.
+fn safe_filename(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
 }
 
 /// Waits (up to two seconds) until the runner has stopped a run it was asked to cancel, so

@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::message::{Method, Request, Response};
-use super::routes::{handle, Context};
+use super::routes::{handle, Context, Handled};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -169,10 +169,7 @@ fn read_body(request: &mut tiny_http::Request, limit: u64) -> Result<Vec<u8>> {
 
 /// Runs a handler; a panic becomes a 500 envelope (logged with the request id) instead of
 /// a dead worker thread.
-fn guarded(
-    request: &Request,
-    handler: impl FnOnce() -> (Response, Option<String>),
-) -> (Response, Option<String>) {
+fn guarded(request: &Request, handler: impl FnOnce() -> Handled) -> Handled {
     match catch_unwind(AssertUnwindSafe(handler)) {
         Ok(answer) => answer,
         Err(_) => {
@@ -183,7 +180,11 @@ fn guarded(
                 request.path
             );
             let error = Error::Internal("handler panicked".into());
-            (Response::error(&error, request), None)
+            Handled {
+                response: Response::error(&error, request),
+                key_id: None,
+                route: "unknown",
+            }
         }
     }
 }
@@ -196,17 +197,28 @@ fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request
     }
     request.authorization = header(&raw, "Authorization").map(String::from);
     let mut close = false;
-    let (response, key_id) = match read_body(&mut raw, options.max_body) {
+    let handled = match read_body(&mut raw, options.max_body) {
         Err(error) => {
             // The rest of an oversized body is never read, so the connection cannot be reused.
             close = true;
-            (Response::error(&error, &request), None)
+            Handled {
+                response: Response::error(&error, &request),
+                key_id: None,
+                route: "unknown",
+            }
         }
         Ok(body) => {
             request.body = body;
             guarded(&request, || handle(ctx, &request))
         }
     };
+    let Handled {
+        response,
+        key_id,
+        route,
+    } = handled;
+    ctx.metrics
+        .record(route, response.status, started.elapsed());
     if options.access_log {
         eprintln!(
             "{} {} {} {:.1}ms key={} {}",
@@ -218,10 +230,6 @@ fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request
             request.request_id,
         );
     }
-    // A known length is sent as Content-Length: chunked bodies cost clients more to read.
-    let mut out = tiny_http::Response::from_data(response.body)
-        .with_status_code(response.status)
-        .with_chunked_threshold(usize::MAX);
     let mut headers = vec![
         (
             "Content-Type".to_string(),
@@ -233,13 +241,36 @@ fn serve_one(ctx: &Context, options: &ServerOptions, mut raw: tiny_http::Request
         headers.push(("Connection".into(), "close".into()));
     }
     headers.extend(response.headers);
-    for (name, value) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            out.add_header(h);
+    let headers: Vec<tiny_http::Header> = headers
+        .into_iter()
+        .filter_map(|(name, value)| {
+            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+        })
+        .collect();
+    // A client that went away is not the server's problem.
+    match response.stream {
+        Some(stream) => {
+            // Sent chunked as it is produced.
+            let out = tiny_http::Response::new(
+                tiny_http::StatusCode(response.status),
+                headers,
+                stream,
+                None,
+                None,
+            );
+            let _ = raw.respond(out);
+        }
+        None => {
+            // A known length is sent as Content-Length: chunked bodies cost clients more.
+            let mut out = tiny_http::Response::from_data(response.body)
+                .with_status_code(response.status)
+                .with_chunked_threshold(usize::MAX);
+            for header in headers {
+                out.add_header(header);
+            }
+            let _ = raw.respond(out);
         }
     }
-    // A client that went away is not the server's problem.
-    let _ = raw.respond(out);
 }
 
 #[cfg(test)]
@@ -249,9 +280,10 @@ mod tests {
     #[test]
     fn a_panicking_handler_answers_a_500_envelope_without_internals() {
         let request = Request::new(Method::Get, "/v1/matching/runs/x");
-        let (response, key) = guarded(&request, || panic!("secret detail: SELECT * FROM runs"));
+        let handled = guarded(&request, || panic!("secret detail: SELECT * FROM runs"));
+        let response = handled.response;
         assert_eq!(response.status, 500);
-        assert!(key.is_none());
+        assert!(handled.key_id.is_none());
         let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(body["code"], "internal_error");
         assert_eq!(body["request_id"], request.request_id.as_str());

@@ -5,7 +5,7 @@ use r2d2_sqlite::rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{new_id, now_iso, Store, WorkspaceId};
+use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// What a key may do.
@@ -126,23 +126,82 @@ impl Store {
     }
 
     /// The workspace's keys, newest first, never with a secret.
-    pub fn list_keys(&self, ws: WorkspaceId) -> Result<Vec<Value>> {
+    pub fn list_keys(
+        &self,
+        ws: WorkspaceId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<CursorPage<Value>> {
+        let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_keys
-             WHERE workspace_id = ?1 ORDER BY seq DESC",
+        let total: i64 = conn.query_row(
+            "SELECT count(*) FROM api_keys WHERE workspace_id = ?1",
+            [ws.0],
+            |r| r.get(0),
         )?;
-        let rows = stmt.query_map([ws.0], |r| {
-            Ok(json!({
-                "id": r.get::<_, String>(0)?,
-                "name": r.get::<_, String>(1)?,
-                "scopes": r.get::<_, String>(2)?.split(',').collect::<Vec<_>>(),
-                "created_at": r.get::<_, String>(3)?,
-                "last_used_at": r.get::<_, Option<String>>(4)?,
-                "revoked_at": r.get::<_, Option<String>>(5)?,
-            }))
+        let mut stmt = conn.prepare(
+            "SELECT seq, id, name, scopes, created_at, last_used_at, revoked_at FROM api_keys
+             WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![ws.0, before, limit as i64 + 1], |r| {
+                let id: String = r.get(1)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    json!({
+                        "id": id,
+                        "name": r.get::<_, String>(2)?,
+                        "scopes": r.get::<_, String>(3)?.split(',').collect::<Vec<_>>(),
+                        "created_at": r.get::<_, String>(4)?,
+                        "last_used_at": r.get::<_, Option<String>>(5)?,
+                        "revoked_at": r.get::<_, Option<String>>(6)?,
+                        "links": { "self": format!("/v1/keys/{id}") },
+                    }),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(cursor_page(rows, limit, total))
+    }
+
+    /// Revokes a key of the workspace; it stops authenticating at once.
+    pub fn revoke_key(&self, ws: WorkspaceId, id: &str) -> Result<()> {
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE api_keys SET revoked_at = ?1
+                 WHERE id = ?2 AND workspace_id = ?3 AND revoked_at IS NULL",
+                params![now_iso(), id, ws.0],
+            )?)
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        if changed == 0 {
+            return Err(Error::NotFound {
+                what: "API key",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records that a key was used, at most once a minute per key (a write per request
+    /// would serialise every reader on the database's write lock).
+    pub fn touch_key(&self, id: &str) -> Result<()> {
+        static LAST: std::sync::Mutex<Option<std::collections::HashMap<String, i64>>> =
+            std::sync::Mutex::new(None);
+        let now = super::now_ms();
+        {
+            let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+            let map = last.get_or_insert_with(Default::default);
+            if map.get(id).is_some_and(|&t| now - t < 60_000) {
+                return Ok(());
+            }
+            map.insert(id.to_string(), now);
+        }
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
+                params![super::iso(now), id],
+            )?;
+            Ok(())
+        })
     }
 }
 

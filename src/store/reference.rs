@@ -268,6 +268,37 @@ impl Store {
         Ok((data, total))
     }
 
+    /// The current version of a table as CSV (`id` then its columns), produced page by page
+    /// while it is sent; with the table's name.
+    pub fn export_reference(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+    ) -> Result<(Box<dyn std::io::Read + Send>, String)> {
+        let (version, columns) = self.current_version(ws, id)?;
+        let name = self.get_reference(ws, id)?["name"]
+            .as_str()
+            .unwrap_or("reference")
+            .to_string();
+        let mut header = csv::Writer::from_writer(Vec::new());
+        let mut names = vec!["id".to_string()];
+        names.extend(columns.iter().filter(|c| *c != "id").cloned());
+        let _ = header.write_record(&names);
+        let header = header.into_inner().unwrap_or_default();
+        Ok((
+            Box::new(ExportReader {
+                store: self.clone(),
+                version_id: version.id,
+                columns,
+                next_ordinal: 0,
+                buffer: header,
+                position: 0,
+                done: false,
+            }),
+            name,
+        ))
+    }
+
     /// Every row of a version, in upload order, as the matcher holds them.
     pub fn load_version(&self, ws: WorkspaceId, version_id: i64) -> Result<ReferenceTable> {
         let conn = self.conn()?;
@@ -308,4 +339,76 @@ impl Store {
 
 fn rusqlite_from(e: r2d2_sqlite::rusqlite::types::FromSqlError) -> Error {
     Error::Database(e.to_string())
+}
+
+/// Reads a version's rows as CSV, 1,000 rows per query, so an export of any size is sent
+/// without holding it in memory.
+struct ExportReader {
+    store: Store,
+    version_id: i64,
+    columns: Vec<String>,
+    next_ordinal: i64,
+    buffer: Vec<u8>,
+    position: usize,
+    done: bool,
+}
+
+impl ExportReader {
+    fn refill(&mut self) -> Result<()> {
+        self.buffer.clear();
+        self.position = 0;
+        let conn = self.store.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT ordinal, row_id, vals FROM reference_rows
+             WHERE version_id = ?1 AND ordinal >= ?2 ORDER BY ordinal LIMIT 1000",
+        )?;
+        let rows = stmt
+            .query_map(params![self.version_id, self.next_ordinal], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            self.done = true;
+            return Ok(());
+        }
+        let mut out = csv::Writer::from_writer(std::mem::take(&mut self.buffer));
+        for (ordinal, row_id, vals) in rows {
+            let vals: Vec<Cow<'_, str>> = serde_json::from_str(&vals).unwrap_or_default();
+            let mut record = vec![row_id];
+            record.extend(
+                self.columns
+                    .iter()
+                    .zip(vals)
+                    .filter(|(c, _)| *c != "id")
+                    .map(|(_, v)| v.into_owned()),
+            );
+            out.write_record(&record)
+                .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;
+            self.next_ordinal = ordinal + 1;
+        }
+        self.buffer = out
+            .into_inner()
+            .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;
+        Ok(())
+    }
+}
+
+impl std::io::Read for ExportReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.position >= self.buffer.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.refill()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        let n = buf.len().min(self.buffer.len() - self.position);
+        buf[..n].copy_from_slice(&self.buffer[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
 }

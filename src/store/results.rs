@@ -162,6 +162,18 @@ impl Store {
         Ok(RunDetail { run, results })
     }
 
+    /// The ids of a run's results under `filter`, at most `limit`, in result order.
+    pub fn result_ids(
+        &self,
+        ws: WorkspaceId,
+        run_id: &str,
+        filter: &ResultFilter,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let (rows, _) = self.results_page(ws, run_id, filter, 1, limit)?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
     /// One 1-based page of a run's results under `filter`, with the filtered total.
     pub fn results_page(
         &self,
@@ -200,6 +212,53 @@ impl Store {
             .query_map(&args[..], to_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
+    }
+
+    /// Every result of a run as CSV, in result order, with its review status.
+    pub fn export_results(&self, ws: WorkspaceId, run_id: &str) -> Result<Vec<u8>> {
+        self.run_status(ws, run_id)?;
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, document_id, document_external_id, document_filename,
+                 matched_reference_row_id, confidence, status, notes, reviewed_at, reviewed_by,
+                 resolved_by, confidence_before
+             FROM results WHERE run_id = ?1 AND workspace_id = ?2 {ORDER}"
+        ))?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "result_id",
+            "document_id",
+            "document_external_id",
+            "document_filename",
+            "matched_reference_row_id",
+            "confidence",
+            "status",
+            "notes",
+            "reviewed_at",
+            "reviewed_by",
+            "resolved_by",
+            "confidence_before",
+        ];
+        let csv_error = |e: csv::Error| Error::Internal(format!("cannot write CSV: {e}"));
+        out.write_record(header).map_err(csv_error)?;
+        let mut rows = stmt.query(params![run_id, ws.0])?;
+        while let Some(row) = rows.next()? {
+            let text = |i: usize| -> Result<String> {
+                Ok(match row.get_ref(i)? {
+                    r2d2_sqlite::rusqlite::types::ValueRef::Null => String::new(),
+                    r2d2_sqlite::rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    r2d2_sqlite::rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                    r2d2_sqlite::rusqlite::types::ValueRef::Text(t)
+                    | r2d2_sqlite::rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                })
+            };
+            let record = (0..header.len()).map(text).collect::<Result<Vec<_>>>()?;
+            out.write_record(&record).map_err(csv_error)?;
+        }
+        out.into_inner()
+            .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))
     }
 
     pub fn get_result(&self, ws: WorkspaceId, run_id: &str, id: &str) -> Result<ResultRow> {

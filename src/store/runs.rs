@@ -445,6 +445,17 @@ impl Store {
         })
     }
 
+    /// How many runs have each status, over all workspaces (for `/metrics`).
+    pub fn runs_by_status(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Rows a reviewer rejected, per document, for runs of `config_id`.
     pub fn exclusions(&self, ws: WorkspaceId, config_id: &str) -> Result<Vec<(String, String)>> {
         let conn = self.conn()?;

@@ -1,0 +1,222 @@
+//! The rest of the v1 surface over the real server: rate limits, key revocation, bulk
+//! review, exports and metrics.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::{request, TestServer};
+use serde_json::{json, Value};
+
+/// Uploads the fixtures, runs their config and returns `(run id, reference id)`.
+fn fixture_run(server: &TestServer) -> (String, String) {
+    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let reference = server.send(
+        "POST",
+        "/v1/reference-data?name=ledger",
+        Some("text/csv"),
+        &csv,
+    );
+    assert_eq!(reference.status, 201, "{}", reference.text());
+    let reference_id = reference.json()["id"].as_str().unwrap().to_string();
+    let documents = std::fs::read(common::fixture("documents.csv")).unwrap();
+    let batch = server.send("POST", "/v1/documents", Some("text/csv"), &documents);
+    assert_eq!(batch.status, 201, "{}", batch.text());
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(common::fixture("config.json")).unwrap())
+            .unwrap();
+    config["reference_data_id"] = json!(reference_id);
+    let config = server.post_json("/v1/matching/configs", &config);
+    assert_eq!(config.status, 201, "{}", config.text());
+    let config_id = config.json()["id"].as_str().unwrap().to_string();
+    let run = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+    assert_eq!(run.status, 202, "{}", run.text());
+    let run_id = run.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(server.wait_for_run(&run_id, 60)["status"], "completed");
+    (run_id, reference_id)
+}
+
+#[test]
+fn a_key_over_its_rate_gets_429_with_retry_after_and_recovers() {
+    // 60 a minute: a bucket of 60 that refills one token per second.
+    let server = TestServer::start_with(&["--rate-limit", "60"]);
+    let first = server.get("/v1/matching/runs");
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("X-RateLimit-Limit"), Some("60"));
+    assert_eq!(first.header("X-RateLimit-Remaining"), Some("59"));
+    assert!(first.header("X-RateLimit-Reset").is_some());
+    let mut refused = None;
+    for _ in 0..80 {
+        let reply = server.get("/v1/matching/runs");
+        if reply.status == 429 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("the bucket runs dry within 80 requests");
+    let body = refused.assert_error(429, "rate_limited");
+    assert_eq!(body["retryable"], true);
+    assert_eq!(refused.header("Retry-After"), Some("1"));
+    assert_eq!(refused.header("X-RateLimit-Remaining"), Some("0"));
+    // Another key has its own bucket.
+    let other = server.new_key("default", "read");
+    let reply = request(
+        &server.addr,
+        "GET",
+        "/v1/matching/runs",
+        Some(&other),
+        None,
+        b"",
+    );
+    assert_eq!(reply.status, 200);
+    // A token is back after a second.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_eq!(server.get("/v1/matching/runs").status, 200);
+    // /healthz needs no key and is never limited.
+    let health = request(&server.addr, "GET", "/healthz", None, None, b"");
+    assert_eq!(health.status, 200);
+}
+
+#[test]
+fn a_revoked_key_stops_working_and_keys_never_show_their_secret() {
+    let server = TestServer::start();
+    let other = server.new_key("default", "read,write");
+    let list = server.get("/v1/keys?limit=500").json();
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert!(!list.to_string().contains(&other), "a secret was listed");
+    assert!(
+        !list.to_string().contains(&server.key),
+        "a secret was listed"
+    );
+    // The key just used shows when it was last used.
+    assert!(data.iter().any(|k| k["last_used_at"].is_string()));
+    let id = data
+        .iter()
+        .find(|k| k["last_used_at"].is_null())
+        .and_then(|k| k["id"].as_str())
+        .unwrap()
+        .to_string();
+    let revoked = server.send("DELETE", &format!("/v1/keys/{id}"), None, b"");
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+    let reply = request(&server.addr, "GET", "/v1/keys", Some(&other), None, b"");
+    reply.assert_error(401, "unauthorized");
+    server
+        .send("DELETE", &format!("/v1/keys/{id}"), None, b"")
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn bulk_review_applies_each_result_on_its_own_and_filters_select_results() {
+    let server = TestServer::start();
+    let (run_id, _) = fixture_run(&server);
+    let results = server
+        .get(&format!("/v1/matching/runs/{run_id}/results?limit=3"))
+        .json();
+    let ids: Vec<&str> = results["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let body = json!({"result_ids": [ids[0], "no-such-result", ids[1]], "status": "approved", "notes": "bulk"});
+    let reply = server.post_json(&format!("/v1/matching/runs/{run_id}/results/review"), &body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let out = reply.json();
+    assert_eq!(out["updated"], 2);
+    assert_eq!(out["failed"], 1);
+    assert_eq!(out["results"][1]["ok"], false);
+    assert_eq!(out["results"][1]["error"]["code"], "not_found");
+    let approved = server
+        .get(&format!(
+            "/v1/matching/runs/{run_id}/results?status=approved"
+        ))
+        .json();
+    assert_eq!(approved["pagination"]["total"], 2);
+    assert_eq!(approved["data"][0]["notes"], "bulk");
+
+    // A filter: every unmatched result becomes rejected.
+    let unmatched = server
+        .get(&format!(
+            "/v1/matching/runs/{run_id}/results?matched=false&limit=500"
+        ))
+        .json()["pagination"]["total"]
+        .as_i64()
+        .unwrap();
+    let reply = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/results/review"),
+        &json!({"filter": {"matched": false}, "status": "rejected"}),
+    );
+    assert_eq!(reply.json()["updated"].as_i64().unwrap(), unmatched);
+    // A bad decision is refused before anything changes.
+    let reply = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/results/review"),
+        &json!({"result_ids": [ids[2]], "status": "maybe"}),
+    );
+    assert_eq!(
+        reply.assert_error(400, "validation_error")["details"][0]["field"],
+        "status"
+    );
+    let too_many: Vec<String> = (0..501).map(|i| format!("r{i}")).collect();
+    let reply = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/results/review"),
+        &json!({"result_ids": too_many, "status": "approved"}),
+    );
+    assert_eq!(
+        reply.assert_error(400, "validation_error")["details"][0]["field"],
+        "result_ids"
+    );
+}
+
+#[test]
+fn exports_are_csv_of_every_result_and_of_the_current_reference_version() {
+    let server = TestServer::start();
+    let (run_id, reference_id) = fixture_run(&server);
+    let export = server.get(&format!("/v1/matching/runs/{run_id}/results/export"));
+    assert_eq!(export.status, 200);
+    assert!(export
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(export.body.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "result_id");
+    assert!(headers.iter().any(|h| h == "status"));
+    assert_eq!(reader.records().count(), 150);
+
+    let export = server.get(&format!("/v1/reference-data/{reference_id}/export"));
+    assert_eq!(export.status, 200, "{}", export.text());
+    let mut exported = csv::Reader::from_reader(export.body.as_slice());
+    let original_bytes = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let mut original = csv::Reader::from_reader(original_bytes.as_slice());
+    assert_eq!(exported.headers().unwrap(), original.headers().unwrap());
+    let a: Vec<csv::StringRecord> = exported.records().map(Result::unwrap).collect();
+    let b: Vec<csv::StringRecord> = original.records().map(Result::unwrap).collect();
+    assert_eq!(a, b, "the export round-trips the uploaded table");
+    server
+        .get("/v1/reference-data/unknown/export")
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_need_a_key_unless_open() {
+    let server = TestServer::start();
+    for _ in 0..3 {
+        server.get("/v1/matching/runs");
+    }
+    request(&server.addr, "GET", "/metrics", None, None, b"").assert_error(401, "unauthorized");
+    let metrics = server.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(
+        text.contains("refmatch_http_requests_total{route=\"runs\",status=\"200\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains("refmatch_http_request_duration_seconds_bucket{route=\"runs\""));
+    assert!(text.contains("# TYPE refmatch_runs gauge"));
+    assert!(text.contains("refmatch_documents_matched_total"));
+
+    let open = TestServer::start_with(&["--metrics-open"]);
+    let reply = request(&open.addr, "GET", "/metrics", None, None, b"");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
