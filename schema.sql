@@ -176,8 +176,9 @@ CREATE TABLE reviews (
 
 -- Rows a reviewer rejected for a document: later runs of the config never propose them.
 -- Keyed by the result whose review made it, so setting that result back to pending lifts it.
+-- Not a foreign key: pruning old runs keeps what their reviewers decided.
 CREATE TABLE exclusions (
-    result_id         TEXT PRIMARY KEY REFERENCES results(id),
+    result_id         TEXT PRIMARY KEY,
     workspace_id      INTEGER NOT NULL REFERENCES workspaces(id),
     config_id         TEXT NOT NULL,
     document_id       TEXT NOT NULL,

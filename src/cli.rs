@@ -68,6 +68,18 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Copy the whole database to FILE, consistently, while a server may be running.
+    Backup {
+        /// The copy to write; must not exist.
+        file: PathBuf,
+    },
+    /// Delete the workspace's finished runs older than a duration (with their results),
+    /// and reference versions nothing uses any more.
+    Prune {
+        /// Age such as 90d, 12h, 30m or 45s.
+        #[arg(long, value_name = "DURATION")]
+        older_than: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

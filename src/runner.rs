@@ -334,6 +334,11 @@ impl Runner {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Outcome> {
         let ws = run.workspace;
+        if let Some(table) = self.store.version_deleted(ws, run.reference_version_id)? {
+            return Ok(Outcome::Failed(format!(
+                "the reference data {table} of this run's config was deleted before the run started"
+            )));
+        }
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;

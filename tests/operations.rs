@@ -220,3 +220,122 @@ fn metrics_count_requests_by_route_and_need_a_key_unless_open() {
     let reply = request(&open.addr, "GET", "/metrics", None, None, b"");
     assert_eq!(reply.status, 200, "{}", reply.text());
 }
+
+#[test]
+fn xlsx_uploads_read_the_first_sheet_with_numbers_and_dates_as_text() {
+    let server = TestServer::start();
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xlsx/vendors.xlsx"),
+    )
+    .unwrap();
+    let (content_type, body) =
+        common::server::multipart("vendors.xlsx", &bytes, &[("name", "vendors")]);
+    let created = server.send("POST", "/v1/reference-data", Some(&content_type), &body);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let table = created.json();
+    assert_eq!(table["source_type"], "xlsx");
+    assert_eq!(table["row_count"], 3);
+    let types: Vec<(String, String)> = table["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["type"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        types.contains(&("total".into(), "number".into())),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&("invoice_date".into(), "date".into())),
+        "{types:?}"
+    );
+    let id = table["id"].as_str().unwrap();
+    let rows = server.get(&format!("/v1/reference-data/{id}/rows")).json();
+    assert_eq!(rows["data"][0]["id"], "V-001");
+    assert_eq!(rows["data"][0]["total"], "1240", "whole numbers without .0");
+    assert_eq!(rows["data"][0]["invoice_date"], "2024-03-01");
+    // A body that is not a workbook is a validation error, not a crash.
+    let (content_type, body) = common::server::multipart("broken.xlsx", b"PK\x03\x04garbage", &[]);
+    server
+        .send("POST", "/v1/reference-data", Some(&content_type), &body)
+        .assert_error(400, "validation_error");
+}
+
+#[test]
+fn a_run_queued_before_its_table_was_deleted_fails_saying_so() {
+    // Runs stay queued behind a slow one while the table is deleted.
+    let server = TestServer::start_with(&["--run-batch-pause-ms", "200"]);
+    let (run_id, reference_id) = fixture_run(&server);
+    let config_id = server.get(&format!("/v1/matching/runs/{run_id}")).json()["matching_config_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blocker = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+    let queued = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+    let queued_id = queued.json()["id"].as_str().unwrap().to_string();
+    let deleted = server.send(
+        "DELETE",
+        &format!("/v1/reference-data/{reference_id}"),
+        None,
+        b"",
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    // Triggering now is refused outright.
+    server
+        .post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}))
+        .assert_error(409, "conflict");
+    let blocker_id = blocker.json()["id"].as_str().unwrap().to_string();
+    server.post_json(
+        &format!("/v1/matching/runs/{blocker_id}/cancel"),
+        &json!({}),
+    );
+    let run = server.wait_for_run(&queued_id, 60);
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().contains("deleted"), "{run}");
+    // Past results keep their rows and evidence.
+    let detail = server.get(&format!("/v1/matching/runs/{run_id}")).json();
+    assert!(detail["results"][0]["evidence"].is_object());
+}
+
+#[test]
+fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
+    let server = TestServer::start();
+    let (run_id, _) = fixture_run(&server);
+    let copy = server.dir.path().join("copy.db");
+    common::server::cli(&server.db, &["backup", copy.to_str().unwrap()]);
+    // The copy is a working database with the same run.
+    let listed = common::server::cli(&copy, &["keys", "list"]);
+    assert!(!listed.trim().is_empty());
+    let again = common::refmatch(&[
+        "--db",
+        server.db.to_str().unwrap(),
+        "backup",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2), "a backup never overwrites");
+
+    let kept = common::server::cli(&server.db, &["prune", "--older-than", "1d"]);
+    assert!(kept.contains("pruned 0 runs"), "{kept}");
+    assert_eq!(
+        server.get(&format!("/v1/matching/runs/{run_id}")).status,
+        200
+    );
+    let pruned = common::server::cli(&server.db, &["prune", "--older-than", "0s"]);
+    assert!(pruned.contains("pruned 1 runs, 150 results"), "{pruned}");
+    server
+        .get(&format!("/v1/matching/runs/{run_id}"))
+        .assert_error(404, "not_found");
+    let bad = common::refmatch(&[
+        "--db",
+        server.db.to_str().unwrap(),
+        "prune",
+        "--older-than",
+        "soon",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

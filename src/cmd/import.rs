@@ -23,13 +23,18 @@ pub fn reference(cli: &Cli, command: &ReferenceCommand) -> Result<()> {
     } = command;
     let bytes = read(file)?;
     let origin = file.display().to_string();
-    let table = ingest::reference_from_csv(
-        &origin,
-        &bytes,
-        *encoding,
-        id_column.as_deref(),
-        "--id-column",
-    )?;
+    let xlsx = origin.to_ascii_lowercase().ends_with(".xlsx");
+    let table = if xlsx {
+        ingest::xlsx::reference_from_xlsx(&origin, &bytes, id_column.as_deref(), "--id-column")?
+    } else {
+        ingest::reference_from_csv(
+            &origin,
+            &bytes,
+            *encoding,
+            id_column.as_deref(),
+            "--id-column",
+        )?
+    };
     let store = Store::open(&cli.db_path(), 2)?;
     let ws = store.workspace(&cli.workspace, true)?;
     let default_name = file
@@ -46,7 +51,7 @@ pub fn reference(cli: &Cli, command: &ReferenceCommand) -> Result<()> {
         ws,
         replace.as_deref(),
         name.as_deref(),
-        "csv",
+        if xlsx { "xlsx" } else { "csv" },
         &table,
     )?;
     eprintln!(

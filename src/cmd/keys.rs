@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, command: &KeysCommand) -> Result<()> {
         KeysCommand::List => {
             let ws = store.workspace(&cli.workspace, false)?;
             let mut text = String::new();
-            for key in store.list_keys(ws, None, usize::MAX / 2)?.items {
+            for key in store.list_keys(ws, None, 1_000_000)?.items {
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}{}\n",
                     key["id"].as_str().unwrap_or(""),

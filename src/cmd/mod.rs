@@ -8,6 +8,7 @@ mod eval;
 mod import;
 mod keys;
 mod match_;
+mod ops;
 mod run;
 mod serve;
 mod synth;
@@ -34,6 +35,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config(command) => import::config(&cli, command),
         Command::Run(args) => run::run(&cli, args),
         Command::Bench(command) => bench::run(&cli, command),
+        Command::Backup { file } => ops::backup(&cli, file),
+        Command::Prune { older_than } => ops::prune(&cli, older_than),
     }
 }
 

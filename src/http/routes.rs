@@ -538,9 +538,12 @@ fn upload_reference(
             })?;
             let filename = file.filename.clone().unwrap_or_else(|| "file".into());
             let lower = filename.to_ascii_lowercase();
-            if lower.ends_with(".xlsx") || lower.ends_with(".xls") {
+            let xlsx = lower.ends_with(".xlsx")
+                || file.content_type.as_deref()
+                    == Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+            if lower.ends_with(".xls") {
                 return Err(Error::UnsupportedMediaType(
-                    "XLSX uploads are not supported yet; export the sheet as CSV".into(),
+                    "legacy .xls workbooks are not read; save the sheet as .xlsx or CSV".into(),
                 ));
             }
             let text_part = |name: &str| -> Result<Option<String>> {
@@ -554,14 +557,15 @@ fn upload_reference(
             };
             let id_column = text_part("id_column")?.or(req.param("id_column").map(String::from));
             let name = text_part("name")?.or(req.param("name").map(String::from));
-            let table = ingest::reference_from_csv(
-                &filename,
-                file.data,
-                encoding(req)?,
-                id_column.as_deref().filter(|c| !c.is_empty()),
-                "id_column",
-            )?;
-            (name.or(Some(filename)), "csv", table)
+            let id_column = id_column.as_deref().filter(|c| !c.is_empty());
+            let (source_type, table) = if xlsx {
+                ("xlsx", read_xlsx(&filename, file.data, id_column)?)
+            } else {
+                let table =
+                    ingest::reference_from_csv(&filename, file.data, encoding(req)?, id_column, "id_column")?;
+                ("csv", table)
+            };
+            (name.or(Some(filename)), source_type, table)
         }
         "text/csv" => {
             let table = ingest::reference_from_csv(
@@ -576,6 +580,10 @@ fn upload_reference(
         "application/json" => {
             let json = body::reference_from_json(&req.body)?;
             (json.name, "json", json.table)
+        }
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            let table = read_xlsx("body", &req.body, req.param("id_column"))?;
+            (req.param("name").map(String::from), "xlsx", table)
         }
         "" => {
             return Err(Error::UnsupportedMediaType(
@@ -596,6 +604,19 @@ fn upload_reference(
         source_type,
         &table,
     )
+}
+
+/// An XLSX workbook's first sheet as a table. The spreadsheet reader is a dependency; a
+/// panic inside it on a crafted file is a bad file, not a server error.
+fn read_xlsx(
+    name: &str,
+    bytes: &[u8],
+    id_column: Option<&str>,
+) -> Result<crate::matcher::ReferenceTable> {
+    std::panic::catch_unwind(|| {
+        ingest::xlsx::reference_from_xlsx(name, bytes, id_column, "id_column")
+    })
+    .unwrap_or_else(|_| Err(Error::invalid(name, "", "is not a readable XLSX workbook")))
 }
 
 /// Documents from JSON, JSON Lines or CSV, with their source type.

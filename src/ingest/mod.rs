@@ -6,6 +6,7 @@
 pub mod body;
 pub mod csv;
 pub mod multipart;
+pub mod xlsx;
 
 pub use self::csv::{read_csv, CsvEvent, CsvTable, Encoding};
 

@@ -125,6 +125,74 @@ impl Store {
     }
 }
 
+/// What `prune` removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub runs: usize,
+    pub results: usize,
+    pub reference_versions: usize,
+}
+
+impl Store {
+    /// A consistent copy of the whole database in `target` (which must not exist), taken
+    /// with `VACUUM INTO`: safe while a server reads and writes.
+    pub fn backup(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(Error::invalid(
+                target.display().to_string(),
+                "",
+                "already exists; a backup never overwrites a file",
+            ));
+        }
+        let target = target
+            .to_str()
+            .ok_or_else(|| Error::invalid("backup", "FILE", "the path must be valid UTF-8"))?;
+        self.conn()?.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
+    /// Deletes the workspace's finished runs created before `cutoff_ms` with their results
+    /// and reviews (rejections stay in force), then reference versions that are neither
+    /// current nor used by a remaining run. One transaction.
+    pub fn prune(&self, ws: WorkspaceId, cutoff_ms: i64) -> Result<Pruned> {
+        let cutoff = iso(cutoff_ms);
+        self.write(|tx| {
+            let old = "SELECT id FROM runs WHERE workspace_id = ?1 AND created_at < ?2
+                       AND status IN ('completed', 'failed', 'cancelled')";
+            tx.execute(
+                &format!(
+                    "DELETE FROM reviews WHERE result_id IN
+                         (SELECT id FROM results WHERE run_id IN ({old}))"
+                ),
+                rusqlite::params![ws.0, cutoff],
+            )?;
+            let results = tx.execute(
+                &format!("DELETE FROM results WHERE run_id IN ({old})"),
+                rusqlite::params![ws.0, cutoff],
+            )?;
+            let runs = tx.execute(
+                "DELETE FROM runs WHERE workspace_id = ?1 AND created_at < ?2
+                 AND status IN ('completed', 'failed', 'cancelled')",
+                rusqlite::params![ws.0, cutoff],
+            )?;
+            let reference_versions = tx.execute(
+                "DELETE FROM reference_versions WHERE workspace_id = ?1
+                 AND id NOT IN (SELECT reference_version_id FROM runs)
+                 AND NOT EXISTS (SELECT 1 FROM reference_tables t
+                     WHERE t.id = reference_versions.table_id
+                       AND t.current_version = reference_versions.version
+                       AND t.deleted_at IS NULL)",
+                rusqlite::params![ws.0],
+            )?;
+            Ok(Pruned {
+                runs,
+                results,
+                reference_versions,
+            })
+        })
+    }
+}
+
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
     match Error::from(e) {
         Error::Database(message) => Error::Io {

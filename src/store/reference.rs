@@ -299,6 +299,19 @@ impl Store {
         ))
     }
 
+    /// Whether the table of a version was deleted (a run queued before cannot use it).
+    pub fn version_deleted(&self, ws: WorkspaceId, version_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT t.id FROM reference_versions v JOIN reference_tables t ON t.id = v.table_id
+                 WHERE v.id = ?1 AND v.workspace_id = ?2 AND t.deleted_at IS NOT NULL",
+                params![version_id, ws.0],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Every row of a version, in upload order, as the matcher holds them.
     pub fn load_version(&self, ws: WorkspaceId, version_id: i64) -> Result<ReferenceTable> {
         let conn = self.conn()?;
