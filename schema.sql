@@ -185,3 +185,21 @@ CREATE TABLE exclusions (
     reference_row_id  TEXT NOT NULL
 );
 CREATE INDEX exclusions_by_config ON exclusions(config_id, document_id);
+
+-- Generated strategies: proposed mappings, weights and threshold with a rationale each.
+-- `strategy` is JSON {field_mappings, threshold}; `version_hash` is the first 12 hex digits
+-- of the SHA-256 of its canonical JSON (keys sorted).
+CREATE TABLE strategies (
+    seq                 INTEGER PRIMARY KEY,
+    id                  TEXT NOT NULL UNIQUE,
+    workspace_id        INTEGER NOT NULL REFERENCES workspaces(id),
+    reference_data_id   TEXT NOT NULL,
+    name                TEXT,
+    strategy            TEXT NOT NULL,
+    version             INTEGER NOT NULL,
+    version_hash        TEXT NOT NULL,
+    metrics             TEXT,
+    matching_config_id  TEXT,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);

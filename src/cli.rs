@@ -47,6 +47,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a generated vendor-invoice set (reference, documents, truth, config) to a directory.
     Synth(SynthArgs),
+    /// Propose a config for a reference table and sample documents; with --truth, fit
+    /// weights and threshold to labelled data.
+    GenerateConfig(GenerateArgs),
     /// Serve the HTTP API from the database.
     Serve(ServeArgs),
     /// Seed a new database from the built-in fixtures, run the matcher once and serve it.
@@ -311,6 +314,31 @@ pub struct EvalArgs {
     /// Also report precision, recall and F1 for thresholds 0.00 to 1.00.
     #[arg(long)]
     pub sweep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Reference table (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub reference: PathBuf,
+    /// Sample documents (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub documents: PathBuf,
+    /// Truth CSV (document_id,row_id) to fit weights and threshold to.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+    /// Id column of the reference (default: `id` or `row_id`, else row_1, row_2, ...).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Id column of the documents (default: `document_id` or `id`, else doc_1, ...).
+    #[arg(long, value_name = "COL")]
+    pub document_id_column: Option<String>,
+    /// utf-8 (default) or windows-1252.
+    #[arg(long, value_name = "NAME", default_value = "utf-8")]
+    pub encoding: Encoding,
+    /// Matcher threads for fitting (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,9 @@
 //!   indexes, confidence and evidence. It knows nothing of files, SQLite or HTTP.
 //! - `ingest`: the only code that reads CSV files (delimiter, encoding, ids).
 //! - `evaluate`: offline metrics against labelled data (precision, recall, F1, sweep).
+//! - `strategy`: strategy generation without a language model: profiles both sides,
+//!   proposes mappings, strategies, weights and a threshold with a rationale each, and fits
+//!   weights and threshold to labels; pure, on top of `matcher` and `evaluate`.
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
@@ -23,6 +26,7 @@ pub mod parse;
 pub mod runner;
 pub mod service;
 pub mod store;
+pub mod strategy;
 pub mod synth;
 
 pub use error::{Error, Result};

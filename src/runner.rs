@@ -170,6 +170,11 @@ impl Runner {
         })
     }
 
+    /// The matcher pool runs execute on (strategy fitting uses it too).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     pub fn owner(&self) -> &str {
         &self.owner
     }

@@ -91,7 +91,7 @@ fn checked_config(
         return Err(Error::invalid(
             "body",
             "strategy_id",
-            "configs from generated strategies are not available in this version",
+            "only creating a config takes a strategy_id",
         ));
     }
     let reference_data_id = match (&raw.reference_data_id, existing) {
@@ -166,8 +166,49 @@ fn checked_config(
 }
 
 pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Value> {
+    // `{strategy_id, name?, reference_data_id?, target...}`: the strategy's mappings and
+    // threshold fill in what the body leaves out.
+    let mut from_strategy = None;
+    let mut owned = None;
+    if let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(bytes) {
+        if let Some(strategy_id) = body.remove("strategy_id") {
+            let strategy_id = strategy_id
+                .as_str()
+                .ok_or_else(|| Error::invalid("body", "strategy_id", "must be a string"))?
+                .to_string();
+            let strategy = store.get_strategy(ws, &strategy_id).map_err(|e| match e {
+                Error::NotFound { .. } => Error::invalid(
+                    "body",
+                    "strategy_id",
+                    format!("no strategy with id \"{strategy_id}\""),
+                ),
+                other => other,
+            })?;
+            let reference = strategy["reference_data_id"].clone();
+            match body.get("reference_data_id") {
+                Some(given) if *given != reference => {
+                    return Err(Error::invalid(
+                        "body",
+                        "reference_data_id",
+                        "differs from the strategy's reference data",
+                    ))
+                }
+                _ => {
+                    body.insert("reference_data_id".into(), reference);
+                }
+            }
+            if let Value::Object(proposal) = &strategy["strategy"] {
+                for (key, value) in proposal {
+                    body.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+            from_strategy = Some(strategy_id);
+            owned = Some(Value::Object(body).to_string());
+        }
+    }
+    let bytes = owned.as_deref().map_or(bytes, str::as_bytes);
     let (raw, reference_data_id, scoring, target) = checked_config(store, ws, bytes, None)?;
-    store.insert_config(
+    let created = store.insert_config(
         ws,
         &ConfigWrite {
             name: raw.name.as_deref(),
@@ -175,7 +216,11 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
             body: &scoring,
             target: &target,
         },
-    )
+    )?;
+    if let (Some(strategy_id), Some(config_id)) = (from_strategy, created["id"].as_str()) {
+        store.link_strategy(ws, &strategy_id, config_id)?;
+    }
+    Ok(created)
 }
 
 pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
@@ -481,4 +526,230 @@ fn result_filter(filter: &serde_json::Map<String, Value>) -> Result<ResultFilter
         }
     }
     Ok(out)
+}
+
+/// Documents sampled to profile for a strategy.
+const STRATEGY_SAMPLE: usize = 5_000;
+
+/// `POST /v1/matching/strategies/generate`: profiles the reference table and the target
+/// documents, proposes a config with a rationale per mapping and, given labels or the
+/// reviews of a config's runs, fits weights and threshold to them. Stores the strategy;
+/// creates no config.
+pub fn generate_strategy(
+    store: &Store,
+    ws: WorkspaceId,
+    bytes: &[u8],
+    pool: &rayon::ThreadPool,
+) -> Result<Value> {
+    let value: Value = serde_json::from_str(text(bytes)?)
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(Error::invalid("body", "", "must be a JSON object"));
+    };
+    const KEYS: [&str; 7] = [
+        "reference_data_id",
+        "target_type",
+        "target_value",
+        "user_prompt",
+        "labels",
+        "use_reviews_of",
+        "name",
+    ];
+    for key in object.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(Error::invalid(
+                "body",
+                key.as_str(),
+                format!("unknown field ({})", KEYS.join(", ")),
+            ));
+        }
+    }
+    let reference_data_id = object
+        .get("reference_data_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid("body", "reference_data_id", "is required"))?;
+    let name = match object.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) => Some(n.as_str()),
+        Some(_) => return Err(Error::invalid("body", "name", "must be a string")),
+    };
+    let (version, _) = store
+        .current_version(ws, reference_data_id)
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "body",
+                "reference_data_id",
+                format!("no reference data with id \"{reference_data_id}\""),
+            ),
+            other => other,
+        })?;
+    let target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
+    store.check_target(ws, &target)?;
+
+    // The documents: field names in first-seen order, values as the matcher sees them.
+    let mut sample = crate::strategy::DocumentSample::default();
+    let mut external: std::collections::HashMap<String, String> = Default::default();
+    let mut after = 0;
+    while sample.ids.len() < STRATEGY_SAMPLE {
+        let batch = store.target_documents(ws, &target, after, 1_000)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.seq;
+        for doc in batch {
+            for key in doc.fields.keys() {
+                if !sample.columns.contains(key) {
+                    sample.columns.push(key.clone());
+                    for row in &mut sample.rows {
+                        row.push(None);
+                    }
+                }
+            }
+            let row = sample
+                .columns
+                .iter()
+                .map(|c| {
+                    doc.fields
+                        .get(c)
+                        .and_then(body::field_text)
+                        .map(|t| t.into_owned())
+                })
+                .collect();
+            if let Some(ext) = &doc.external_id {
+                external.insert(ext.clone(), doc.id.clone());
+            }
+            sample.ids.push(doc.id);
+            sample.rows.push(row);
+            if sample.ids.len() >= STRATEGY_SAMPLE {
+                break;
+            }
+        }
+    }
+    if sample.ids.is_empty() {
+        return Err(Error::invalid(
+            "body",
+            "target_type",
+            "selects no documents; upload documents before generating a strategy",
+        ));
+    }
+    let reference = std::sync::Arc::new(store.load_version(ws, version.id)?);
+    let mut proposal = pool.install(|| crate::strategy::propose(&reference, &sample))?;
+
+    // Labels: given pairs, and what reviewers decided on a config's runs.
+    let mut labels: std::collections::HashMap<String, Option<String>> = Default::default();
+    if let Some(config_id) = object.get("use_reviews_of").filter(|v| !v.is_null()) {
+        let config_id = config_id
+            .as_str()
+            .ok_or_else(|| Error::invalid("body", "use_reviews_of", "must be a config id"))?;
+        store.get_config(ws, config_id).map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "body",
+                "use_reviews_of",
+                format!("no matching config with id \"{config_id}\""),
+            ),
+            other => other,
+        })?;
+        for (document, row, status) in store.reviewed_results(ws, config_id)? {
+            // An approved row is the document's true row; a rejected one says only that it
+            // is not, which counts as "no true row" unless an approval says otherwise.
+            match status.as_str() {
+                "approved" => {
+                    labels.insert(document, row);
+                }
+                _ => {
+                    labels.entry(document).or_insert(None);
+                }
+            }
+        }
+    }
+    match object.get("labels") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(pairs)) => {
+            for (i, pair) in pairs.iter().enumerate() {
+                let field = |key: &str| format!("labels[{i}].{key}");
+                let document = pair
+                    .get("document_id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Error::invalid("body", field("document_id"), "is required"))?;
+                let row = match pair.get("row_id") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(r)) => Some(r.clone()),
+                    Some(_) => {
+                        return Err(Error::invalid(
+                            "body",
+                            field("row_id"),
+                            "must be a string or null",
+                        ))
+                    }
+                };
+                let id = external
+                    .get(document)
+                    .cloned()
+                    .unwrap_or_else(|| document.to_string());
+                if !sample.ids.contains(&id) {
+                    return Err(Error::invalid(
+                        "body",
+                        field("document_id"),
+                        format!("\"{document}\" is not one of the target documents"),
+                    ));
+                }
+                labels.insert(id, row);
+            }
+        }
+        Some(_) => return Err(Error::invalid("body", "labels", "must be an array")),
+    }
+    let labelled = labels.len();
+    if labelled > 0 {
+        proposal = crate::strategy::fit(proposal, reference, &sample, &labels, pool)?;
+    }
+    let strategy = serde_json::json!({
+        "field_mappings": proposal.config.field_mappings,
+        "threshold": proposal.config.threshold,
+    });
+    let metrics = proposal.metrics.map(|m| {
+        serde_json::json!({
+            "labelled_documents": labelled,
+            "f1_before": m.f1_before,
+            "f1_after": m.f1_after,
+            "threshold": m.threshold,
+        })
+    });
+    store.insert_strategy(ws, reference_data_id, name, &strategy, metrics.as_ref())
+}
+
+/// `PATCH /v1/matching/strategies/:id`: a JSON merge patch of `strategy`, checked like a
+/// config against its table; bumps `version` and `version_hash`.
+pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
+    let patch: Value = serde_json::from_str(text(bytes)?)
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    if !patch.is_object() {
+        return Err(Error::invalid("body", "", "must be a JSON merge patch object"));
+    }
+    let current = store.get_strategy(ws, id)?;
+    let mut strategy = current["strategy"].clone();
+    merge_patch(&mut strategy, &patch);
+    let reference_data_id = current["reference_data_id"].as_str().unwrap_or("");
+    let mut candidate = strategy.clone();
+    if let Value::Object(map) = &mut candidate {
+        map.insert("reference_data_id".into(), Value::from(reference_data_id));
+    }
+    // Checked exactly as a config created from it would be.
+    checked_config(store, ws, candidate.to_string().as_bytes(), None)?;
+    store.update_strategy(ws, id, &strategy)
+}
+
+/// RFC 7396: objects merge key by key, `null` deletes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
 }

@@ -339,3 +339,156 @@ fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn strategies_are_generated_patched_versioned_and_turned_into_configs() {
+    let server = TestServer::start();
+    let (run_id, reference_id) = fixture_run(&server);
+    let generated = server.post_json(
+        "/v1/matching/strategies/generate",
+        &json!({"reference_data_id": reference_id, "name": "invoices"}),
+    );
+    assert_eq!(generated.status, 201, "{}", generated.text());
+    let strategy = generated.json();
+    assert_eq!(strategy["version"], 1);
+    assert!(
+        strategy["matching_config_id"].is_null(),
+        "it creates no config"
+    );
+    let hash = strategy["version_hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 12);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+    let mappings = strategy["strategy"]["field_mappings"].as_array().unwrap();
+    assert!(mappings.len() >= 4, "{strategy}");
+    for m in mappings {
+        assert!(!m["rationale"].as_str().unwrap_or("").is_empty(), "{m}");
+    }
+    let targets: Vec<&str> = mappings
+        .iter()
+        .map(|m| m["target"].as_str().unwrap())
+        .collect();
+    assert!(targets.contains(&"invoice_number") && targets.contains(&"vendor_name"));
+    let id = strategy["id"].as_str().unwrap().to_string();
+
+    let patched = server.send(
+        "PATCH",
+        &format!("/v1/matching/strategies/{id}"),
+        Some("application/merge-patch+json"),
+        json!({"threshold": 0.7}).to_string().as_bytes(),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let patched = patched.json();
+    assert_eq!(patched["version"], 2);
+    assert_eq!(patched["strategy"]["threshold"], 0.7);
+    assert_ne!(patched["version_hash"], hash);
+    // A patch that breaks the config is refused and changes nothing.
+    let bad = server.send(
+        "PATCH",
+        &format!("/v1/matching/strategies/{id}"),
+        Some("application/merge-patch+json"),
+        json!({"threshold": 3}).to_string().as_bytes(),
+    );
+    bad.assert_error(400, "validation_error");
+    assert_eq!(
+        server.get(&format!("/v1/matching/strategies/{id}")).json()["version"],
+        2
+    );
+
+    let config = server.post_json(
+        "/v1/matching/configs",
+        &json!({"strategy_id": id, "name": "from strategy"}),
+    );
+    assert_eq!(config.status, 201, "{}", config.text());
+    let config = config.json();
+    assert_eq!(config["threshold"], 0.7);
+    assert_eq!(config["reference_data_id"], reference_id.as_str());
+    let linked = server.get(&format!("/v1/matching/strategies/{id}")).json();
+    assert_eq!(linked["matching_config_id"], config["id"]);
+
+    // Fitted to the reviews of a config's runs: approve the matched results.
+    let config_id = server.get(&format!("/v1/matching/runs/{run_id}")).json()["matching_config_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reviewed = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/results/review"),
+        &json!({"filter": {"matched": true}, "status": "approved"}),
+    );
+    assert!(reviewed.json()["updated"].as_i64().unwrap() > 100);
+    let fitted = server.post_json(
+        "/v1/matching/strategies/generate",
+        &json!({"reference_data_id": reference_id, "use_reviews_of": config_id}),
+    );
+    assert_eq!(fitted.status, 201, "{}", fitted.text());
+    let metrics = &fitted.json()["metrics"];
+    assert!(
+        metrics["labelled_documents"].as_i64().unwrap() > 100,
+        "{metrics}"
+    );
+    assert!(metrics["f1_after"].as_f64().unwrap() >= metrics["f1_before"].as_f64().unwrap());
+
+    server
+        .post_json(
+            "/v1/matching/strategies/generate",
+            &json!({"reference_data_id": "nope"}),
+        )
+        .assert_error(400, "validation_error");
+    server
+        .get("/v1/matching/strategies/unknown")
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn generate_config_proposes_a_config_as_good_as_the_hand_written_one() {
+    let eval_f1 = |config: &str| {
+        let out = common::refmatch(&[
+            "eval",
+            "--reference",
+            &common::fixture("reference.csv"),
+            "--documents",
+            &common::fixture("documents.csv"),
+            "--config",
+            config,
+            "--truth",
+            &common::fixture("truth.csv"),
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        serde_json::from_str::<Value>(&common::stdout(&out)).unwrap()["f1"]
+            .as_f64()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "generate-config".to_string(),
+        "--reference".into(),
+        common::fixture("reference.csv"),
+        "--documents".into(),
+        common::fixture("documents.csv"),
+    ];
+    let plain = common::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(plain.status.success(), "{}", common::stderr(&plain));
+    let generated = common::write(dir.path(), "generated.json", common::stdout(&plain));
+    let config: Value = serde_json::from_str(&common::stdout(&plain)).unwrap();
+    assert!(config["field_mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["rationale"].is_string()));
+    args.extend(["--truth".into(), common::fixture("truth.csv")]);
+    let fitted = common::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(fitted.status.success(), "{}", common::stderr(&fitted));
+    assert!(common::stderr(&fitted).contains("F1"));
+    let fitted = common::write(dir.path(), "fitted.json", common::stdout(&fitted));
+
+    let hand = eval_f1(&common::fixture("config.json"));
+    let (generated, fitted) = (eval_f1(&generated), eval_f1(&fitted));
+    assert!(
+        generated >= hand - 0.03,
+        "generated {generated} vs hand-written {hand}"
+    );
+    assert!(
+        fitted >= generated,
+        "fitted {fitted} vs generated {generated}"
+    );
+}

@@ -5,6 +5,7 @@ mod bench;
 mod bench_data;
 mod demo;
 mod eval;
+mod generate;
 mod import;
 mod keys;
 mod match_;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Match(args) => match_::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::GenerateConfig(args) => generate::run(args),
         Command::Serve(args) => serve::run(&cli, args),
         Command::Demo(args) => demo::run(&cli, args),
         Command::Keys(command) => keys::run(&cli, command),

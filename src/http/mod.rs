@@ -4,6 +4,7 @@
 
 pub mod limits;
 pub mod message;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 

@@ -59,17 +59,22 @@ enum Route {
     Keys,
     Key,
     Metrics,
+    OpenApi,
+    StrategyGenerate,
+    Strategy,
 }
 
 impl Route {
     fn allowed(self) -> &'static [Method] {
         use Method::*;
         match self {
-            Route::Health | Route::Metrics => &[Get],
+            Route::Health | Route::Metrics | Route::OpenApi => &[Get],
             Route::References | Route::Documents | Route::Configs => &[Get, Post],
             Route::Reference | Route::Config => &[Get, Put, Delete],
             Route::Document => &[Get, Delete],
             Route::Key => &[Delete],
+            Route::StrategyGenerate => &[Post],
+            Route::Strategy => &[Get, Patch],
             Route::ConfigRun | Route::RunCancel | Route::ResultReview | Route::BulkReview => {
                 &[Post]
             }
@@ -89,6 +94,9 @@ impl Route {
         match self {
             Route::Health => "healthz",
             Route::Metrics => "metrics",
+            Route::OpenApi => "openapi",
+            Route::StrategyGenerate => "strategy_generate",
+            Route::Strategy => "strategy",
             Route::References => "reference_data",
             Route::Reference => "reference_data_item",
             Route::ReferenceRows => "reference_data_rows",
@@ -116,12 +124,46 @@ impl Route {
             [Method::Get] => "GET",
             [Method::Post] => "POST",
             [Method::Delete] => "DELETE",
+            [Method::Get, Method::Patch] => "GET, PATCH",
             [Method::Get, Method::Post] => "GET, POST",
             [Method::Get, Method::Put, Method::Delete] => "GET, PUT, DELETE",
             _ => "GET, DELETE",
         }
     }
 }
+
+/// Every route as `(path template, methods)`, in the OpenAPI document's spelling. The
+/// OpenAPI test checks that the document describes each of them.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/healthz", &["get"]),
+    ("/metrics", &["get"]),
+    ("/v1/reference-data", &["get", "post"]),
+    ("/v1/matching/reference-data", &["get", "post"]),
+    ("/v1/reference-data/{id}", &["get", "put", "delete"]),
+    ("/v1/reference-data/{id}/rows", &["get"]),
+    ("/v1/reference-data/{id}/export", &["get"]),
+    ("/v1/matching/reference-data/{id}", &["get", "put", "delete"]),
+    ("/v1/matching/reference-data/{id}/rows", &["get"]),
+    ("/v1/matching/reference-data/{id}/export", &["get"]),
+    ("/v1/documents", &["get", "post"]),
+    ("/v1/documents/{id}", &["get", "delete"]),
+    ("/v1/matching/configs", &["get", "post"]),
+    ("/v1/matching/configs/{id}", &["get", "put", "delete"]),
+    ("/v1/matching/configs/{id}/run", &["post"]),
+    ("/v1/matching/runs", &["get"]),
+    ("/v1/matching/runs/{id}", &["get"]),
+    ("/v1/matching/runs/{id}/progress", &["get"]),
+    ("/v1/matching/runs/{id}/cancel", &["post"]),
+    ("/v1/matching/runs/{id}/results", &["get"]),
+    ("/v1/matching/runs/{id}/results/export", &["get"]),
+    ("/v1/matching/runs/{id}/results/review", &["post"]),
+    ("/v1/matching/runs/{runId}/results/{resultId}/review", &["post"]),
+    ("/v1/matching/strategies/generate", &["post"]),
+    ("/v1/matching/strategies/{id}", &["get", "patch"]),
+    ("/v1/keys", &["get"]),
+    ("/v1/keys/{id}", &["delete"]),
+    ("/v1/openapi.json", &["get"]),
+];
 
 /// Finds the route of a path and the ids in it (percent-decoded).
 fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
@@ -150,6 +192,8 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "matching", "configs"] => (Route::Configs, vec![]),
         ["v1", "matching", "configs", id] => (Route::Config, vec![id]),
         ["v1", "matching", "configs", id, "run"] => (Route::ConfigRun, vec![id]),
+        ["v1", "matching", "strategies", "generate"] => (Route::StrategyGenerate, vec![]),
+        ["v1", "matching", "strategies", id] => (Route::Strategy, vec![id]),
         ["v1", "matching", "runs"] => (Route::Runs, vec![]),
         ["v1", "matching", "runs", id] => (Route::Run, vec![id]),
         ["v1", "matching", "runs", id, "progress"] => (Route::RunProgress, vec![id]),
@@ -163,6 +207,7 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "keys"] => (Route::Keys, vec![]),
         ["v1", "keys", id] => (Route::Key, vec![id]),
         ["metrics"] => (Route::Metrics, vec![]),
+        ["v1", "openapi.json"] => (Route::OpenApi, vec![]),
         _ => return None,
     };
     Some((route, ids.into_iter().map(String::from).collect()))
@@ -247,6 +292,13 @@ fn dispatch(
     };
     match resolved {
         Some((Route::Health, _)) => return Ok(Response::ok(&json!({"status": "ok"}))),
+        Some((Route::OpenApi, _)) if method == Method::Get => {
+            return Ok(Response::bytes(
+                200,
+                "application/json",
+                super::openapi::DOCUMENT.as_bytes().to_vec(),
+            ));
+        }
         Some((Route::Metrics, _)) if ctx.metrics_open && method == Method::Get => {
             return metrics(ctx);
         }
@@ -453,7 +505,31 @@ fn dispatch(
                 store, ws, id, &req.body, &key.id,
             )?))
         }
+        (Route::StrategyGenerate, _) => {
+            require_json(req)?;
+            let created =
+                service::generate_strategy(store, ws, &req.body, ctx.runner.pool())?;
+            Ok(Response::json(201, &created))
+        }
+        (Route::Strategy, Method::Get) => Ok(Response::ok(&store.get_strategy(ws, id)?)),
+        (Route::Strategy, _) => {
+            match req.media_type.as_deref() {
+                Some("application/json" | "application/merge-patch+json") => {}
+                _ => {
+                    return Err(Error::UnsupportedMediaType(
+                        "send a JSON merge patch as application/merge-patch+json or application/json"
+                            .into(),
+                    ))
+                }
+            }
+            Ok(Response::ok(&service::patch_strategy(store, ws, id, &req.body)?))
+        }
         (Route::Metrics, _) => metrics(ctx),
+        (Route::OpenApi, _) => Ok(Response::bytes(
+            200,
+            "application/json",
+            super::openapi::DOCUMENT.as_bytes().to_vec(),
+        )),
         (Route::Health, _) => Ok(Response::ok(&json!({"status": "ok"}))),
     }
 }

@@ -13,6 +13,7 @@ mod migrate;
 pub mod reference;
 pub mod results;
 pub mod runs;
+pub mod strategies;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

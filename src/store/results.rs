@@ -162,6 +162,29 @@ impl Store {
         Ok(RunDetail { run, results })
     }
 
+    /// What reviewers decided on results of `config_id`'s runs, oldest first: `(document
+    /// id, matched row, status)` for approved and rejected results.
+    pub fn reviewed_results(
+        &self,
+        ws: WorkspaceId,
+        config_id: &str,
+    ) -> Result<Vec<(String, Option<String>, String)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT r.document_id, r.matched_reference_row_id, r.status FROM results r
+             JOIN runs ON runs.id = r.run_id
+             WHERE runs.config_id = ?1 AND r.workspace_id = ?2
+               AND r.status IN ('approved', 'rejected')
+             ORDER BY r.reviewed_at, r.seq",
+        )?;
+        let rows = stmt
+            .query_map(params![config_id, ws.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// The ids of a run's results under `filter`, at most `limit`, in result order.
     pub fn result_ids(
         &self,

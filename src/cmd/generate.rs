@@ -1,0 +1,73 @@
+//! `refmatch generate-config`: a proposed config for a reference table and sample documents
+//! (the strategy generator), fitted to labelled data when `--truth` is given.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::cli::GenerateArgs;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::strategy::{self, DocumentSample};
+
+/// Documents read to profile; the rest of a larger file is not needed for a proposal.
+const SAMPLE: usize = 20_000;
+
+pub fn run(args: &GenerateArgs) -> Result<()> {
+    let pool = crate::matcher::thread_pool(args.threads)?;
+    let reference = pool.install(|| {
+        ingest::read_reference(&args.reference, args.encoding, args.id_column.as_deref())
+    })?;
+    let scan = ingest::scan_documents(
+        &args.documents,
+        args.encoding,
+        args.document_id_column.as_deref(),
+    )?;
+    let columns: Vec<&str> = scan.headers.iter().map(String::as_str).collect();
+    let mut sample = DocumentSample {
+        columns: scan.headers.clone(),
+        ids: Vec::new(),
+        rows: Vec::new(),
+    };
+    ingest::for_each_document_chunk(
+        &args.documents,
+        args.encoding,
+        &columns,
+        4_096,
+        |first, rows| {
+            for (i, row) in rows.iter().enumerate() {
+                if sample.rows.len() < SAMPLE {
+                    sample
+                        .ids
+                        .push(scan.ids.get(first + i).cloned().unwrap_or_default());
+                    sample.rows.push(row.clone());
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut proposal = pool.install(|| strategy::propose(&reference, &sample))?;
+    if let Some(truth_path) = &args.truth {
+        let truth_csv = ingest::read_csv(truth_path, args.encoding)?;
+        let document_ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
+        let reference_ids: HashSet<&str> = reference.ids.iter().collect();
+        let mut labels =
+            ingest::truth_from_csv(truth_csv, &document_ids, &|id| reference_ids.contains(id))?;
+        // SPEC's truth rule: a document absent from the file has no true row.
+        for id in &sample.ids {
+            labels.entry(id.clone()).or_insert(None);
+        }
+        proposal = strategy::fit(proposal, Arc::new(reference), &sample, &labels, &pool)?;
+        if let Some(m) = &proposal.metrics {
+            eprintln!(
+                "fitted to {}: F1 {:.4} before, {:.4} after, threshold {:.2}",
+                truth_path.display(),
+                m.f1_before,
+                m.f1_after,
+                m.threshold
+            );
+        }
+    }
+    let text = serde_json::to_string_pretty(&proposal.config)
+        .map_err(|e| Error::Internal(format!("cannot encode the config: {e}")))?;
+    super::print_stdout(&format!("{text}\n"))
+}

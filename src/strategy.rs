@@ -1,0 +1,1727 @@
+//! Strategy generation without a language model (SPEC `POST /v1/matching/strategies/generate`,
+//! `refmatch generate-config`). `propose` profiles both sides (names, value types, uniqueness,
+//! and how many document values find their like in each reference column), pairs document
+//! fields with reference columns, and writes a config: a strategy and options per mapping,
+//! weights by discriminative power, a threshold, and a one-line rationale per mapping. `fit`
+//! tunes the weights and threshold of a proposal to labelled documents by coordinate search,
+//! maximising F1 as `evaluate` counts it, on one `MatchIndex` so that only weights change.
+//!
+//! Pure and deterministic: the same inputs give the same proposal byte for byte. It reads no
+//! files and knows nothing of SQLite or HTTP; callers hand it a reference table and a sample
+//! of documents. It uses `parse` to read values, `matcher` to score and `evaluate` to count.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::config::{
+    MissingValues, RawConfig, RawDateOrder, RawMapping, StrategyKind, DEFAULT_MIN_COVERAGE,
+};
+use crate::error::{Error, FieldError, Result};
+use crate::evaluate::{self, Prediction, SweepPoint};
+use crate::ingest::Truth;
+use crate::matcher::{MatchIndex, Matcher, Mode, ReferenceTable};
+use crate::parse::{normalize_text, parse_amount, parse_date, DateOrder};
+
+/// How many documents a caller should sample for `propose`: enough to see every field's
+/// forms, few enough that profiling stays a small part of generating.
+pub const DEFAULT_SAMPLE_ROWS: usize = 1_000;
+/// The threshold of a proposal before fitting: with missing values ignored, a document must
+/// agree on about four fifths of the weight it has.
+pub const PROPOSED_THRESHOLD: f64 = 0.8;
+/// Origin named in the errors of generation.
+const ORIGIN: &str = "generated";
+/// Share of a document field's values that must find their like in a reference column for
+/// the pair to be plausible on values alone.
+const MIN_OVERLAP: f64 = 0.1;
+/// Name similarity at which a pair is plausible on names alone (when the types agree).
+const NAME_MATCH: f64 = 0.8;
+/// Overlap at which a document field may take a reference column another field already has.
+const SECOND_USE_OVERLAP: f64 = 0.8;
+/// Digits an identifier key needs before sharing it means anything.
+const MIN_KEY_DIGITS: usize = 4;
+/// Share of values of one type that makes a column that type.
+const KIND_SHARE: f64 = 0.7;
+/// Weight factors `fit` tries on each mapping, and how many passes it makes over them.
+const FIT_FACTORS: [f64; 4] = [0.5, 0.75, 1.5, 2.0];
+const FIT_PASSES: usize = 4;
+/// Currency codes `parse_amount` may read before or after a number that make it money: any
+/// three letters parse, and an invoice number such as `CTD202400881` is not an amount.
+const CURRENCIES: &[&str] = &[
+    "AED", "ARS", "AUD", "BGN", "BRL", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EGP",
+    "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR", "ISK", "JPY", "KES", "KRW", "MAD", "MXN",
+    "MYR", "NGN", "NOK", "NZD", "PEN", "PHP", "PLN", "QAR", "RON", "RUB", "SAR", "SEK", "SGD",
+    "THB", "TRY", "TWD", "UAH", "USD", "VND", "ZAR",
+];
+/// Column and field name words that mean the same thing, each mapped to one of them.
+const NAME_SYNONYMS: &[(&str, &[&str])] = &[
+    (
+        "amount",
+        &[
+            "total", "amount", "amt", "sum", "gross", "net", "value", "betrag", "summe", "montant",
+            "importe", "importo", "bedrag", "price",
+        ],
+    ),
+    (
+        "number",
+        &[
+            "number",
+            "no",
+            "nr",
+            "num",
+            "nummer",
+            "numero",
+            "id",
+            "ident",
+            "identifier",
+            "ref",
+            "reference",
+        ],
+    ),
+    (
+        "date",
+        &["date", "datum", "dated", "fecha", "data", "day", "dt"],
+    ),
+    (
+        "party",
+        &[
+            "vendor",
+            "supplier",
+            "creditor",
+            "seller",
+            "lieferant",
+            "kreditor",
+            "fournisseur",
+            "proveedor",
+            "fornitore",
+            "leverancier",
+            "payee",
+            "merchant",
+            "company",
+        ],
+    ),
+    (
+        "currency",
+        &[
+            "currency", "curr", "ccy", "cur", "waehrung", "wahrung", "devise", "moneda", "valuta",
+        ],
+    ),
+    (
+        "invoice",
+        &[
+            "invoice", "inv", "bill", "rechnung", "facture", "factura", "fattura", "factuur",
+        ],
+    ),
+    (
+        "order",
+        &[
+            "po",
+            "order",
+            "purchase",
+            "bestellung",
+            "commande",
+            "pedido",
+            "ordine",
+        ],
+    ),
+    (
+        "customer",
+        &["customer", "client", "buyer", "kunde", "debtor"],
+    ),
+    (
+        "description",
+        &[
+            "description",
+            "desc",
+            "text",
+            "item",
+            "product",
+            "article",
+            "artikel",
+        ],
+    ),
+];
+/// Document columns that say where a document came from, not what it is.
+const BOOKKEEPING_NAMES: &[&str] = &[
+    "id",
+    "document_id",
+    "doc_id",
+    "documentid",
+    "external_id",
+    "row_id",
+    "uuid",
+    "file",
+    "filename",
+    "file_name",
+    "path",
+    "filepath",
+    "file_path",
+    "source_file",
+    "batch_id",
+];
+const FILE_EXTENSIONS: &[&str] = &[
+    "pdf", "png", "jpg", "jpeg", "tif", "tiff", "gif", "bmp", "xml", "txt", "doc", "docx", "xls",
+    "xlsx", "csv", "eml", "msg", "html", "json",
+];
+
+/// What the values of a column or field are, as far as choosing a strategy goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    /// Calendar dates in any written form: `date_range`.
+    Date,
+    /// Money: decimals or a currency: `numeric_range`.
+    Amount,
+    /// Codes and reference numbers (digits, letters, separators, one or two words): `identifier`.
+    Identifier,
+    /// A few short distinct values such as a currency or a status: `exact`.
+    Code,
+    /// Names and descriptions: `fuzzy`.
+    Text,
+    /// No value at all.
+    Empty,
+}
+
+impl ValueKind {
+    fn strategy(self) -> StrategyKind {
+        match self {
+            ValueKind::Date => StrategyKind::DateRange,
+            ValueKind::Amount => StrategyKind::NumericRange,
+            ValueKind::Identifier => StrategyKind::Identifier,
+            ValueKind::Code => StrategyKind::Exact,
+            ValueKind::Text | ValueKind::Empty => StrategyKind::Fuzzy,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ValueKind::Date => "dates",
+            ValueKind::Amount => "amounts",
+            ValueKind::Identifier => "identifiers",
+            ValueKind::Code => "short codes",
+            ValueKind::Text => "names or text",
+            ValueKind::Empty => "empty",
+        }
+    }
+}
+
+/// A column or field profiled for strategy generation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Profile {
+    pub name: String,
+    pub kind: ValueKind,
+    /// Non-empty values.
+    pub values: usize,
+    /// Empty values.
+    pub missing: usize,
+    /// Distinct non-empty values (as written, trimmed).
+    pub distinct: usize,
+    /// `distinct / values`: 1 when every value is unique.
+    pub uniqueness: f64,
+    /// Shannon entropy of the values over `log2(values)`: the share of the bits needed to
+    /// single out a row that one value carries (1 for a unique column, low for a currency).
+    pub information: f64,
+    /// Shares of the non-empty values that read as a date, as money, as an identifier.
+    pub date_share: f64,
+    pub amount_share: f64,
+    pub identifier_share: f64,
+    /// Mean number of words (letter-bearing runs of two or more characters) per value.
+    pub mean_words: f64,
+    /// Numeric dates that can only be day-first (`25/10/2024`) and only month-first
+    /// (`10/25/2024`): the evidence for `date_order`.
+    pub day_first_dates: usize,
+    pub month_first_dates: usize,
+}
+
+/// A proposed config: field_mappings (with `rationale`), threshold, as a RawConfig (so it
+/// serialises to the config JSON format) plus per-mapping rationale already inside RawMapping.rationale.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub config: RawConfig,
+    pub metrics: Option<Fitted>,
+}
+
+/// What fitting to labels achieved: F1 of the proposal as given (at its threshold) and of
+/// the fitted one (at the fitted threshold), on the labelled documents of the sample.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Fitted {
+    pub f1_before: f64,
+    pub f1_after: f64,
+    pub threshold: f64,
+}
+
+/// Documents as profiled: column names and up to N rows of values (None = missing), plus ids.
+#[derive(Clone, Debug, Default)]
+pub struct DocumentSample {
+    pub columns: Vec<String>,
+    pub ids: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl DocumentSample {
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The non-empty values of column `c`, in row order.
+    fn values(&self, c: usize) -> impl Iterator<Item = &str> + '_ {
+        self.rows
+            .iter()
+            .filter_map(move |row| row.get(c).and_then(|v| v.as_deref()))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Profiles the values of one column; empty strings are missing values.
+pub fn profile_column<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Profile {
+    let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
+    let (mut present, mut missing) = (0usize, 0usize);
+    let (mut dates, mut money, mut plain, mut idents, mut words) = (0usize, 0, 0, 0, 0);
+    let (mut day_first, mut month_first) = (0usize, 0usize);
+    for raw in values {
+        let value = raw.trim();
+        if value.is_empty() {
+            missing += 1;
+            continue;
+        }
+        present += 1;
+        *counts.entry(value).or_insert(0) += 1;
+        let t = traits(value);
+        dates += usize::from(t.date);
+        money += usize::from(t.money);
+        plain += usize::from(t.plain_integer);
+        idents += usize::from(t.identifier);
+        words += t.words;
+        match numeric_date_order(value) {
+            Some(DateOrder::Dmy) => day_first += 1,
+            Some(DateOrder::Mdy) => month_first += 1,
+            None => {}
+        }
+    }
+    let share = |n: usize| ratio(n, present);
+    let distinct = counts.len();
+    let uniqueness = share(distinct);
+    // Summed in a fixed order so that the result does not depend on hashing.
+    let mut frequencies: Vec<u32> = counts.into_values().collect();
+    frequencies.sort_unstable();
+    let information = if present > 1 {
+        let n = present as f64;
+        let entropy: f64 = frequencies
+            .iter()
+            .map(|&c| {
+                let p = f64::from(c) / n;
+                -p * p.log2()
+            })
+            .sum();
+        (entropy / n.log2()).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (date_share, money_share, plain_share, identifier_share, mean_words) = (
+        share(dates),
+        share(money),
+        share(plain),
+        share(idents),
+        ratio(words, present),
+    );
+    let kind = if present == 0 {
+        ValueKind::Empty
+    } else if date_share >= KIND_SHARE {
+        ValueKind::Date
+    } else if money_share >= KIND_SHARE && plain_share < 0.5 {
+        ValueKind::Amount
+    } else if identifier_share >= 0.6 {
+        ValueKind::Identifier
+    } else if money_share >= KIND_SHARE {
+        // Whole numbers that repeat: quantities, or codes when there are few of them.
+        if distinct <= 30 {
+            ValueKind::Code
+        } else {
+            ValueKind::Amount
+        }
+    } else if mean_words <= 1.5 && (distinct <= 30 || uniqueness <= 0.05) {
+        ValueKind::Code
+    } else {
+        ValueKind::Text
+    };
+    Profile {
+        name: name.to_string(),
+        kind,
+        values: present,
+        missing,
+        distinct,
+        uniqueness: round4(uniqueness),
+        information: round4(information),
+        date_share: round4(date_share),
+        amount_share: round4(money_share),
+        identifier_share: round4(identifier_share),
+        mean_words: round4(mean_words),
+        day_first_dates: day_first,
+        month_first_dates: month_first,
+    }
+}
+
+/// Profiles every column of a reference table, in column order, in parallel on the
+/// caller's pool.
+pub fn profile_reference(reference: &ReferenceTable) -> Vec<Profile> {
+    reference
+        .columns
+        .par_iter()
+        .zip(&reference.values)
+        .map(|(name, column)| profile_column(name, column.iter()))
+        .collect()
+}
+
+/// Profiles every column of a document sample, in column order.
+pub fn profile_documents(documents: &DocumentSample) -> Vec<Profile> {
+    (0..documents.columns.len())
+        .map(|c| {
+            let values = documents
+                .rows
+                .iter()
+                .map(move |row| row.get(c).and_then(|v| v.as_deref()).unwrap_or(""));
+            profile_column(&documents.columns[c], values)
+        })
+        .collect()
+}
+
+/// What one value looks like.
+struct Traits {
+    date: bool,
+    /// An amount with decimals or a currency, or a plain whole number of up to six digits.
+    money: bool,
+    /// A whole number without currency: money or a number, the column decides.
+    plain_integer: bool,
+    /// Digits, in one or two words, and not a date or decorated money.
+    identifier: bool,
+    words: usize,
+}
+
+fn traits(value: &str) -> Traits {
+    let date = parse_date(value, DateOrder::Dmy).is_some();
+    let amount =
+        parse_amount(value).filter(|a| a.currency.is_none_or(|c| CURRENCIES.contains(&c.as_str())));
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let fraction = has_fraction(value);
+    let plain_integer = amount.is_some_and(|a| a.currency.is_none()) && !fraction;
+    let leading_zero = value
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .starts_with('0');
+    let money = !date
+        && amount
+            .is_some_and(|a| a.currency.is_some() || fraction || (digits <= 6 && !leading_zero));
+    let alnum = value.chars().filter(|c| c.is_alphanumeric()).count();
+    let pieces = value.split_whitespace().count();
+    // Money written with decimals or a currency is not a reference number.
+    let decorated_money = money && !plain_integer;
+    let identifier = !date && !decorated_money && digits > 0 && alnum >= 3 && pieces <= 2;
+    Traits {
+        date,
+        money,
+        plain_integer,
+        identifier,
+        words: words(value).len(),
+    }
+}
+
+/// True when the number in `value` ends in a decimal part of one or two digits (`12.50`,
+/// `1.240,00 EUR`).
+fn has_fraction(value: &str) -> bool {
+    let chars: Vec<char> = value.chars().collect();
+    let Some(last) = chars.iter().rposition(char::is_ascii_digit) else {
+        return false;
+    };
+    let run = chars[..=last]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let before = last + 1 - run;
+    (1..=2).contains(&run)
+        && before >= 2
+        && matches!(chars[before - 1], '.' | ',')
+        && chars[before - 2].is_ascii_digit()
+}
+
+/// Which order a numeric date such as `25/10/2024` proves: `None` when it proves neither.
+fn numeric_date_order(value: &str) -> Option<DateOrder> {
+    if value.chars().any(char::is_alphabetic) {
+        return None;
+    }
+    let groups: Vec<&str> = value
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let [a, b, y] = groups.as_slice() else {
+        return None;
+    };
+    if a.len() > 2 || b.len() > 2 || !(y.len() == 2 || y.len() == 4) {
+        return None;
+    }
+    let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+    match (a > 12, b > 12) {
+        (true, false) if a <= 31 => Some(DateOrder::Dmy),
+        (false, true) if b <= 31 => Some(DateOrder::Mdy),
+        _ => None,
+    }
+}
+
+/// Words of a value: normalised runs of letters and digits that hold a letter, two or more
+/// characters long.
+fn words(value: &str) -> Vec<String> {
+    normalize_text(value)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2 && w.chars().any(char::is_alphabetic))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The keys two identifiers share when the `identifier` strategy could call them alike: the
+/// digits after folding OCR look-alikes, with and without a leading letters-only prefix.
+fn digit_keys(value: &str) -> Vec<String> {
+    let compact: Vec<char> = normalize_text(value)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let digits = |chars: &[char]| -> String {
+        chars
+            .iter()
+            .map(|&c| match c {
+                'O' => '0',
+                'I' | 'L' => '1',
+                'S' => '5',
+                'B' => '8',
+                c => c,
+            })
+            .filter(char::is_ascii_digit)
+            .collect()
+    };
+    let mut keys = vec![digits(&compact)];
+    let prefix = compact.iter().take_while(|c| c.is_alphabetic()).count();
+    if prefix > 0 && prefix < compact.len() {
+        keys.push(digits(&compact[prefix..]));
+    }
+    keys.retain(|k| k.len() >= MIN_KEY_DIGITS);
+    keys.dedup();
+    keys
+}
+
+/// The canonical words of a column or field name: `supplierNo` -> {party, number}.
+fn name_words(name: &str) -> BTreeSet<String> {
+    let mut spaced = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && previous_lower {
+            spaced.push(' ');
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        spaced.push(c);
+    }
+    normalize_text(&spaced)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            NAME_SYNONYMS
+                .iter()
+                .find(|(_, spellings)| spellings.contains(&w))
+                .map_or_else(|| w.to_string(), |(canonical, _)| canonical.to_string())
+        })
+        .collect()
+}
+
+/// Similarity of two names in 0..1: 1 when they are the same after normalising, else the
+/// Dice coefficient of their canonical words.
+fn name_similarity(a: &str, b: &str) -> f64 {
+    let (na, nb) = (normalize_text(a), normalize_text(b));
+    if na == nb {
+        return 1.0;
+    }
+    let (wa, wb) = (name_words(a), name_words(b));
+    if wa.is_empty() || wb.is_empty() {
+        return 0.0;
+    }
+    let common = wa.intersection(&wb).count();
+    2.0 * common as f64 / (wa.len() + wb.len()) as f64
+}
+
+/// How well the values of a document field of kind `field` suit a column of kind `column`.
+fn kind_compatibility(field: ValueKind, column: ValueKind) -> f64 {
+    use ValueKind::*;
+    match (field, column) {
+        (a, b) if a == b => 1.0,
+        (Code, Text) | (Text, Code) | (Identifier, Code) | (Code, Identifier) => 0.5,
+        (Identifier, Text) | (Text, Identifier) => 0.3,
+        _ => 0.0,
+    }
+}
+
+/// True for a document column that says where a document came from (its id, its file)
+/// rather than what it is.
+fn is_bookkeeping(documents: &DocumentSample, c: usize) -> bool {
+    let name = normalize_text(&documents.columns[c]).replace([' ', '-'], "_");
+    if BOOKKEEPING_NAMES.contains(&name.as_str()) {
+        return true;
+    }
+    let (mut present, mut ids, mut files) = (0usize, 0usize, 0usize);
+    for (row, id) in documents.rows.iter().zip(&documents.ids) {
+        let Some(value) = row.get(c).and_then(|v| v.as_deref()).map(str::trim) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        present += 1;
+        ids += usize::from(value == id);
+        files += usize::from(is_file_name(value));
+    }
+    present > 0 && (ratio(ids, present) >= 0.9 || ratio(files, present) >= 0.5)
+}
+
+fn is_file_name(value: &str) -> bool {
+    !value.contains(char::is_whitespace)
+        && value.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty() && FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+        })
+}
+
+/// One distinct non-empty value of a document field.
+struct DocValue {
+    field: usize,
+    count: usize,
+    /// Indexes into the sample's word vocabulary.
+    words: Vec<u32>,
+}
+
+/// The document sample's values, keyed the ways each strategy compares them, so that one
+/// pass over each reference column finds which document values it holds.
+struct DocKeys {
+    values: Vec<DocValue>,
+    dates: FxHashMap<NaiveDate, Vec<u32>>,
+    /// `(amount, value)`, ascending by amount.
+    amounts: Vec<(f64, u32)>,
+    digits: FxHashMap<String, Vec<u32>>,
+    exact: FxHashMap<String, Vec<u32>>,
+    vocabulary: FxHashMap<String, u32>,
+}
+
+impl DocKeys {
+    fn build(documents: &DocumentSample, fields: &[usize]) -> DocKeys {
+        let mut keys = DocKeys {
+            values: Vec::new(),
+            dates: FxHashMap::default(),
+            amounts: Vec::new(),
+            digits: FxHashMap::default(),
+            exact: FxHashMap::default(),
+            vocabulary: FxHashMap::default(),
+        };
+        for (f, &c) in fields.iter().enumerate() {
+            // Distinct values in first-seen order, with how often each occurs.
+            let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+            let mut order: Vec<(&str, usize)> = Vec::new();
+            for value in documents.values(c) {
+                match seen.get(value) {
+                    Some(&i) => order[i].1 += 1,
+                    None => {
+                        seen.insert(value, order.len());
+                        order.push((value, 1));
+                    }
+                }
+            }
+            for (value, count) in order {
+                let v = keys.values.len() as u32;
+                for order in [DateOrder::Dmy, DateOrder::Mdy] {
+                    if let Some(d) = parse_date(value, order) {
+                        let list = keys.dates.entry(d).or_default();
+                        if list.last() != Some(&v) {
+                            list.push(v);
+                        }
+                    }
+                }
+                if let Some(a) = parse_amount(value).filter(|a| a.value.is_finite()) {
+                    keys.amounts.push((a.value, v));
+                }
+                for key in digit_keys(value) {
+                    keys.digits.entry(key).or_default().push(v);
+                }
+                keys.exact.entry(normalize_text(value)).or_default().push(v);
+                let mut ids: Vec<u32> = words(value)
+                    .into_iter()
+                    .map(|w| {
+                        let next = keys.vocabulary.len() as u32;
+                        *keys.vocabulary.entry(w).or_insert(next)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                keys.values.push(DocValue {
+                    field: f,
+                    count,
+                    words: ids,
+                });
+            }
+        }
+        keys.amounts
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        keys
+    }
+
+    /// For one reference column of kind `kind`, the share of each field's values that find
+    /// their like in it, compared the way the column's strategy compares.
+    fn overlap(
+        &self,
+        column: &crate::matcher::StrColumn,
+        kind: ValueKind,
+        fields: &[usize],
+        present: &[usize],
+    ) -> Vec<f64> {
+        let mut hit = vec![false; self.values.len()];
+        // Per word of the sample, how many of the column's values hold it.
+        let mut word_rows = vec![0u32; self.vocabulary.len()];
+        let mut rows = 0u32;
+        fn mark(hit: &mut [bool], list: Option<&Vec<u32>>) {
+            for &v in list.into_iter().flatten() {
+                hit[v as usize] = true;
+            }
+        }
+        for raw in column.iter() {
+            let value = raw.trim();
+            if value.is_empty() {
+                continue;
+            }
+            rows += 1;
+            match kind {
+                ValueKind::Date => {
+                    if let Some(d) = parse_date(value, DateOrder::Dmy) {
+                        mark(&mut hit, self.dates.get(&d));
+                    }
+                }
+                ValueKind::Amount => {
+                    if let Some(a) = parse_amount(value).filter(|a| a.value.is_finite()) {
+                        // Within 1% of the larger of the two, as `numeric_range` at its default.
+                        let x = a.value;
+                        let reach = x.abs() / 0.99 * 0.01 + f64::EPSILON;
+                        let start = self.amounts.partition_point(|&(y, _)| y < x - reach);
+                        for &(y, v) in &self.amounts[start..] {
+                            if y > x + reach {
+                                break;
+                            }
+                            if (x - y).abs() <= 0.01 * x.abs().max(y.abs()) {
+                                hit[v as usize] = true;
+                            }
+                        }
+                    }
+                }
+                ValueKind::Identifier => {
+                    for key in digit_keys(value) {
+                        mark(&mut hit, self.digits.get(&key));
+                    }
+                    mark(&mut hit, self.exact.get(&normalize_text(value)));
+                }
+                ValueKind::Code => mark(&mut hit, self.exact.get(&normalize_text(value))),
+                ValueKind::Text | ValueKind::Empty => {
+                    let mut held: Vec<u32> = words(value)
+                        .iter()
+                        .filter_map(|w| self.vocabulary.get(w).copied())
+                        .collect();
+                    held.sort_unstable();
+                    held.dedup();
+                    for w in held {
+                        word_rows[w as usize] += 1;
+                    }
+                }
+            }
+        }
+        let mut found = vec![0usize; fields.len()];
+        for (v, value) in self.values.iter().enumerate() {
+            let alike = match kind {
+                // Half its words are in the column, one of them a rare one there: a
+                // legal form such as `GmbH` alone does not make a name found.
+                ValueKind::Text | ValueKind::Empty => {
+                    let known = value
+                        .words
+                        .iter()
+                        .filter(|&&w| word_rows[w as usize] > 0)
+                        .count();
+                    let rare = value.words.iter().any(|&w| {
+                        let n = word_rows[w as usize];
+                        n > 0 && (n <= 1 || 5 * n <= rows)
+                    });
+                    rare && 2 * known >= value.words.len()
+                }
+                _ => hit[v],
+            };
+            if alike {
+                found[value.field] += value.count;
+            }
+        }
+        found
+            .iter()
+            .zip(present)
+            .map(|(&n, &p)| round4(ratio(n, p)))
+            .collect()
+    }
+}
+
+/// A document field and a reference column that may be mapped, with the evidence.
+#[derive(Clone, Debug)]
+struct Pair {
+    /// Index into the eligible document fields.
+    field: usize,
+    /// Index into the reference columns.
+    column: usize,
+    overlap: f64,
+    name: f64,
+    score: f64,
+}
+
+/// Proposes a config from a reference table and sample documents (column names + values).
+///
+/// Reference columns are profiled in parallel on the caller's pool (call it inside
+/// `pool.install`); the result does not depend on the number of threads.
+pub fn propose(reference: &ReferenceTable, documents: &DocumentSample) -> Result<Proposal> {
+    if documents.ids.len() != documents.rows.len() {
+        return Err(Error::invalid(
+            "documents",
+            "",
+            format!(
+                "{} ids for {} rows of values",
+                documents.ids.len(),
+                documents.rows.len()
+            ),
+        ));
+    }
+    let columns = profile_reference(reference);
+    let field_profiles = profile_documents(documents);
+    let fields: Vec<usize> = (0..documents.columns.len())
+        .filter(|&c| !is_bookkeeping(documents, c))
+        .collect();
+    let present: Vec<usize> = fields.iter().map(|&c| field_profiles[c].values).collect();
+    let keys = DocKeys::build(documents, &fields);
+
+    // One pass over each column (in parallel) finds which document values it holds.
+    let overlaps: Vec<Vec<f64>> = columns
+        .par_iter()
+        .zip(&reference.values)
+        .map(|(profile, values)| match profile.kind {
+            ValueKind::Empty => vec![0.0; fields.len()],
+            kind => keys.overlap(values, kind, &fields, &present),
+        })
+        .collect();
+    let mut pairs = Vec::new();
+    for (column, profile) in columns.iter().enumerate() {
+        if profile.kind == ValueKind::Empty {
+            continue;
+        }
+        let overlaps = &overlaps[column];
+        for (field, &c) in fields.iter().enumerate() {
+            let field_profile = &field_profiles[c];
+            if field_profile.kind == ValueKind::Empty {
+                continue;
+            }
+            let overlap = overlaps[field];
+            let name = round4(name_similarity(&documents.columns[c], &profile.name));
+            let compatibility = kind_compatibility(field_profile.kind, profile.kind);
+            let plausible = overlap >= MIN_OVERLAP || (name >= NAME_MATCH && compatibility >= 1.0);
+            if plausible {
+                pairs.push(Pair {
+                    field,
+                    column,
+                    overlap,
+                    name,
+                    score: round4(0.6 * overlap + 0.3 * name + 0.1 * compatibility),
+                });
+            }
+        }
+    }
+    let chosen = assign(&pairs, fields.len());
+    if chosen.is_empty() {
+        return Err(Error::Validation {
+            source: ORIGIN.into(),
+            details: vec![FieldError::new(
+                "field_mappings",
+                format!(
+                    "no document field has a plausible reference column: no field shares \
+                     values ({}% or more) or a name with a column (document fields: {}; \
+                     reference columns: {})",
+                    (MIN_OVERLAP * 100.0).round(),
+                    fields
+                        .iter()
+                        .map(|&c| documents.columns[c].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    reference.columns.join(", ")
+                ),
+            )],
+        });
+    }
+
+    // Discriminative power: what a value says about which row it is, times how often the
+    // documents' values are found in the column at all.
+    let power: Vec<f64> = chosen
+        .iter()
+        .map(|p| (columns[p.column].information * p.overlap).max(0.01))
+        .collect();
+    let weights = round_weights(&power);
+    let mut mappings: Vec<RawMapping> = chosen
+        .iter()
+        .zip(&weights)
+        .map(|(pair, &weight)| {
+            let source = &documents.columns[fields[pair.field]];
+            let field = &field_profiles[fields[pair.field]];
+            mapping(source, &columns[pair.column], field, pair, weight)
+        })
+        .collect();
+    sort_mappings(&mut mappings);
+
+    let config = RawConfig {
+        name: Some(format!(
+            "Generated from {} documents and {} reference rows",
+            documents.rows.len(),
+            reference.len()
+        )),
+        field_mappings: mappings,
+        threshold: Some(PROPOSED_THRESHOLD),
+        missing_values: Some(MissingValues::Ignore),
+        min_coverage: Some(DEFAULT_MIN_COVERAGE),
+        ..RawConfig::default()
+    };
+    config.validate(ORIGIN)?;
+    Ok(Proposal {
+        config,
+        metrics: None,
+    })
+}
+
+/// Heaviest first, then by source and target: the order a reader checks them in.
+fn sort_mappings(mappings: &mut [RawMapping]) {
+    mappings.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.target.cmp(&b.target))
+    });
+}
+
+/// Greedy assignment, best pair first: each field gets at most one column, each column at
+/// most one field, unless a field left over finds most of its values in a taken column.
+fn assign(pairs: &[Pair], fields: usize) -> Vec<Pair> {
+    let mut order: Vec<&Pair> = pairs.iter().collect();
+    order.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.field.cmp(&b.field))
+            .then(a.column.cmp(&b.column))
+    });
+    let mut taken_fields = vec![false; fields];
+    let mut taken_columns: BTreeSet<usize> = BTreeSet::new();
+    let mut chosen: Vec<Pair> = Vec::new();
+    for pair in &order {
+        if !taken_fields[pair.field] && taken_columns.insert(pair.column) {
+            taken_fields[pair.field] = true;
+            chosen.push((*pair).clone());
+        }
+    }
+    for pair in &order {
+        if !taken_fields[pair.field] && pair.overlap >= SECOND_USE_OVERLAP {
+            taken_fields[pair.field] = true;
+            chosen.push((*pair).clone());
+        }
+    }
+    chosen.sort_by_key(|p| (p.field, p.column));
+    chosen
+}
+
+/// The mapping of one chosen pair, with its strategy, options and rationale.
+fn mapping(
+    source: &str,
+    column: &Profile,
+    field: &Profile,
+    pair: &Pair,
+    weight: f64,
+) -> RawMapping {
+    let strategy = column.kind.strategy();
+    let mut m = RawMapping {
+        source: source.to_string(),
+        target: column.name.clone(),
+        strategy,
+        weight,
+        name: None,
+        rationale: None,
+        min_similarity: None,
+        tolerance_days: None,
+        date_order: None,
+        tolerance_pct: None,
+        tolerance_abs: None,
+    };
+    let compared = match strategy {
+        StrategyKind::DateRange => {
+            m.tolerance_days = Some(7);
+            // The order reads the documents' dates, so their evidence decides; the
+            // reference's counts only when they have none.
+            let evidence = if field.day_first_dates + field.month_first_dates > 0 {
+                field
+            } else {
+                column
+            };
+            m.date_order = Some(if evidence.month_first_dates > evidence.day_first_dates {
+                RawDateOrder::Mdy
+            } else {
+                RawDateOrder::Dmy
+            });
+            "are the same date as"
+        }
+        StrategyKind::NumericRange => {
+            m.tolerance_pct = Some(1.0);
+            "are within 1% of"
+        }
+        StrategyKind::Identifier => "share digits with",
+        StrategyKind::Exact => "equal",
+        StrategyKind::Fuzzy => "share most words with",
+    };
+    let unique = if column.uniqueness >= 0.98 {
+        "unique per row".to_string()
+    } else {
+        format!(
+            "{} distinct values over {} rows",
+            column.distinct, column.values
+        )
+    };
+    let names = if pair.name >= 1.0 {
+        "same name".to_string()
+    } else if pair.name >= 0.5 {
+        "similar names".to_string()
+    } else {
+        "names differ, values decide".to_string()
+    };
+    m.rationale = Some(format!(
+        "{}% of {} document {source} values {compared} a reference {}; {} ({}); {unique}, \
+         information {:.2}; {names}",
+        (pair.overlap * 100.0).round(),
+        field.values,
+        column.name,
+        column.kind.describe(),
+        strategy.as_str(),
+        column.information,
+    ));
+    m
+}
+
+/// Weights proportional to `raw`, in hundredths, each at least 0.01, summing to exactly 1:
+/// the rounding error goes to the largest weight.
+fn round_weights(raw: &[f64]) -> Vec<f64> {
+    let sum: f64 = raw.iter().sum();
+    let mut hundredths: Vec<i64> = raw
+        .iter()
+        .map(|&x| {
+            let share = if sum > 0.0 {
+                x / sum
+            } else {
+                1.0 / raw.len() as f64
+            };
+            ((share * 100.0).round() as i64).max(1)
+        })
+        .collect();
+    let total: i64 = hundredths.iter().sum();
+    if let Some(largest) = largest(&hundredths) {
+        hundredths[largest] += 100 - total;
+        // With many floored weights the largest may not absorb it all.
+        while hundredths[largest] < 1 {
+            let Some(donor) = largest_except(&hundredths, largest) else {
+                break;
+            };
+            hundredths[donor] -= 1;
+            hundredths[largest] += 1;
+        }
+    }
+    hundredths.iter().map(|&h| h as f64 / 100.0).collect()
+}
+
+/// The index of the largest value, the first on ties.
+fn largest(values: &[i64]) -> Option<usize> {
+    (0..values.len()).reduce(|best, i| if values[i] > values[best] { i } else { best })
+}
+
+fn largest_except(values: &[i64], except: usize) -> Option<usize> {
+    (0..values.len())
+        .filter(|&i| i != except && values[i] > 1)
+        .reduce(|best, i| if values[i] > values[best] { i } else { best })
+}
+
+/// How good a set of weights is on the labels: the best F1 of the sweep, then the width of
+/// the widest run of thresholds reaching it (a wider run leaves more margin on new data).
+#[derive(Clone, Debug)]
+struct Trial {
+    /// F1 at the proposal's own threshold.
+    f1: f64,
+    best_f1: f64,
+    /// The widest run of thresholds (hundredths, inclusive) with the best F1.
+    run: (usize, usize),
+}
+
+impl Trial {
+    fn better_than(&self, other: &Trial) -> bool {
+        let width = |t: &Trial| t.run.1 - t.run.0;
+        self.best_f1 > other.best_f1
+            || (self.best_f1 == other.best_f1 && width(self) > width(other))
+    }
+
+    /// The middle of the best run: the same F1 on the labels, the most room either side.
+    fn threshold(&self) -> f64 {
+        ((self.run.0 + self.run.1) / 2) as f64 / 100.0
+    }
+}
+
+fn trial_of(points: &[SweepPoint], f1: f64) -> Trial {
+    let f1_of = |p: &SweepPoint| {
+        evaluate::Counts {
+            tp: p.tp,
+            fp: p.fp,
+            fn_: p.fn_,
+        }
+        .f1()
+    };
+    let best_f1 = points.iter().map(f1_of).fold(0.0, f64::max);
+    let mut run: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < points.len() {
+        if f1_of(&points[i]) == best_f1 {
+            let start = i;
+            while i + 1 < points.len() && f1_of(&points[i + 1]) == best_f1 {
+                i += 1;
+            }
+            if run.is_none_or(|(a, b)| i - start > b - a) {
+                run = Some((start, i));
+            }
+        }
+        i += 1;
+    }
+    Trial {
+        f1: round4(f1),
+        best_f1,
+        run: run.unwrap_or((0, 0)),
+    }
+}
+
+/// Fits weights and threshold of `proposal` to labelled pairs (document id -> true reference row id or None),
+/// maximising F1; returns the fitted proposal with metrics (F1 before = the unfitted proposal's F1 on the labels).
+///
+/// Only documents of the sample that have a label count; a caller with SPEC's truth-file
+/// rule (a document absent from the file has no true row) passes `None` for those.
+pub fn fit(
+    proposal: Proposal,
+    reference: Arc<ReferenceTable>,
+    documents: &DocumentSample,
+    labels: &HashMap<String, Option<String>>,
+    pool: &rayon::ThreadPool,
+) -> Result<Proposal> {
+    let config = proposal.config.validate(ORIGIN)?;
+    let sources = config
+        .mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            documents.column(&m.source).ok_or_else(|| {
+                Error::invalid(
+                    ORIGIN,
+                    format!("field_mappings[{i}].source"),
+                    format!("\"{}\" is not a column of the documents", m.source),
+                )
+            })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let mut ids: Vec<&str> = Vec::new();
+    let mut values: Vec<Vec<Option<String>>> = Vec::new();
+    for (id, row) in documents.ids.iter().zip(&documents.rows) {
+        if labels.contains_key(id) {
+            ids.push(id);
+            values.push(
+                sources
+                    .iter()
+                    .map(|&c| row.get(c).cloned().flatten())
+                    .collect(),
+            );
+        }
+    }
+    if ids.is_empty() {
+        return Err(Error::invalid(
+            "labels",
+            "",
+            "no document of the sample has a label",
+        ));
+    }
+    if !ids.iter().any(|&id| labels[id].is_some()) {
+        return Err(Error::invalid(
+            "labels",
+            "",
+            "no labelled document of the sample has a true row: F1 would be 0 whatever the weights",
+        ));
+    }
+    let truth: Truth = ids
+        .iter()
+        .map(|&id| (id.to_string(), labels[id].clone()))
+        .collect();
+
+    let index = Arc::new(pool.install(|| MatchIndex::build(&config, Arc::clone(&reference)))?);
+    let matcher = Matcher::with_index(config.clone(), Arc::clone(&index))?;
+    let mut unknown: Vec<&str> = truth
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .filter(|row| matcher.row_of(row).is_none())
+        .collect();
+    unknown.sort_unstable();
+    if let Some(row) = unknown.first() {
+        return Err(Error::invalid(
+            "labels",
+            "",
+            format!(
+                "row id \"{row}\" is not a row of the reference ({} unknown)",
+                unknown.len()
+            ),
+        ));
+    }
+
+    let threshold = config.threshold;
+    // Trials are keyed by weights in hundredths: the search revisits some.
+    let mut tried: BTreeMap<Vec<i64>, Trial> = BTreeMap::new();
+    let mut run_trial = |weights: &[f64]| -> Result<Trial> {
+        let key: Vec<i64> = weights.iter().map(|w| (w * 100.0).round() as i64).collect();
+        if let Some(t) = tried.get(&key) {
+            return Ok(t.clone());
+        }
+        let mut candidate = config.clone();
+        for (m, &w) in candidate.mappings.iter_mut().zip(weights) {
+            m.weight = w;
+        }
+        let matcher = Matcher::with_index(candidate, Arc::clone(&index))?;
+        let outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
+        let predictions: Vec<Prediction> = ids
+            .iter()
+            .zip(&outcomes)
+            .map(|(&id, o)| Prediction {
+                document_id: id,
+                top: o
+                    .candidates
+                    .first()
+                    .map(|c| (reference.id(c.row as usize), c.confidence)),
+            })
+            .collect();
+        let report = evaluate::evaluate(&predictions, &truth, threshold, reference.len(), true);
+        let trial = trial_of(report.sweep.as_deref().unwrap_or(&[]), report.f1);
+        tried.insert(key, trial.clone());
+        Ok(trial)
+    };
+
+    let original: Vec<f64> = config.mappings.iter().map(|m| m.weight).collect();
+    let before = run_trial(&original)?;
+    let mut weights = original.clone();
+    let mut best = before.clone();
+    for _ in 0..FIT_PASSES {
+        let mut improved = false;
+        for i in 0..weights.len() {
+            for factor in FIT_FACTORS {
+                let mut scaled = weights.clone();
+                scaled[i] *= factor;
+                let candidate = round_weights(&scaled);
+                if candidate == weights {
+                    continue;
+                }
+                let trial = run_trial(&candidate)?;
+                if trial.better_than(&best) {
+                    weights = candidate;
+                    best = trial;
+                    improved = true;
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+
+    let fitted_threshold = best.threshold();
+    let mut config = proposal.config;
+    // `validate` keeps mapping order, so weights line up with the raw mappings.
+    for (m, &w) in config.field_mappings.iter_mut().zip(&weights) {
+        m.weight = w;
+    }
+    config.threshold = Some(fitted_threshold);
+    sort_mappings(&mut config.field_mappings);
+    config.validate(ORIGIN)?;
+    Ok(Proposal {
+        config,
+        metrics: Some(Fitted {
+            f1_before: before.f1,
+            f1_after: round4(best.best_f1),
+            threshold: fitted_threshold,
+        }),
+    })
+}
+
+fn ratio(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 / of as f64
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MatchConfig;
+    use crate::ingest::{self, Encoding};
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/invoices")
+            .join(name)
+    }
+
+    struct Fixtures {
+        reference: Arc<ReferenceTable>,
+        documents: DocumentSample,
+        truth: Truth,
+    }
+
+    fn fixtures() -> Fixtures {
+        let reference = ingest::read_reference(&fixture("reference.csv"), Encoding::Utf8, None)
+            .expect("reference");
+        let scan = ingest::scan_documents(&fixture("documents.csv"), Encoding::Utf8, None)
+            .expect("documents");
+        let headers: Vec<&str> = scan.headers.iter().map(String::as_str).collect();
+        let mut rows = Vec::new();
+        ingest::for_each_document_chunk(
+            &fixture("documents.csv"),
+            Encoding::Utf8,
+            &headers,
+            64,
+            |_, chunk| {
+                rows.extend_from_slice(chunk);
+                Ok(())
+            },
+        )
+        .expect("rows");
+        let documents = DocumentSample {
+            columns: scan.headers.clone(),
+            ids: scan.ids.clone(),
+            rows,
+        };
+        let ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
+        let reference_ids: HashSet<&str> = reference.ids.iter().collect();
+        let truth = ingest::truth_from_csv(
+            ingest::read_csv(&fixture("truth.csv"), Encoding::Utf8).expect("truth"),
+            &ids,
+            &|id| reference_ids.contains(id),
+        )
+        .expect("truth");
+        Fixtures {
+            reference: Arc::new(reference),
+            documents,
+            truth,
+        }
+    }
+
+    /// F1 of `config` on the fixtures at its own threshold.
+    fn f1_of(config: MatchConfig, f: &Fixtures, pool: &rayon::ThreadPool) -> f64 {
+        let matcher = pool
+            .install(|| Matcher::build(config, Arc::clone(&f.reference)))
+            .expect("matcher");
+        let columns: Vec<usize> = matcher
+            .sources()
+            .map(|s| f.documents.column(s).expect("source"))
+            .collect();
+        let values: Vec<Vec<Option<String>>> = f
+            .documents
+            .rows
+            .iter()
+            .map(|row| columns.iter().map(|&c| row[c].clone()).collect())
+            .collect();
+        let outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
+        let predictions: Vec<Prediction> = f
+            .documents
+            .ids
+            .iter()
+            .zip(&outcomes)
+            .map(|(id, o)| Prediction {
+                document_id: id,
+                top: o
+                    .candidates
+                    .first()
+                    .map(|c| (f.reference.id(c.row as usize), c.confidence)),
+            })
+            .collect();
+        let report = evaluate::evaluate(
+            &predictions,
+            &f.truth,
+            matcher.config().threshold,
+            f.reference.len(),
+            false,
+        );
+        report.f1
+    }
+
+    fn hand_written() -> MatchConfig {
+        let text = std::fs::read_to_string(fixture("config.json")).expect("config");
+        MatchConfig::from_json(&text, "config.json").expect("valid")
+    }
+
+    #[test]
+    fn proposal_maps_the_fixture_fields_to_their_columns() {
+        let f = fixtures();
+        let proposal = propose(&f.reference, &f.documents).expect("proposal");
+        let mapped: BTreeMap<&str, (&str, StrategyKind)> = proposal
+            .config
+            .field_mappings
+            .iter()
+            .map(|m| (m.source.as_str(), (m.target.as_str(), m.strategy)))
+            .collect();
+        let expected = [
+            ("vendor_name", "vendor_name", StrategyKind::Fuzzy),
+            ("invoice_number", "invoice_number", StrategyKind::Identifier),
+            ("invoice_date", "invoice_date", StrategyKind::DateRange),
+            ("total", "total", StrategyKind::NumericRange),
+            ("currency", "currency", StrategyKind::Exact),
+            ("po_number", "po_number", StrategyKind::Identifier),
+        ];
+        for (source, target, strategy) in expected {
+            assert_eq!(mapped.get(source), Some(&(target, strategy)), "{source}");
+        }
+        assert_eq!(
+            mapped.len(),
+            expected.len(),
+            "document_id and filename are not mapped"
+        );
+        for m in &proposal.config.field_mappings {
+            let rationale = m.rationale.as_deref().unwrap_or("");
+            assert!(
+                !rationale.is_empty() && !rationale.contains('\n'),
+                "{rationale}"
+            );
+            assert_eq!(m.weight, (m.weight * 100.0).round() / 100.0);
+        }
+        let date = &proposal
+            .config
+            .field_mappings
+            .iter()
+            .find(|m| m.source == "invoice_date")
+            .unwrap();
+        assert_eq!(
+            (date.tolerance_days, date.date_order),
+            (Some(7), Some(RawDateOrder::Dmy))
+        );
+        let total = &proposal
+            .config
+            .field_mappings
+            .iter()
+            .find(|m| m.source == "total")
+            .unwrap();
+        assert_eq!(total.tolerance_pct, Some(1.0));
+        proposal
+            .config
+            .validate("generated")
+            .expect("a valid config");
+    }
+
+    #[test]
+    fn generated_f1_is_close_to_hand_written_and_fitting_improves_it() {
+        let f = fixtures();
+        let pool = crate::matcher::thread_pool(2).unwrap();
+        let hand = f1_of(hand_written(), &f, &pool);
+        let proposal = propose(&f.reference, &f.documents).expect("proposal");
+        let generated = f1_of(proposal.config.validate("generated").unwrap(), &f, &pool);
+        let fitted = fit(
+            proposal.clone(),
+            Arc::clone(&f.reference),
+            &f.documents,
+            &f.truth,
+            &pool,
+        )
+        .expect("fit");
+        let metrics = fitted.metrics.expect("metrics");
+        let after = f1_of(fitted.config.validate("fitted").unwrap(), &f, &pool);
+        eprintln!(
+            "hand-written {hand}, generated {generated}, fitted {after} ({metrics:?})\n{}",
+            serde_json::to_string_pretty(&fitted.config).unwrap()
+        );
+        assert!(
+            generated >= hand - 0.03,
+            "generated {generated} vs hand-written {hand}"
+        );
+        assert_eq!(metrics.f1_before, generated);
+        assert_eq!(metrics.f1_after, after);
+        assert!(after >= generated, "fitted {after} < unfitted {generated}");
+        assert!(
+            after >= hand - 0.005,
+            "fitted {after} vs hand-written {hand}"
+        );
+    }
+
+    #[test]
+    fn proposals_are_deterministic() {
+        let f = fixtures();
+        let a = propose(&f.reference, &f.documents).unwrap();
+        let b = propose(&f.reference, &f.documents).unwrap();
+        assert_eq!(
+            serde_json::to_string(&a.config).unwrap(),
+            serde_json::to_string(&b.config).unwrap()
+        );
+    }
+
+    #[test]
+    fn no_plausible_column_is_a_validation_error() {
+        let f = fixtures();
+        let mut reference = ReferenceTable::new(vec!["colour".into(), "shape".into()]);
+        for (i, (colour, shape)) in [("red", "round"), ("blue", "square"), ("green", "oval")]
+            .iter()
+            .enumerate()
+        {
+            reference.push_row(&format!("r{i}"), [*colour, *shape]);
+        }
+        let err = propose(&reference, &f.documents).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let details = err.details();
+        assert_eq!(details.len(), 1, "{err}");
+        assert_eq!(details[0].field, "field_mappings");
+        assert!(
+            details[0]
+                .message
+                .contains("no document field has a plausible reference column"),
+            "{}",
+            details[0].message
+        );
+        assert!(
+            details[0].message.contains("colour, shape"),
+            "{}",
+            details[0].message
+        );
+    }
+
+    /// A generated set (`synth`), read from memory.
+    fn synth_set(reference_rows: u64, documents: u64, seed: u64) -> Fixtures {
+        use crate::synth::{generate, Sink, SynthOptions, SynthSinks};
+        let (mut r, mut d, mut t) = (Vec::new(), Vec::new(), Vec::new());
+        let path = std::path::Path::new("synth");
+        generate(
+            &SynthOptions {
+                reference_rows,
+                documents,
+                seed,
+            },
+            &mut SynthSinks {
+                reference: Sink {
+                    path,
+                    writer: &mut r,
+                },
+                documents: Sink {
+                    path,
+                    writer: &mut d,
+                },
+                truth: Sink {
+                    path,
+                    writer: &mut t,
+                },
+            },
+        )
+        .unwrap();
+        let reference =
+            ingest::reference_from_csv("reference", &r, Encoding::Utf8, None, "--id-column")
+                .unwrap();
+        let table = ingest::csv::parse_csv("documents", &d, Encoding::Utf8).unwrap();
+        let id_col = table.column("document_id").unwrap();
+        let documents = DocumentSample {
+            columns: table.headers.clone(),
+            ids: table.rows.iter().map(|r| r[id_col].clone()).collect(),
+            rows: table
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|v| (!v.trim().is_empty()).then(|| v.clone()))
+                        .collect()
+                })
+                .collect(),
+        };
+        let ids: HashSet<&str> = documents.ids.iter().map(String::as_str).collect();
+        let reference_ids: HashSet<&str> = reference.ids.iter().collect();
+        let truth = ingest::truth_from_csv(
+            ingest::csv::parse_csv("truth", &t, Encoding::Utf8).unwrap(),
+            &ids,
+            &|id| reference_ids.contains(id),
+        )
+        .unwrap();
+        Fixtures {
+            reference: Arc::new(reference),
+            documents,
+            truth,
+        }
+    }
+
+    #[test]
+    fn renamed_fields_are_mapped_by_their_values() {
+        let mut f = fixtures();
+        let original = f.documents.columns.clone();
+        f.documents.columns = (1..=original.len()).map(|i| format!("f{i}")).collect();
+        let proposal = propose(&f.reference, &f.documents).expect("proposal");
+        let mapped: BTreeMap<&str, &str> = proposal
+            .config
+            .field_mappings
+            .iter()
+            .map(|m| {
+                let c = f.documents.column(&m.source).unwrap();
+                (original[c].as_str(), m.target.as_str())
+            })
+            .collect();
+        let expected: BTreeMap<&str, &str> = [
+            "vendor_name",
+            "invoice_number",
+            "invoice_date",
+            "total",
+            "currency",
+            "po_number",
+        ]
+        .into_iter()
+        .map(|c| (c, c))
+        .collect();
+        assert_eq!(
+            mapped, expected,
+            "the id and file name columns are left out"
+        );
+    }
+
+    #[test]
+    fn a_generated_set_is_matched_as_well_as_by_the_hand_written_config() {
+        let f = synth_set(2_000, 300, 7);
+        let pool = crate::matcher::thread_pool(2).unwrap();
+        let hand = f1_of(hand_written(), &f, &pool);
+        let proposal = pool
+            .install(|| propose(&f.reference, &f.documents))
+            .expect("proposal");
+        let generated = f1_of(proposal.config.validate("generated").unwrap(), &f, &pool);
+        assert!(
+            generated >= hand - 0.03,
+            "generated {generated} vs hand-written {hand}"
+        );
+    }
+
+    #[test]
+    fn profiles_tell_value_kinds_apart() {
+        let kind = |values: &[&str]| profile_column("c", values.iter().copied()).kind;
+        assert_eq!(
+            kind(&["2024-01-19", "02.03.2026", "2 Mar 2026", ""]),
+            ValueKind::Date
+        );
+        assert_eq!(
+            kind(&["1.240,00", "£2,915.01", "253.43", "€1240"]),
+            ValueKind::Amount
+        );
+        assert_eq!(
+            kind(&["RE-2024/00447", "CTD202400881", "TFL003338", "2026001256"]),
+            ValueKind::Identifier
+        );
+        assert_eq!(kind(&["EUR", "GBP", "EUR", "CHF", "EUR"]), ValueKind::Code);
+        assert_eq!(
+            kind(&[
+                "Nordwind Logistik GmbH",
+                "Alpha Office Supplies Inc.",
+                "Van der Berg B.V."
+            ]),
+            ValueKind::Text
+        );
+        assert_eq!(kind(&["", " "]), ValueKind::Empty);
+        let unique = profile_column("c", ["a1", "a2", "a3", "a4"].into_iter());
+        assert_eq!((unique.uniqueness, unique.information), (1.0, 1.0));
+        let constant = profile_column("c", ["EUR", "EUR", "EUR"].into_iter());
+        assert_eq!(constant.information, 0.0);
+    }
+
+    #[test]
+    fn month_first_dates_are_read_month_first() {
+        let mut reference = ReferenceTable::new(vec!["invoice_date".into(), "vendor".into()]);
+        let documents = DocumentSample {
+            columns: vec!["date".into(), "vendor".into()],
+            ids: (1..=4).map(|i| format!("d{i}")).collect(),
+            rows: ["10/25/2024", "11/13/2024", "12/03/2024", "01/30/2025"]
+                .iter()
+                .zip(["Acme Corp", "Globex Inc", "Initech LLC", "Umbrella Ltd"])
+                .map(|(d, v)| vec![Some(d.to_string()), Some(v.to_string())])
+                .collect(),
+        };
+        for (i, (d, v)) in [
+            ("2024-10-25", "Acme Corp"),
+            ("2024-11-13", "Globex Inc"),
+            ("2024-12-03", "Initech LLC"),
+            ("2025-01-30", "Umbrella Ltd"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            reference.push_row(&format!("r{i}"), [*d, *v]);
+        }
+        let proposal = propose(&reference, &documents).expect("proposal");
+        let date = proposal
+            .config
+            .field_mappings
+            .iter()
+            .find(|m| m.source == "date")
+            .expect("date mapped");
+        assert_eq!(date.target, "invoice_date");
+        assert_eq!(date.date_order, Some(RawDateOrder::Mdy));
+    }
+
+    #[test]
+    fn weights_are_hundredths_that_sum_to_one() {
+        for raw in [
+            vec![0.85, 0.88, 0.81, 0.8, 0.54, 0.15],
+            vec![1.0, 1.0, 1.0],
+            vec![0.001, 5.0, 0.001, 0.001],
+            vec![1.0; 64],
+        ] {
+            let w = round_weights(&raw);
+            let sum: f64 = w.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-9, "{w:?} sums to {sum}");
+            assert!(
+                w.iter()
+                    .all(|&x| x >= 0.01 && x == (x * 100.0).round() / 100.0),
+                "{w:?}"
+            );
+        }
+        assert_eq!(round_weights(&[1.0, 1.0, 1.0]), [0.34, 0.33, 0.33]);
+    }
+
+    #[test]
+    fn labels_must_name_reference_rows_and_hold_a_true_row() {
+        let f = fixtures();
+        let pool = crate::matcher::thread_pool(1).unwrap();
+        let proposal = propose(&f.reference, &f.documents).unwrap();
+        let fit_with = |labels: &Truth| {
+            fit(
+                proposal.clone(),
+                Arc::clone(&f.reference),
+                &f.documents,
+                labels,
+                &pool,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let unknown: Truth = [("D-0001".to_string(), Some("OI-999999".to_string()))].into();
+        assert!(fit_with(&unknown).contains("OI-999999"));
+        let none: Truth = [("D-0001".to_string(), None)].into();
+        assert!(fit_with(&none).contains("no labelled document"));
+        let outside: Truth = [("D-9999".to_string(), Some("OI-000148".to_string()))].into();
+        assert!(fit_with(&outside).contains("no document of the sample has a label"));
+    }
+}
