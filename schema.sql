@@ -135,7 +135,9 @@ CREATE TABLE runs (
     -- The process executing the run and when it last said it is alive (unix ms).
     owner                 TEXT,
     heartbeat_ms          INTEGER,
-    cancel_requested      INTEGER NOT NULL DEFAULT 0
+    cancel_requested      INTEGER NOT NULL DEFAULT 0,
+    -- A smart run: resolve the review band automatically once completed.
+    auto_resolve          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX runs_by_workspace ON runs(workspace_id, seq);
 CREATE INDEX runs_by_status ON runs(status, seq);

@@ -23,6 +23,7 @@ pub mod http;
 pub mod ingest;
 pub mod matcher;
 pub mod parse;
+pub mod resolve;
 pub mod runner;
 pub mod service;
 pub mod store;

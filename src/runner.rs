@@ -314,6 +314,10 @@ impl Runner {
             cancels.remove(&run.id);
         }
         let outcome = match result {
+            Ok(Ok(Outcome::Completed)) => {
+                self.finish_and_resolve(run);
+                return Outcome::Completed;
+            }
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
                 eprintln!("refmatch: run {} failed: {e}", run.id);
@@ -330,6 +334,65 @@ impl Runner {
             eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
         }
         outcome
+    }
+
+    /// Records a completed run and, for a smart run, resolves its review band at once.
+    fn finish_and_resolve(&self, run: &ClaimedRun) {
+        if let Err(e) = self
+            .store
+            .finish_run(run.workspace, &run.id, "completed", None)
+        {
+            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+            return;
+        }
+        let smart = matches!(
+            self.store.run_config(run.workspace, &run.id),
+            Ok((_, _, true))
+        );
+        if smart {
+            self.resolve(run.workspace, &run.id, None);
+        }
+    }
+
+    /// Runs the built-in resolver over a completed run: `ai_resolving`, then `completed`
+    /// again. `band` defaults to 0.5 up to the run's threshold. Failures are logged; the
+    /// run returns to `completed` with its results as they were.
+    pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<(f64, f64)>) {
+        if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
+            eprintln!("refmatch: cannot resolve run {run_id}: {e}");
+            return;
+        }
+        self.resolve_begun(ws, run_id, band);
+    }
+
+    /// The second half of `resolve`, for a caller that already marked the run.
+    pub fn resolve_begun(
+        &self,
+        ws: crate::store::WorkspaceId,
+        run_id: &str,
+        band: Option<(f64, f64)>,
+    ) {
+        let band = band.or_else(|| {
+            let (_, snapshot, _) = self.store.run_config(ws, run_id).ok()?;
+            crate::service::resolve_band(
+                b"",
+                MatchConfig::from_json(&snapshot, "config").ok()?.threshold,
+            )
+            .ok()
+        });
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::service::resolve_run(&self.store, ws, run_id, band.unwrap_or((0.5, 1.0)))
+        }));
+        match outcome {
+            Ok(Ok(changed)) => {
+                eprintln!("refmatch: run {run_id}: the resolver changed {changed} results")
+            }
+            Ok(Err(e)) => eprintln!("refmatch: resolving run {run_id} failed: {e}"),
+            Err(_) => eprintln!("refmatch: resolving run {run_id} panicked"),
+        }
+        if let Err(e) = self.store.end_resolve(ws, run_id) {
+            eprintln!("refmatch: cannot end resolving run {run_id}: {e}");
+        }
     }
 
     fn execute_inner(

@@ -723,7 +723,11 @@ pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
     let patch: Value = serde_json::from_str(text(bytes)?)
         .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
     if !patch.is_object() {
-        return Err(Error::invalid("body", "", "must be a JSON merge patch object"));
+        return Err(Error::invalid(
+            "body",
+            "",
+            "must be a JSON merge patch object",
+        ));
     }
     let current = store.get_strategy(ws, id)?;
     let mut strategy = current["strategy"].clone();
@@ -752,4 +756,131 @@ fn merge_patch(target: &mut Value, patch: &Value) {
         }
         (target, patch) => *target = patch.clone(),
     }
+}
+
+/// The review band of `ai-resolve`: `{band: {low, high}}`, by default 0.5 up to the run's
+/// threshold.
+pub fn resolve_band(bytes: &[u8], threshold: f64) -> Result<(f64, f64)> {
+    let default = (0.5f64.min(threshold), threshold);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(default);
+    }
+    let value: Value = serde_json::from_str(text(bytes)?)
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(Error::invalid("body", "", "must be a JSON object"));
+    };
+    for key in object.keys() {
+        if key != "band" {
+            return Err(Error::invalid("body", key.as_str(), "unknown field (band)"));
+        }
+    }
+    let Some(band) = object.get("band").filter(|b| !b.is_null()) else {
+        return Ok(default);
+    };
+    let bound = |key: &str, fallback: f64| -> Result<f64> {
+        match band.get(key) {
+            None | Some(Value::Null) => Ok(fallback),
+            Some(v) => v
+                .as_f64()
+                .filter(|x| (0.0..=1.0).contains(x))
+                .ok_or_else(|| {
+                    Error::invalid("body", format!("band.{key}"), "a number from 0 to 1")
+                }),
+        }
+    };
+    let (low, high) = (bound("low", default.0)?, bound("high", default.1)?);
+    if low > high {
+        return Err(Error::invalid(
+            "body",
+            "band.low",
+            "must not exceed band.high",
+        ));
+    }
+    Ok((low, high))
+}
+
+/// Re-scores the unreviewed results of a run whose confidence lies in `[low, high)` with
+/// the built-in model (`crate::resolve`), learned from the run's candidates and from the
+/// reviews of its config. A result whose best candidate or confidence changes records
+/// `resolved_by: "model"` and its `confidence_before`; review status never changes.
+/// Returns how many results changed.
+pub fn resolve_run(
+    store: &Store,
+    ws: WorkspaceId,
+    run_id: &str,
+    band: (f64, f64),
+) -> Result<usize> {
+    let (config_id, snapshot, _) = store.run_config(ws, run_id)?;
+    let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
+    let rows = store.resolve_inputs(ws, run_id)?;
+    let fields: Vec<String> = rows
+        .iter()
+        .find_map(|r| {
+            r.candidates
+                .get(0)
+                .and_then(|c| c.get("evidence"))
+                .and_then(Value::as_object)
+        })
+        .map(|e| e.keys().cloned().collect())
+        .unwrap_or_default();
+    let comparison = |candidate: &Value| -> crate::resolve::Comparison {
+        fields
+            .iter()
+            .map(|f| candidate["evidence"][f.as_str()]["score"].as_f64())
+            .collect()
+    };
+    let candidates_of = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    // Unlabelled pairs: the candidates of the run's unreviewed results (a sample at scale).
+    let unlabelled: Vec<crate::resolve::Comparison> = rows
+        .iter()
+        .filter(|r| !r.reviewed)
+        .take(20_000)
+        .flat_map(|r| candidates_of(&r.candidates))
+        .map(|c| comparison(&c))
+        .collect();
+    // Labelled pairs: an approved row is a match and the other candidates are not; a
+    // rejected row is not.
+    let mut labelled = Vec::new();
+    for (approved, matched, candidates) in store.reviewed_candidates(ws, &config_id, 20_000)? {
+        for c in candidates_of(&candidates) {
+            let is_row = c["reference_row_id"].as_str() == matched.as_deref();
+            if approved {
+                labelled.push((comparison(&c), is_row));
+            } else if is_row {
+                labelled.push((comparison(&c), false));
+            }
+        }
+    }
+    let model = crate::resolve::Model::fit(fields.len(), &unlabelled, &labelled);
+    let mut changes = Vec::new();
+    for row in &rows {
+        let (id, confidence, matched) = (&row.id, &row.confidence, &row.matched);
+        if row.reviewed || *confidence < band.0 || *confidence >= band.1 {
+            continue;
+        }
+        let candidates = candidates_of(&row.candidates);
+        let mut best: Option<(f64, &Value)> = None;
+        for c in &candidates {
+            let p = crate::matcher::combine::round4(model.posterior(&comparison(c)));
+            if best.is_none_or(|(b, _)| p > b) {
+                best = Some((p, c));
+            }
+        }
+        let Some((p, chosen)) = best else {
+            continue;
+        };
+        let row = chosen["reference_row_id"].as_str().map(String::from);
+        let new_matched = row.filter(|_| p >= threshold);
+        if (p - confidence).abs() > 1e-9 || new_matched != *matched {
+            changes.push((
+                id.clone(),
+                *confidence,
+                p,
+                new_matched,
+                chosen.get("evidence").map(Value::to_string),
+            ));
+        }
+    }
+    store.apply_resolutions(ws, run_id, &changes, "model")
 }

@@ -492,3 +492,118 @@ fn generate_config_proposes_a_config_as_good_as_the_hand_written_one() {
         "fitted {fitted} vs generated {generated}"
     );
 }
+
+/// Every result of a run, all pages.
+fn all_results(server: &TestServer, run_id: &str) -> Vec<Value> {
+    server
+        .get(&format!("/v1/matching/runs/{run_id}/results?limit=500"))
+        .json()["data"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn ai_resolve_rescores_only_the_unreviewed_band_and_records_what_it_changed() {
+    let server = TestServer::start();
+    let (run_id, _) = fixture_run(&server);
+    let before = all_results(&server, &run_id);
+    let in_band: Vec<&Value> = before
+        .iter()
+        .filter(|r| (0.3..0.8).contains(&r["confidence"].as_f64().unwrap()))
+        .collect();
+    assert!(
+        in_band.len() >= 2,
+        "the fixture run has results in the band"
+    );
+    // A person's decision is never touched.
+    let reviewed_id = in_band[0]["id"].as_str().unwrap().to_string();
+    server.post_json(
+        &format!("/v1/matching/runs/{run_id}/results/{reviewed_id}/review"),
+        &json!({"status": "rejected"}),
+    );
+    let accepted = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/ai-resolve"),
+        &json!({"band": {"low": 0.3, "high": 0.8}}),
+    );
+    assert_eq!(accepted.status, 202, "{}", accepted.text());
+    let run = server.wait_for_run(&run_id, 60);
+    let run = if run["status"] == "ai_resolving" {
+        std::thread::sleep(Duration::from_millis(500));
+        server.get(&format!("/v1/matching/runs/{run_id}")).json()
+    } else {
+        run
+    };
+    assert_eq!(run["status"], "completed", "{run}");
+    let after = all_results(&server, &run_id);
+    let changed: Vec<&Value> = after
+        .iter()
+        .filter(|r| r["resolved_by"] == "model")
+        .collect();
+    assert!(
+        !changed.is_empty(),
+        "the resolver changed nothing in the band"
+    );
+    for r in &changed {
+        let before = r["confidence_before"].as_f64().unwrap();
+        assert!((0.3..0.8).contains(&before), "{r}");
+        assert_ne!(r["id"], reviewed_id.as_str());
+        assert_eq!(r["status"], "pending", "review status never changes");
+    }
+    let reviewed = after
+        .iter()
+        .find(|r| r["id"] == reviewed_id.as_str())
+        .unwrap();
+    assert!(reviewed["resolved_by"].is_null());
+    assert_eq!(reviewed["status"], "rejected");
+    // Outside the band nothing moved.
+    for r in after.iter().filter(|r| r["resolved_by"].is_null()) {
+        let old = before.iter().find(|b| b["id"] == r["id"]).unwrap();
+        assert_eq!(old["confidence"], r["confidence"]);
+    }
+    // Only a completed run can be resolved.
+    let config_id = run["matching_config_id"].as_str().unwrap();
+    let queued = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+    let queued_id = queued.json()["id"].as_str().unwrap().to_string();
+    server.post_json(&format!("/v1/matching/runs/{queued_id}/cancel"), &json!({}));
+    server
+        .post_json(
+            &format!("/v1/matching/runs/{queued_id}/ai-resolve"),
+            &json!({}),
+        )
+        .assert_error(409, "conflict");
+    server
+        .post_json(
+            &format!("/v1/matching/runs/{run_id}/ai-resolve"),
+            &json!({"band": {"low": 0.9, "high": 0.1}}),
+        )
+        .assert_error(400, "validation_error");
+}
+
+#[test]
+fn a_smart_run_resolves_its_band_by_itself() {
+    let server = TestServer::start();
+    let (run_id, _) = fixture_run(&server);
+    let config_id = server.get(&format!("/v1/matching/runs/{run_id}")).json()["matching_config_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let smart = server.post_json(
+        &format!("/v1/matching/configs/{config_id}/smart-run"),
+        &json!({}),
+    );
+    assert_eq!(smart.status, 202, "{}", smart.text());
+    let smart_id = smart.json()["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = server.get(&format!("/v1/matching/runs/{smart_id}")).json();
+        let resolved = all_results(&server, &smart_id)
+            .iter()
+            .any(|r| r["resolved_by"] == "model");
+        if run["status"] == "completed" && resolved {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not resolved: {run}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

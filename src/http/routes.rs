@@ -62,6 +62,8 @@ enum Route {
     OpenApi,
     StrategyGenerate,
     Strategy,
+    SmartRun,
+    AiResolve,
 }
 
 impl Route {
@@ -75,9 +77,12 @@ impl Route {
             Route::Key => &[Delete],
             Route::StrategyGenerate => &[Post],
             Route::Strategy => &[Get, Patch],
-            Route::ConfigRun | Route::RunCancel | Route::ResultReview | Route::BulkReview => {
-                &[Post]
-            }
+            Route::ConfigRun
+            | Route::SmartRun
+            | Route::AiResolve
+            | Route::RunCancel
+            | Route::ResultReview
+            | Route::BulkReview => &[Post],
             Route::ReferenceRows
             | Route::ReferenceExport
             | Route::Runs
@@ -96,6 +101,8 @@ impl Route {
             Route::Metrics => "metrics",
             Route::OpenApi => "openapi",
             Route::StrategyGenerate => "strategy_generate",
+            Route::SmartRun => "config_smart_run",
+            Route::AiResolve => "run_ai_resolve",
             Route::Strategy => "strategy",
             Route::References => "reference_data",
             Route::Reference => "reference_data_item",
@@ -142,7 +149,10 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/reference-data/{id}", &["get", "put", "delete"]),
     ("/v1/reference-data/{id}/rows", &["get"]),
     ("/v1/reference-data/{id}/export", &["get"]),
-    ("/v1/matching/reference-data/{id}", &["get", "put", "delete"]),
+    (
+        "/v1/matching/reference-data/{id}",
+        &["get", "put", "delete"],
+    ),
     ("/v1/matching/reference-data/{id}/rows", &["get"]),
     ("/v1/matching/reference-data/{id}/export", &["get"]),
     ("/v1/documents", &["get", "post"]),
@@ -150,6 +160,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/matching/configs", &["get", "post"]),
     ("/v1/matching/configs/{id}", &["get", "put", "delete"]),
     ("/v1/matching/configs/{id}/run", &["post"]),
+    ("/v1/matching/configs/{id}/smart-run", &["post"]),
+    ("/v1/matching/runs/{id}/ai-resolve", &["post"]),
     ("/v1/matching/runs", &["get"]),
     ("/v1/matching/runs/{id}", &["get"]),
     ("/v1/matching/runs/{id}/progress", &["get"]),
@@ -157,7 +169,10 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/matching/runs/{id}/results", &["get"]),
     ("/v1/matching/runs/{id}/results/export", &["get"]),
     ("/v1/matching/runs/{id}/results/review", &["post"]),
-    ("/v1/matching/runs/{runId}/results/{resultId}/review", &["post"]),
+    (
+        "/v1/matching/runs/{runId}/results/{resultId}/review",
+        &["post"],
+    ),
     ("/v1/matching/strategies/generate", &["post"]),
     ("/v1/matching/strategies/{id}", &["get", "patch"]),
     ("/v1/keys", &["get"]),
@@ -192,6 +207,8 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "matching", "configs"] => (Route::Configs, vec![]),
         ["v1", "matching", "configs", id] => (Route::Config, vec![id]),
         ["v1", "matching", "configs", id, "run"] => (Route::ConfigRun, vec![id]),
+        ["v1", "matching", "configs", id, "smart-run"] => (Route::SmartRun, vec![id]),
+        ["v1", "matching", "runs", id, "ai-resolve"] => (Route::AiResolve, vec![id]),
         ["v1", "matching", "strategies", "generate"] => (Route::StrategyGenerate, vec![]),
         ["v1", "matching", "strategies", id] => (Route::Strategy, vec![id]),
         ["v1", "matching", "runs"] => (Route::Runs, vec![]),
@@ -391,6 +408,32 @@ fn dispatch(
             store.delete_config(ws, id)?;
             Ok(Response::ok(&json!({"id": id, "deleted": true})))
         }
+        (Route::SmartRun, _) => {
+            if !req.body.iter().all(u8::is_ascii_whitespace) {
+                require_json(req)?;
+            }
+            let run = service::trigger_run(store, ws, id, Some(&req.body), "api")?;
+            let run_id = run["id"].as_str().unwrap_or("");
+            store.set_auto_resolve(ws, run_id)?;
+            ctx.runner.notify();
+            Ok(Response::json(202, &run))
+        }
+        (Route::AiResolve, _) => {
+            if !req.body.iter().all(u8::is_ascii_whitespace) {
+                require_json(req)?;
+            }
+            let (_, snapshot, _) = store.run_config(ws, id)?;
+            let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
+            let band = service::resolve_band(&req.body, threshold)?;
+            store.begin_resolve(ws, id, ctx.runner.owner())?;
+            let runner = std::sync::Arc::clone(&ctx.runner);
+            let run_id = id.to_string();
+            std::thread::Builder::new()
+                .name("refmatch-resolver".into())
+                .spawn(move || runner.resolve_begun(ws, &run_id, Some(band)))
+                .map_err(|e| Error::Internal(format!("cannot start the resolver: {e}")))?;
+            Ok(Response::json(202, &store.get_run(ws, id)?))
+        }
         (Route::ConfigRun, _) => {
             if !req.body.iter().all(u8::is_ascii_whitespace) {
                 require_json(req)?;
@@ -507,22 +550,21 @@ fn dispatch(
         }
         (Route::StrategyGenerate, _) => {
             require_json(req)?;
-            let created =
-                service::generate_strategy(store, ws, &req.body, ctx.runner.pool())?;
+            let created = service::generate_strategy(store, ws, &req.body, ctx.runner.pool())?;
             Ok(Response::json(201, &created))
         }
         (Route::Strategy, Method::Get) => Ok(Response::ok(&store.get_strategy(ws, id)?)),
         (Route::Strategy, _) => {
             match req.media_type.as_deref() {
                 Some("application/json" | "application/merge-patch+json") => {}
-                _ => {
-                    return Err(Error::UnsupportedMediaType(
-                        "send a JSON merge patch as application/merge-patch+json or application/json"
-                            .into(),
-                    ))
-                }
+                _ => return Err(Error::UnsupportedMediaType(
+                    "send a JSON merge patch as application/merge-patch+json or application/json"
+                        .into(),
+                )),
             }
-            Ok(Response::ok(&service::patch_strategy(store, ws, id, &req.body)?))
+            Ok(Response::ok(&service::patch_strategy(
+                store, ws, id, &req.body,
+            )?))
         }
         (Route::Metrics, _) => metrics(ctx),
         (Route::OpenApi, _) => Ok(Response::bytes(

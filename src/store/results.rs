@@ -19,6 +19,18 @@ pub struct ResultFilter {
     pub max_confidence: Option<f64>,
 }
 
+/// A result as the resolver reads it.
+#[derive(Clone, Debug)]
+pub struct ResolveInput {
+    pub id: String,
+    pub confidence: f64,
+    pub matched: Option<String>,
+    /// A person reviewed it: the resolver leaves it alone.
+    pub reviewed: bool,
+    /// The candidates JSON array.
+    pub candidates: Value,
+}
+
 /// A review decision as the API takes it.
 #[derive(Clone, Debug)]
 pub struct Review {
@@ -183,6 +195,91 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Results of a run for the resolver, in result order.
+    pub fn resolve_inputs(&self, ws: WorkspaceId, run_id: &str) -> Result<Vec<ResolveInput>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, confidence, matched_reference_row_id, reviewed_at IS NOT NULL, candidates
+             FROM results WHERE run_id = ?1 AND workspace_id = ?2 {ORDER}"
+        ))?;
+        let rows = stmt
+            .query_map(params![run_id, ws.0], |r| {
+                let candidates: String = r.get(4)?;
+                Ok(ResolveInput {
+                    id: r.get(0)?,
+                    confidence: r.get(1)?,
+                    matched: r.get(2)?,
+                    reviewed: r.get(3)?,
+                    candidates: serde_json::from_str(&candidates).unwrap_or(Value::Null),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Reviewed results of a config's runs with their candidates: `(approved, matched row,
+    /// candidates)`, the labels the resolver learns from.
+    pub fn reviewed_candidates(
+        &self,
+        ws: WorkspaceId,
+        config_id: &str,
+        limit: usize,
+    ) -> Result<Vec<(bool, Option<String>, Value)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT r.status = 'approved', r.matched_reference_row_id, r.candidates
+             FROM results r JOIN runs ON runs.id = r.run_id
+             WHERE runs.config_id = ?1 AND r.workspace_id = ?2
+               AND r.status IN ('approved', 'rejected')
+             ORDER BY r.seq DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![config_id, ws.0, limit as i64], |r| {
+                let candidates: String = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    serde_json::from_str(&candidates).unwrap_or(Value::Null),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Applies the resolver's changes in one transaction, never to a reviewed result:
+    /// `(result id, confidence before, new confidence, new matched row, new evidence)`.
+    #[allow(clippy::type_complexity)]
+    pub fn apply_resolutions(
+        &self,
+        ws: WorkspaceId,
+        run_id: &str,
+        changes: &[(String, f64, f64, Option<String>, Option<String>)],
+        resolved_by: &str,
+    ) -> Result<usize> {
+        self.write(|tx| {
+            let mut stmt = tx.prepare(
+                "UPDATE results SET confidence = ?1, matched_reference_row_id = ?2,
+                     evidence = coalesce(?3, evidence), resolved_by = ?4,
+                     confidence_before = coalesce(confidence_before, ?5)
+                 WHERE id = ?6 AND run_id = ?7 AND workspace_id = ?8 AND reviewed_at IS NULL",
+            )?;
+            let mut changed = 0;
+            for (id, before, confidence, matched, evidence) in changes {
+                changed += stmt.execute(params![
+                    confidence,
+                    matched,
+                    evidence,
+                    resolved_by,
+                    before,
+                    id,
+                    run_id,
+                    ws.0
+                ])?;
+            }
+            Ok(changed)
+        })
     }
 
     /// The ids of a run's results under `filter`, at most `limit`, in result order.

@@ -374,7 +374,8 @@ impl Store {
     pub fn heartbeat(&self, owner: &str) -> Result<Vec<String>> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE runs SET heartbeat_ms = ?1 WHERE owner = ?2 AND status = 'running'",
+                "UPDATE runs SET heartbeat_ms = ?1
+                 WHERE owner = ?2 AND status IN ('running', 'ai_resolving')",
                 params![now_ms(), owner],
             )?;
             let mut stmt = tx.prepare(
@@ -442,6 +443,70 @@ impl Store {
                 }
             }
             Ok(status)
+        })
+    }
+
+    /// Marks a completed run `ai_resolving` for `owner`; any other status is `409`.
+    pub fn begin_resolve(&self, ws: WorkspaceId, run_id: &str, owner: &str) -> Result<()> {
+        let now = now_ms();
+        self.write(|tx| {
+            let status: String = tx
+                .query_row(
+                    "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                    params![run_id, ws.0],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| not_found(run_id))?;
+            if status != "completed" {
+                return Err(Error::Conflict(format!(
+                    "the run is {status}; only a completed run can be resolved"
+                )));
+            }
+            tx.execute(
+                "UPDATE runs SET status = 'ai_resolving', phase = 'ai_resolving',
+                     phase_progress = 0, owner = ?1, heartbeat_ms = ?2
+                 WHERE id = ?3",
+                params![owner, now, run_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Returns a resolving run to `completed`.
+    pub fn end_resolve(&self, ws: WorkspaceId, run_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET status = 'completed', phase = 'done', phase_progress = 1,
+                     owner = NULL
+                 WHERE id = ?1 AND workspace_id = ?2 AND status = 'ai_resolving'",
+                params![run_id, ws.0],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The frozen config of a run and whether it resolves automatically (smart run).
+    pub fn run_config(&self, ws: WorkspaceId, run_id: &str) -> Result<(String, String, bool)> {
+        self.conn()?
+            .query_row(
+                "SELECT config_id, config_snapshot, auto_resolve FROM runs
+                 WHERE id = ?1 AND workspace_id = ?2",
+                params![run_id, ws.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)),
+            )
+            .optional()?
+            .ok_or_else(|| not_found(run_id))
+    }
+
+    /// Marks a queued run as a smart run.
+    pub fn set_auto_resolve(&self, ws: WorkspaceId, run_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET auto_resolve = 1 WHERE id = ?1 AND workspace_id = ?2",
+                params![run_id, ws.0],
+            )?;
+            Ok(())
         })
     }
 

@@ -118,7 +118,13 @@ impl Store {
                 "UPDATE strategies SET strategy = ?1, version = version + 1, version_hash = ?2,
                      updated_at = ?3
                  WHERE id = ?4 AND workspace_id = ?5",
-                params![strategy.to_string(), version_hash(strategy), now_iso(), id, ws.0],
+                params![
+                    strategy.to_string(),
+                    version_hash(strategy),
+                    now_iso(),
+                    id,
+                    ws.0
+                ],
             )?)
         })?;
         if changed == 0 {
