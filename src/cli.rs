@@ -171,6 +171,19 @@ pub struct ServerArgs {
     /// Serve /metrics without an API key.
     #[arg(long)]
     pub metrics_open: bool,
+    /// An OpenAI-compatible chat endpoint (http://host:port/v1/chat/completions) asked
+    /// about the review band by ai-resolve; the built-in model is the fallback.
+    #[arg(long, value_name = "URL")]
+    pub resolver_url: Option<String>,
+    /// The model name sent to the resolver endpoint.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub resolver_model: String,
+    /// Seconds to wait for one answer of the resolver endpoint.
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub resolver_timeout_secs: u64,
+    /// Most documents one run asks the resolver endpoint about.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub resolver_max_calls: usize,
     /// Seconds without a heartbeat after which a running run counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
     pub stale_after_secs: f64,

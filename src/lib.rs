@@ -21,6 +21,7 @@ pub mod error;
 pub mod evaluate;
 pub mod http;
 pub mod ingest;
+pub mod llm;
 pub mod matcher;
 pub mod parse;
 pub mod resolve;

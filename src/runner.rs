@@ -45,6 +45,9 @@ pub struct RunnerOptions {
     pub batch_pause: Duration,
 }
 
+/// The optional language-model resolver, set once at start (`serve --resolver-url`).
+pub type Resolver = Option<crate::llm::Endpoint>;
+
 impl Default for RunnerOptions {
     fn default() -> Self {
         RunnerOptions {
@@ -131,6 +134,7 @@ pub enum Outcome {
 pub struct Runner {
     /// Documents matched by this process's runs (for `/metrics`).
     pub documents_matched: std::sync::atomic::AtomicU64,
+    resolver: Resolver,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
     /// This process as an owner of runs: `pid@host/random`.
@@ -153,8 +157,19 @@ fn owner_name() -> String {
 
 impl Runner {
     pub fn new(store: Store, pool: Arc<rayon::ThreadPool>, options: RunnerOptions) -> Arc<Runner> {
+        Self::with_resolver(store, pool, options, None)
+    }
+
+    /// A runner whose `ai-resolve` asks a language model first.
+    pub fn with_resolver(
+        store: Store,
+        pool: Arc<rayon::ThreadPool>,
+        options: RunnerOptions,
+        resolver: Resolver,
+    ) -> Arc<Runner> {
         Arc::new(Runner {
             documents_matched: std::sync::atomic::AtomicU64::new(0),
+            resolver,
             store,
             pool,
             owner: owner_name(),
@@ -381,7 +396,13 @@ impl Runner {
             .ok()
         });
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::service::resolve_run(&self.store, ws, run_id, band.unwrap_or((0.5, 1.0)))
+            crate::service::resolve_run(
+                &self.store,
+                ws,
+                run_id,
+                band.unwrap_or((0.5, 1.0)),
+                self.resolver.as_ref(),
+            )
         }));
         match outcome {
             Ok(Ok(changed)) => {

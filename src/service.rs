@@ -802,14 +802,17 @@ pub fn resolve_band(bytes: &[u8], threshold: f64) -> Result<(f64, f64)> {
 
 /// Re-scores the unreviewed results of a run whose confidence lies in `[low, high)` with
 /// the built-in model (`crate::resolve`), learned from the run's candidates and from the
-/// reviews of its config. A result whose best candidate or confidence changes records
-/// `resolved_by: "model"` and its `confidence_before`; review status never changes.
+/// reviews of its config, or first with the language model of `llm` when one is set (up
+/// to its call budget; the model is the fallback whenever it fails). A result whose best
+/// candidate or confidence changes records `resolved_by` (`model` or `llm`) and its
+/// `confidence_before`; review status never changes.
 /// Returns how many results changed.
 pub fn resolve_run(
     store: &Store,
     ws: WorkspaceId,
     run_id: &str,
     band: (f64, f64),
+    llm: Option<&crate::llm::Endpoint>,
 ) -> Result<usize> {
     let (config_id, snapshot, _) = store.run_config(ws, run_id)?;
     let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
@@ -853,13 +856,62 @@ pub fn resolve_run(
         }
     }
     let model = crate::resolve::Model::fit(fields.len(), &unlabelled, &labelled);
-    let mut changes = Vec::new();
+    let mut by_model = Vec::new();
+    let mut by_llm = Vec::new();
+    let (mut calls, mut failures_in_a_row) = (0usize, 0usize);
     for row in &rows {
         let (id, confidence, matched) = (&row.id, &row.confidence, &row.matched);
         if row.reviewed || *confidence < band.0 || *confidence >= band.1 {
             continue;
         }
         let candidates = candidates_of(&row.candidates);
+        if candidates.is_empty() {
+            continue;
+        }
+        // The language model first, when configured, within its budget; after three
+        // failures in a row it is not asked again in this run.
+        if let Some(endpoint) = llm.filter(|e| calls < e.max_calls && failures_in_a_row < 3) {
+            calls += 1;
+            let values = |key: &str, c: &Value| -> Value {
+                let mut out = serde_json::Map::new();
+                for f in &fields {
+                    out.insert(f.clone(), c["evidence"][f.as_str()][key].clone());
+                }
+                Value::Object(out)
+            };
+            let document = values("source_value", &candidates[0]);
+            let listed: Vec<(String, Value)> = candidates
+                .iter()
+                .filter_map(|c| {
+                    let id = c["reference_row_id"].as_str()?;
+                    Some((id.to_string(), values("target_value", c)))
+                })
+                .collect();
+            match endpoint.choose(&document, &listed) {
+                Ok((row_id, p)) => {
+                    failures_in_a_row = 0;
+                    let p = crate::matcher::combine::round4(p);
+                    let chosen = candidates
+                        .iter()
+                        .find(|c| c["reference_row_id"].as_str() == row_id.as_deref());
+                    let new_matched = row_id.filter(|_| p >= threshold);
+                    if (p - confidence).abs() > 1e-9 || new_matched != *matched {
+                        by_llm.push((
+                            id.clone(),
+                            *confidence,
+                            p,
+                            new_matched,
+                            chosen.and_then(|c| c.get("evidence")).map(Value::to_string),
+                        ));
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    failures_in_a_row += 1;
+                    eprintln!("refmatch: run {run_id}: the resolver endpoint failed ({e}); using the built-in model");
+                }
+            }
+        }
         let mut best: Option<(f64, &Value)> = None;
         for c in &candidates {
             let p = crate::matcher::combine::round4(model.posterior(&comparison(c)));
@@ -870,10 +922,10 @@ pub fn resolve_run(
         let Some((p, chosen)) = best else {
             continue;
         };
-        let row = chosen["reference_row_id"].as_str().map(String::from);
-        let new_matched = row.filter(|_| p >= threshold);
+        let row_id = chosen["reference_row_id"].as_str().map(String::from);
+        let new_matched = row_id.filter(|_| p >= threshold);
         if (p - confidence).abs() > 1e-9 || new_matched != *matched {
-            changes.push((
+            by_model.push((
                 id.clone(),
                 *confidence,
                 p,
@@ -882,5 +934,6 @@ pub fn resolve_run(
             ));
         }
     }
-    store.apply_resolutions(ws, run_id, &changes, "model")
+    Ok(store.apply_resolutions(ws, run_id, &by_model, "model")?
+        + store.apply_resolutions(ws, run_id, &by_llm, "llm")?)
 }

@@ -607,3 +607,114 @@ fn a_smart_run_resolves_its_band_by_itself() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A stand-in for an OpenAI-compatible chat server on 127.0.0.1: answers each request with
+/// the first candidate at confidence 0.97, or with `status` when it is not 200. Returns the
+/// URL and a counter of requests.
+fn stand_in_chat_server(status: u16) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/v1/chat/completions",
+        listener.local_addr().unwrap()
+    );
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&calls);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let question: Value =
+                serde_json::from_str(request["messages"][1]["content"].as_str().unwrap_or("null"))
+                    .unwrap_or(Value::Null);
+            let first = question["candidates"][0]["reference_row_id"].clone();
+            let answer = json!({"reference_row_id": first, "confidence": 0.97}).to_string();
+            let reply = json!({"choices": [{"message": {"role": "assistant", "content": answer}}]})
+                .to_string();
+            let head = if status == 200 {
+                "200 OK"
+            } else {
+                "500 Internal Server Error"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {head}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (url, calls)
+}
+
+#[test]
+fn a_configured_chat_endpoint_resolves_the_band_within_its_budget_with_the_model_as_fallback() {
+    let (url, calls) = stand_in_chat_server(200);
+    let server = TestServer::start_with(&["--resolver-url", &url, "--resolver-max-calls", "2"]);
+    let (run_id, _) = fixture_run(&server);
+    let reply = server.post_json(
+        &format!("/v1/matching/runs/{run_id}/ai-resolve"),
+        &json!({"band": {"low": 0.0, "high": 0.8}}),
+    );
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.get(&format!("/v1/matching/runs/{run_id}")).json()["status"] != "completed" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let results = all_results(&server, &run_id);
+    let by_llm: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["resolved_by"] == "llm")
+        .collect();
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the call budget holds"
+    );
+    assert_eq!(by_llm.len(), 2, "{by_llm:?}");
+    for r in &by_llm {
+        assert_eq!(r["confidence"], 0.97);
+        assert!(
+            r["matched_reference_row_id"].is_string(),
+            "0.97 is above the threshold"
+        );
+    }
+    assert!(
+        results.iter().any(|r| r["resolved_by"] == "model"),
+        "the rest used the model"
+    );
+
+    // An endpoint that fails: the built-in model answers instead, and it is asked no more
+    // than three times in a row.
+    let (url, calls) = stand_in_chat_server(500);
+    let server = TestServer::start_with(&["--resolver-url", &url]);
+    let (run_id, _) = fixture_run(&server);
+    server.post_json(
+        &format!("/v1/matching/runs/{run_id}/ai-resolve"),
+        &json!({"band": {"low": 0.0, "high": 0.8}}),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.get(&format!("/v1/matching/runs/{run_id}")).json()["status"] != "completed" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let results = all_results(&server, &run_id);
+    assert!(results.iter().all(|r| r["resolved_by"] != "llm"));
+    assert!(results.iter().any(|r| r["resolved_by"] == "model"));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

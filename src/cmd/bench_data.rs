@@ -242,6 +242,10 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         index_cache_mb: 1024,
         rate_limit: 0,
         metrics_open: false,
+        resolver_url: None,
+        resolver_model: "local".into(),
+        resolver_timeout_secs: 20,
+        resolver_max_calls: 0,
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
     };

@@ -62,7 +62,19 @@ pub(crate) fn runner(store: Store, args: &ServerArgs) -> Result<Arc<Runner>> {
         ));
     }
     let pool = Arc::new(crate::matcher::thread_pool(args.threads)?);
-    Ok(Runner::new(
+    let resolver = args
+        .resolver_url
+        .as_deref()
+        .map(|url| {
+            crate::llm::Endpoint::parse(
+                url,
+                &args.resolver_model,
+                Duration::from_secs(args.resolver_timeout_secs.max(1)),
+                args.resolver_max_calls,
+            )
+        })
+        .transpose()?;
+    Ok(Runner::with_resolver(
         store,
         pool,
         RunnerOptions {
@@ -70,6 +82,7 @@ pub(crate) fn runner(store: Store, args: &ServerArgs) -> Result<Arc<Runner>> {
             index_cache_bytes: (args.index_cache_mb as usize).saturating_mul(1 << 20),
             batch_pause: Duration::from_millis(args.run_batch_pause_ms),
         },
+        resolver,
     ))
 }
 
