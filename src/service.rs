@@ -77,6 +77,24 @@ fn text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| Error::invalid("body", "", "is not valid UTF-8"))
 }
 
+/// A JSON object body whose keys are all among `allowed`; anything else is a validation
+/// error naming the offending key.
+fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<serde_json::Map<String, Value>> {
+    let value: Value = serde_json::from_str(text(bytes)?)
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(Error::invalid("body", "", "must be a JSON object"));
+    };
+    if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(Error::invalid(
+            "body",
+            key.as_str(),
+            format!("unknown field ({})", allowed.join(", ")),
+        ));
+    }
+    Ok(object)
+}
+
 /// Reads and checks a config body against its reference table. `existing` is the table of
 /// the config being replaced (its `reference_data_id` cannot change).
 fn checked_config(
@@ -252,20 +270,7 @@ pub fn trigger_run(
     let mut target = config.target.clone();
     let mut triggered_by = default_trigger.to_string();
     if let Some(bytes) = body.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        let value: Value = serde_json::from_str(text(bytes)?)
-            .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-        let Value::Object(object) = value else {
-            return Err(Error::invalid("body", "", "must be a JSON object"));
-        };
-        for key in object.keys() {
-            if !["target_type", "target_value", "triggered_by"].contains(&key.as_str()) {
-                return Err(Error::invalid(
-                    "body",
-                    key.as_str(),
-                    "unknown field (target_type, target_value, triggered_by)",
-                ));
-            }
-        }
+        let object = json_object(bytes, &["target_type", "target_value", "triggered_by"])?;
         if object.contains_key("target_type") || object.contains_key("target_value") {
             target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
             store.check_target(ws, &target)?;
@@ -304,20 +309,7 @@ pub fn review(
     bytes: &[u8],
     reviewed_by: &str,
 ) -> Result<ResultRow> {
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
-    for key in object.keys() {
-        if !["status", "notes", "reference_row_id"].contains(&key.as_str()) {
-            return Err(Error::invalid(
-                "body",
-                key.as_str(),
-                "unknown field (status, notes, reference_row_id)",
-            ));
-        }
-    }
+    let object = json_object(bytes, &["status", "notes", "reference_row_id"])?;
     let status = object
         .get("status")
         .and_then(Value::as_str)
@@ -383,20 +375,7 @@ pub fn review_many(
     reviewed_by: &str,
 ) -> Result<Value> {
     store.run_status(ws, run_id)?;
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
-    for key in object.keys() {
-        if !["result_ids", "filter", "status", "notes"].contains(&key.as_str()) {
-            return Err(Error::invalid(
-                "body",
-                key.as_str(),
-                "unknown field (result_ids, filter, status, notes)",
-            ));
-        }
-    }
+    let object = json_object(bytes, &["result_ids", "filter", "status", "notes"])?;
     let ids: Vec<String> = match (object.get("result_ids"), object.get("filter")) {
         (Some(Value::Array(ids)), None) => {
             if ids.is_empty() || ids.len() > MAX_BULK_REVIEW {
@@ -541,11 +520,6 @@ pub fn generate_strategy(
     bytes: &[u8],
     pool: &rayon::ThreadPool,
 ) -> Result<Value> {
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
     const KEYS: [&str; 7] = [
         "reference_data_id",
         "target_type",
@@ -555,15 +529,7 @@ pub fn generate_strategy(
         "use_reviews_of",
         "name",
     ];
-    for key in object.keys() {
-        if !KEYS.contains(&key.as_str()) {
-            return Err(Error::invalid(
-                "body",
-                key.as_str(),
-                format!("unknown field ({})", KEYS.join(", ")),
-            ));
-        }
-    }
+    let object = json_object(bytes, &KEYS)?;
     let reference_data_id = object
         .get("reference_data_id")
         .and_then(Value::as_str)
@@ -765,16 +731,7 @@ pub fn resolve_band(bytes: &[u8], threshold: f64) -> Result<(f64, f64)> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(default);
     }
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
-    for key in object.keys() {
-        if key != "band" {
-            return Err(Error::invalid("body", key.as_str(), "unknown field (band)"));
-        }
-    }
+    let object = json_object(bytes, &["band"])?;
     let Some(band) = object.get("band").filter(|b| !b.is_null()) else {
         return Ok(default);
     };

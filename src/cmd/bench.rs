@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::cli::{BenchCommand, Cli, HttpBenchArgs, ServerArgs};
+use crate::cli::{BenchCommand, Cli, HttpBenchArgs};
 use crate::error::{Error, Result};
 
 pub fn run(cli: &Cli, command: &BenchCommand) -> Result<()> {
@@ -47,22 +47,7 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
         None => {
             let db =
                 std::env::temp_dir().join(format!("refmatch-bench-{}.db", crate::store::new_id()));
-            let server = ServerArgs {
-                addr: "127.0.0.1:0".into(),
-                threads: 0,
-                http_workers: args.http_workers,
-                max_body_mb: 64,
-                quiet: true,
-                index_cache_mb: 1024,
-                rate_limit: 0,
-                metrics_open: false,
-                resolver_url: None,
-                resolver_model: "local".into(),
-                resolver_timeout_secs: 20,
-                resolver_max_calls: 0,
-                stale_after_secs: 30.0,
-                run_batch_pause_ms: 0,
-            };
+            let server = super::serve::benchmark_server(0, args.http_workers);
             let store = super::serve::open_store(&db, &server)?;
             let started = super::demo::start(store, &cli.workspace, &server)?;
             let addr = started.service.server.addr().to_string();

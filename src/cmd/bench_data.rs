@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::cli::{Cli, DataBenchArgs, OfflineInputs, ServerArgs};
+use crate::cli::{Cli, DataBenchArgs, OfflineInputs};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Prediction};
 use crate::ingest::{self, body, Encoding};
@@ -233,22 +233,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let set = data_set(args)?;
     let db = set.dir.join(format!("bench-{}.db", crate::store::new_id()));
     let _cleanup = RemoveOnDrop(db.clone());
-    let server_args = ServerArgs {
-        addr: "127.0.0.1:0".into(),
-        threads: args.threads,
-        http_workers: 8,
-        max_body_mb: 64,
-        quiet: true,
-        index_cache_mb: 1024,
-        rate_limit: 0,
-        metrics_open: false,
-        resolver_url: None,
-        resolver_model: "local".into(),
-        resolver_timeout_secs: 20,
-        resolver_max_calls: 0,
-        stale_after_secs: 30.0,
-        run_batch_pause_ms: 0,
-    };
+    let server_args = super::serve::benchmark_server(args.threads, 8);
     let store = super::serve::open_store(&db, &server_args)?;
     let ws = store.workspace(&cli.workspace, true)?;
 

@@ -18,6 +18,26 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// A quiet, unlimited server on a free loopback port, for the benchmarks.
+pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArgs {
+    ServerArgs {
+        addr: "127.0.0.1:0".into(),
+        threads,
+        http_workers,
+        max_body_mb: 64,
+        quiet: true,
+        index_cache_mb: 1024,
+        rate_limit: 0,
+        metrics_open: false,
+        resolver_url: None,
+        resolver_model: "local".into(),
+        resolver_timeout_secs: 20,
+        resolver_max_calls: 0,
+        stale_after_secs: 30.0,
+        run_batch_pause_ms: 0,
+    }
+}
+
 /// Opens the database with enough connections for every HTTP worker plus the runner.
 pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
     Store::open(path, args.http_workers as u32 + 4)
