@@ -159,6 +159,9 @@ pub struct ServerArgs {
     /// Largest request body accepted, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 64)]
     pub max_body_mb: u64,
+    /// Seconds a client connection may stall mid-request or idle before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub read_timeout_secs: u64,
     /// Do not write an access log line per request to stderr.
     #[arg(long)]
     pub quiet: bool,

@@ -718,3 +718,49 @@ fn a_configured_chat_endpoint_resolves_the_band_within_its_budget_with_the_model
     assert!(results.iter().any(|r| r["resolved_by"] == "model"));
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+#[test]
+fn stalled_clients_are_closed_and_cannot_starve_the_others() {
+    use std::io::{Read, Write};
+    let server = TestServer::start_with(&["--http-workers", "1", "--read-timeout-secs", "1"]);
+    // Half a body: the only worker waits on it until the read timeout.
+    let mut stalled_body = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stalled_body,
+        "POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"fields\"",
+        server.key
+    )
+    .unwrap();
+    // Half a request line: held by the connection, never by a worker.
+    let mut stalled_head = std::net::TcpStream::connect(&server.addr).unwrap();
+    stalled_head
+        .write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    let asked = std::time::Instant::now();
+    let health = request(&server.addr, "GET", "/healthz", None, None, b"");
+    assert_eq!(health.status, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    for stream in [&mut stalled_body, &mut stalled_head] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 4"),
+            "a stalled client gets a 4xx or a closed connection: {text}"
+        );
+    }
+    // Nothing half-sent was stored.
+    let documents = server.get("/v1/documents").json();
+    assert_eq!(documents["pagination"]["total"], 0);
+}

@@ -25,6 +25,7 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         threads,
         http_workers,
         max_body_mb: 64,
+        read_timeout_secs: 30,
         quiet: true,
         index_cache_mb: 1024,
         rate_limit: 0,
@@ -67,6 +68,7 @@ impl Service {
                 http_workers: args.http_workers,
                 max_body: args.max_body_mb.saturating_mul(1024 * 1024),
                 access_log: !args.quiet,
+                io_timeout: Duration::from_secs(args.read_timeout_secs.max(1)),
             },
         )?;
         Ok(Service { server, runner })

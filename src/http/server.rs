@@ -22,6 +22,9 @@ pub struct ServerOptions {
     pub max_body: u64,
     /// Write one line per request to stderr.
     pub access_log: bool,
+    /// How long a read or write on a client connection may wait: a client that stalls
+    /// mid-request (or idles on a keep-alive connection) is closed after it.
+    pub io_timeout: Duration,
 }
 
 pub struct Server {
@@ -32,7 +35,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(ctx: Arc<Context>, options: &ServerOptions) -> Result<Server> {
-        let listener = listen(&options.addr)?;
+        let listener = listen(&options.addr, options.io_timeout)?;
         let inner = tiny_http::Server::from_listener(listener, None).map_err(|e| {
             Error::invalid(
                 "--addr",
@@ -90,8 +93,10 @@ impl Server {
 /// Binds the listening socket ourselves: options set on it are inherited by every
 /// accepted connection on Linux, and tiny_http offers no hook where connections are
 /// accepted. TCP_NODELAY: tiny_http writes a response in several small writes, and Nagle's
-/// algorithm meeting the client's delayed ACK would add 40 ms to many of them.
-fn listen(addr: &str) -> Result<std::net::TcpListener> {
+/// algorithm meeting the client's delayed ACK would add 40 ms to many of them. Read and
+/// write timeouts: tiny_http has none, so a client that sends half a request and waits
+/// would hold a thread (ours, while reading its body) for ever.
+fn listen(addr: &str, io_timeout: Duration) -> Result<std::net::TcpListener> {
     use std::net::ToSocketAddrs;
     let invalid = |e: &dyn std::fmt::Display| {
         Error::invalid("--addr", "", format!("cannot listen on {addr}: {e}"))
@@ -109,6 +114,12 @@ fn listen(addr: &str) -> Result<std::net::TcpListener> {
     .map_err(|e| invalid(&e))?;
     socket.set_reuse_address(true).map_err(|e| invalid(&e))?;
     socket.set_tcp_nodelay(true).map_err(|e| invalid(&e))?;
+    socket
+        .set_read_timeout(Some(io_timeout))
+        .map_err(|e| invalid(&e))?;
+    socket
+        .set_write_timeout(Some(io_timeout))
+        .map_err(|e| invalid(&e))?;
     socket.bind(&target.into()).map_err(|e| invalid(&e))?;
     socket.listen(1024).map_err(|e| invalid(&e))?;
     Ok(socket.into())
