@@ -145,6 +145,8 @@ pub struct Runner {
     cache: Mutex<IndexCache>,
     wake: (Mutex<bool>, Condvar),
     stopping: AtomicBool,
+    /// The worker thread, joined by `shutdown`.
+    worker: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 fn owner_name() -> String {
@@ -182,6 +184,7 @@ impl Runner {
             }),
             wake: (Mutex::new(false), Condvar::new()),
             stopping: AtomicBool::new(false),
+            worker: Mutex::new(None),
         })
     }
 
@@ -198,10 +201,13 @@ impl Runner {
     pub fn start(self: &Arc<Self>) -> Result<()> {
         self.recover();
         let worker = Arc::clone(self);
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("refmatch-runner".into())
             .spawn(move || worker.work())
             .map_err(|e| Error::Internal(format!("cannot start the runner: {e}")))?;
+        if let Ok(mut slot) = self.worker.lock() {
+            *slot = Some(handle);
+        }
         self.start_heartbeat()
     }
 
@@ -234,6 +240,17 @@ impl Runner {
             .and_then(|c| c.get(run_id).cloned())
         {
             flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Stops for a graceful exit: the run being executed stops at its next batch and goes
+    /// back to the queue (its partial results removed) for the next server, and the worker
+    /// thread is joined.
+    pub fn shutdown(&self) {
+        self.stop();
+        let handle = self.worker.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
         }
     }
 
@@ -340,6 +357,14 @@ impl Runner {
             }
             Err(_) => Outcome::Failed("internal error while matching; see the server log".into()),
         };
+        if outcome == Outcome::Cancelled && self.stopping.load(Ordering::SeqCst) {
+            // Stopped by a shutdown, not by a user: the next server runs it again.
+            match self.store.requeue_run(run.workspace, &run.id) {
+                Ok(()) => eprintln!("refmatch: run {} re-queued for the next server", run.id),
+                Err(e) => eprintln!("refmatch: cannot re-queue run {}: {e}", run.id),
+            }
+            return outcome;
+        }
         let (status, error) = match &outcome {
             Outcome::Completed => ("completed", None),
             Outcome::Cancelled => ("cancelled", None),

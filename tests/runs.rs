@@ -390,3 +390,67 @@ fn rerunning_after_a_weight_change_reuses_the_index_and_applies_the_new_weights(
     // The new threshold and weights apply: more documents reach 0.5 than 0.8.
     assert!(second["rows_matched"].as_i64().unwrap() > first["rows_matched"].as_i64().unwrap());
 }
+
+#[test]
+fn sigterm_stops_gracefully_and_the_next_server_runs_the_interrupted_run() {
+    let mut server = TestServer::start_with(&["--run-batch-pause-ms", "20"]);
+    let big = large_config(&server, 20_000, 3_000);
+    let run_id = trigger(&server, &big);
+    wait_until_matching(&server, &run_id);
+
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "a graceful stop exits 0: {status}");
+    let log = server.log();
+    assert!(log.contains("re-queued"), "{log}");
+
+    // The next server takes the run up again from the start and completes it.
+    let (mut next, addr) = server.spawn_another(&[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let run = loop {
+        let run = request(
+            &addr,
+            "GET",
+            &format!("/v1/matching/runs/{run_id}"),
+            Some(&server.key),
+            None,
+            b"",
+        )
+        .json();
+        if run["status"] == "completed" {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "not taken up: {run}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(run["rows_processed"], 3_000);
+    let results = request(
+        &addr,
+        "GET",
+        &format!("/v1/matching/runs/{run_id}/results?limit=1"),
+        Some(&server.key),
+        None,
+        b"",
+    )
+    .json();
+    assert_eq!(
+        results["pagination"]["total"], 3_000,
+        "no partial results left twice"
+    );
+    kill(&mut next.0);
+}

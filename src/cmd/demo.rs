@@ -53,8 +53,7 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         run["rows_matched"],
         key,
     ))?;
-    service.server.join();
-    Ok(())
+    service.serve_until_signal()
 }
 
 /// A served demo database: the API key and the completed run.

@@ -14,8 +14,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let store = open_store(&cli.db_path(), &args.server)?;
     let service = Service::start(store, &args.server)?;
     println_flush(&format!("listening on http://{}", service.server.addr()))?;
-    service.server.join();
-    Ok(())
+    service.serve_until_signal()
 }
 
 /// A quiet, unlimited server on a free loopback port, for the benchmarks.
@@ -51,6 +50,23 @@ pub(crate) struct Service {
 }
 
 impl Service {
+    /// Serves until SIGTERM or Ctrl-C, then stops gracefully: no new requests, the running
+    /// run re-queued for the next server, requests in flight answered, the database closed.
+    pub fn serve_until_signal(self) -> Result<()> {
+        let (signal, stop) = std::sync::mpsc::channel();
+        ctrlc::set_handler(move || {
+            let _ = signal.send(());
+        })
+        .map_err(|e| Error::Internal(format!("cannot handle signals: {e}")))?;
+        let _ = stop.recv();
+        eprintln!("refmatch: stopping");
+        self.server.stop();
+        self.runner.shutdown();
+        self.server.join();
+        eprintln!("refmatch: stopped");
+        Ok(())
+    }
+
     pub fn start(store: Store, args: &ServerArgs) -> Result<Service> {
         let runner = runner(store.clone(), args)?;
         runner.start()?;

@@ -446,6 +446,35 @@ impl Store {
         })
     }
 
+    /// Puts a running run back in the queue as if it never started: its partial results
+    /// (with any reviews of them) are removed, in one transaction.
+    pub fn requeue_run(&self, ws: WorkspaceId, run_id: &str) -> Result<()> {
+        self.write(|tx| {
+            let of_run = "SELECT id FROM results WHERE run_id = ?1 AND workspace_id = ?2";
+            tx.execute(
+                &format!("DELETE FROM reviews WHERE result_id IN ({of_run})"),
+                params![run_id, ws.0],
+            )?;
+            tx.execute(
+                &format!("DELETE FROM exclusions WHERE result_id IN ({of_run})"),
+                params![run_id, ws.0],
+            )?;
+            tx.execute(
+                "DELETE FROM results WHERE run_id = ?1 AND workspace_id = ?2",
+                params![run_id, ws.0],
+            )?;
+            tx.execute(
+                "UPDATE runs SET status = 'queued', phase = 'queued', phase_progress = 0,
+                     owner = NULL, heartbeat_ms = NULL, started_at = NULL, started_ms = NULL,
+                     rows_total = NULL, rows_processed = NULL, rows_matched = NULL,
+                     confidence_sum = NULL, cancel_requested = 0
+                 WHERE id = ?1 AND workspace_id = ?2 AND status = 'running'",
+                params![run_id, ws.0],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Marks a completed run `ai_resolving` for `owner`; any other status is `409`.
     pub fn begin_resolve(&self, ws: WorkspaceId, run_id: &str, owner: &str) -> Result<()> {
         let now = now_ms();
