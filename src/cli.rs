@@ -193,6 +193,9 @@ pub struct ServerArgs {
     /// Milliseconds to pause after each batch of a run (for tests of running runs).
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
     pub run_batch_pause_ms: u64,
+    /// Cap the database at this many pages, as a full disk would (for tests); 0: no cap.
+    #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
+    pub max_db_pages: u64,
 }
 
 #[derive(Debug, Args)]

@@ -764,3 +764,41 @@ fn stalled_clients_are_closed_and_cannot_starve_the_others() {
     let documents = server.get("/v1/documents").json();
     assert_eq!(documents["pagination"]["total"], 0);
 }
+
+#[test]
+fn a_full_disk_is_a_retryable_503_that_stores_nothing_and_the_server_keeps_serving() {
+    // The schema and a few rows fit in 60 pages of 4 KiB; 20,000 rows do not.
+    let server = TestServer::start_with(&["--max-db-pages", "60"]);
+    let mut csv = String::from("id,vendor_name,total\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!(
+            "R{i:05},Vendor number {i} GmbH,{}.{:02}\n",
+            i * 7,
+            i % 100
+        ));
+    }
+    let csv = csv.into_bytes();
+    let reply = server.send(
+        "POST",
+        "/v1/reference-data?name=ledger",
+        Some("text/csv"),
+        &csv,
+    );
+    let body = reply.assert_error(503, "unavailable");
+    assert_eq!(body["retryable"], true);
+    assert!(body["message"].as_str().unwrap().contains("full"), "{body}");
+    assert_eq!(reply.header("Retry-After"), Some("1"));
+    let tables = server.get("/v1/reference-data").json();
+    assert_eq!(tables["pagination"]["total"], 0, "nothing half-stored");
+    let small = server.send(
+        "POST",
+        "/v1/reference-data?name=small",
+        Some("text/csv"),
+        b"id,name\nA,x\nB,y\n",
+    );
+    assert_eq!(small.status, 201, "{}", small.text());
+    assert_eq!(
+        request(&server.addr, "GET", "/healthz", None, None, b"").status,
+        200
+    );
+}

@@ -35,12 +35,14 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         resolver_max_calls: 0,
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
+        max_db_pages: 0,
     }
 }
 
 /// Opens the database with enough connections for every HTTP worker plus the runner.
 pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
-    Store::open(path, args.http_workers as u32 + 4)
+    let max_pages = (args.max_db_pages > 0).then_some(args.max_db_pages);
+    Store::open_limited(path, args.http_workers as u32 + 4, max_pages)
 }
 
 /// A running server and the runner behind it.

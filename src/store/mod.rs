@@ -54,11 +54,23 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, migrates it and starts a pool of
     /// `connections`. A database written by a newer refmatch is refused.
     pub fn open(path: &Path, connections: u32) -> Result<Store> {
+        Self::open_limited(path, connections, None)
+    }
+
+    /// Like `open`, with the database file capped at `max_pages` pages (a full disk, for
+    /// tests of what a user sees then).
+    pub fn open_limited(path: &Path, connections: u32, max_pages: Option<u64>) -> Result<Store> {
         let mut conn = Connection::open(path).map_err(|e| open_error(path, e))?;
         configure(&mut conn).map_err(|e| open_error(path, e))?;
         migrate::migrate(&mut conn, path)?;
         drop(conn);
-        let manager = SqliteConnectionManager::file(path).with_init(configure);
+        let manager = SqliteConnectionManager::file(path).with_init(move |conn| {
+            configure(conn)?;
+            if let Some(pages) = max_pages {
+                conn.pragma_update(None, "max_page_count", pages.min(i64::MAX as u64) as i64)?;
+            }
+            Ok(())
+        });
         let pool = r2d2::Pool::builder()
             .max_size(connections.max(2))
             .connection_timeout(Duration::from_secs(30))
