@@ -342,7 +342,7 @@ impl RawConfig {
         if !self.field_mappings.is_empty() && (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
             err(
                 "field_mappings".into(),
-                format!("weights must sum to 1.0, they sum to {sum}"),
+                format!("weights must sum to 1.0, they sum to {sum:.6}"),
             );
         }
 

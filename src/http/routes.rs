@@ -308,7 +308,12 @@ fn dispatch(
         req.method
     };
     match resolved {
-        Some((Route::Health, _)) => return Ok(Response::ok(&json!({"status": "ok"}))),
+        Some((Route::Health, _)) if method == Method::Get => {
+            return Ok(Response::ok(&json!({"status": "ok"})));
+        }
+        Some((Route::Health, _)) => {
+            return Err(Error::MethodNotAllowed { allowed: "GET" });
+        }
         Some((Route::OpenApi, _)) if method == Method::Get => {
             return Ok(Response::bytes(
                 200,
