@@ -53,7 +53,14 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         run["rows_matched"],
         key,
     ))?;
-    service.serve_until_signal()
+    service.serve_until_signal()?;
+    if cli.db.is_none() {
+        // The temporary database goes with the demo; a --db the user named stays.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    Ok(())
 }
 
 /// A served demo database: the API key and the completed run.
