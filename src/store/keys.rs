@@ -68,6 +68,11 @@ fn hash(secret: &str) -> String {
         .collect()
 }
 
+/// Equal bytes, compared without an early exit.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn random_secret() -> Result<String> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes)
@@ -99,25 +104,32 @@ impl Store {
         Ok(NewKey { id, secret })
     }
 
-    /// The live key with this secret, or `unauthorized`.
+    /// The live key with this secret, or `unauthorized`. The secret is looked up by its
+    /// SHA-256, so lookup timing says nothing about the secret; the stored hash is then
+    /// compared in constant time as well.
     pub fn authenticate(&self, secret: &str) -> Result<ApiKey> {
+        let wanted = hash(secret);
         let row = self
             .conn()?
             .query_row(
-                "SELECT id, workspace_id, scopes FROM api_keys
+                "SELECT id, workspace_id, scopes, key_hash FROM api_keys
                  WHERE key_hash = ?1 AND revoked_at IS NULL",
-                [hash(secret)],
+                [&wanted],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
                     ))
                 },
             )
             .optional()?;
-        let (id, workspace, scopes) =
-            row.ok_or_else(|| Error::Unauthorized("the API key is not valid".into()))?;
+        let invalid = || Error::Unauthorized("the API key is not valid".into());
+        let (id, workspace, scopes, stored) = row.ok_or_else(invalid)?;
+        if !constant_time_eq(stored.as_bytes(), wanted.as_bytes()) {
+            return Err(invalid());
+        }
         Ok(ApiKey {
             id,
             workspace: WorkspaceId(workspace),
@@ -234,6 +246,13 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stored, 0, "the secret itself is never stored");
+    }
+
+    #[test]
+    fn constant_time_comparison_compares_everything() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]
