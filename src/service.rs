@@ -300,16 +300,11 @@ pub fn trigger_run(
     store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
 }
 
-/// Applies `{status, notes?, reference_row_id?}` to one result.
-pub fn review(
-    store: &Store,
-    ws: WorkspaceId,
-    run_id: &str,
-    result_id: &str,
-    bytes: &[u8],
-    reviewed_by: &str,
-) -> Result<ResultRow> {
-    let object = json_object(bytes, &["status", "notes", "reference_row_id"])?;
+/// The `status` and `notes` of a review body, checked.
+#[allow(clippy::type_complexity)]
+fn decision(
+    object: &serde_json::Map<String, Value>,
+) -> Result<(ReviewStatus, Option<Option<String>>)> {
     let status = object
         .get("status")
         .and_then(Value::as_str)
@@ -330,6 +325,20 @@ pub fn review(
         }
         Some(_) => return Err(Error::invalid("body", "notes", "must be a string or null")),
     };
+    Ok((status, notes))
+}
+
+/// Applies `{status, notes?, reference_row_id?}` to one result.
+pub fn review(
+    store: &Store,
+    ws: WorkspaceId,
+    run_id: &str,
+    result_id: &str,
+    bytes: &[u8],
+    reviewed_by: &str,
+) -> Result<ResultRow> {
+    let object = json_object(bytes, &["status", "notes", "reference_row_id"])?;
+    let (status, notes) = decision(&object)?;
     let reference_row_id = match object.get("reference_row_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) => Some(id.clone()),
@@ -415,35 +424,18 @@ pub fn review_many(
             ))
         }
     };
-    // The decision itself is checked once, before any result is touched.
-    object
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(ReviewStatus::parse)
-        .ok_or_else(|| {
-            Error::invalid(
-                "body",
-                "status",
-                "is required: \"approved\", \"rejected\" or \"pending\"",
-            )
-        })?;
-    match object.get("notes") {
-        None | Some(Value::Null) | Some(Value::String(_)) => {}
-        Some(_) => return Err(Error::invalid("body", "notes", "must be a string or null")),
-    }
-    let mut decision = serde_json::Map::new();
-    decision.insert(
-        "status".into(),
-        object.get("status").cloned().unwrap_or(Value::Null),
-    );
-    if let Some(notes) = object.get("notes") {
-        decision.insert("notes".into(), notes.clone());
-    }
-    let decision = Value::Object(decision).to_string();
+    // The decision is checked once, before any result is touched.
+    let (status, notes) = decision(&object)?;
+    let review = Review {
+        status,
+        notes,
+        reference_row_id: None,
+        reviewed_by: reviewed_by.to_string(),
+    };
     let mut outcomes = Vec::with_capacity(ids.len());
     let mut updated = 0;
     for id in &ids {
-        match review(store, ws, run_id, id, decision.as_bytes(), reviewed_by) {
+        match store.review_result(ws, run_id, id, &review) {
             Ok(row) => {
                 updated += 1;
                 outcomes.push(serde_json::json!({"id": id, "ok": true, "status": row.status}));
