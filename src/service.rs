@@ -301,7 +301,6 @@ pub fn trigger_run(
 }
 
 /// The `status` and `notes` of a review body, checked.
-#[allow(clippy::type_complexity)]
 fn decision(
     object: &serde_json::Map<String, Value>,
 ) -> Result<(ReviewStatus, Option<Option<String>>)> {

@@ -121,17 +121,7 @@ impl Store {
     }
 
     pub fn delete_config(&self, ws: WorkspaceId, id: &str) -> Result<()> {
-        let changed = self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE configs SET deleted_at = ?1
-                 WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL",
-                params![now_iso(), id, ws.0],
-            )?)
-        })?;
-        if changed == 0 {
-            return Err(not_found(id));
-        }
-        Ok(())
+        self.soft_delete("configs", "matching config", ws, id)
     }
 
     pub fn get_config_json(&self, ws: WorkspaceId, id: &str) -> Result<Value> {

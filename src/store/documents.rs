@@ -237,17 +237,7 @@ impl Store {
     }
 
     pub fn delete_document(&self, ws: WorkspaceId, id: &str) -> Result<()> {
-        let changed = self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE documents SET deleted_at = ?1
-                 WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL",
-                params![now_iso(), id, ws.0],
-            )?)
-        })?;
-        if changed == 0 {
-            return Err(not_found(id));
-        }
-        Ok(())
+        self.soft_delete("documents", "document", ws, id)
     }
 
     /// Checks that a target names only documents and batches of this workspace.

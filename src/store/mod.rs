@@ -101,6 +101,34 @@ impl Store {
         Ok(value)
     }
 
+    /// Marks row `id` of `table` deleted (configs, documents, reference tables keep their
+    /// rows for the runs and results that point at them); `not_found` when there is no live
+    /// row. `table` is one of this module's table names, never user input.
+    fn soft_delete(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        ws: WorkspaceId,
+        id: &str,
+    ) -> Result<()> {
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                &format!(
+                    "UPDATE {table} SET deleted_at = ?1
+                     WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL"
+                ),
+                rusqlite::params![now_iso(), id, ws.0],
+            )?)
+        })?;
+        if changed == 0 {
+            return Err(Error::NotFound {
+                what,
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// The workspace named `name`, created when `create` is set and it does not exist yet.
     pub fn workspace(&self, name: &str, create: bool) -> Result<WorkspaceId> {
         let name = name.trim();

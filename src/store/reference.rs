@@ -213,17 +213,7 @@ impl Store {
 
     /// Soft-deletes a table: runs that recorded one of its versions keep their rows.
     pub fn delete_reference(&self, ws: WorkspaceId, id: &str) -> Result<()> {
-        let changed = self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE reference_tables SET deleted_at = ?1
-                 WHERE id = ?2 AND workspace_id = ?3 AND deleted_at IS NULL",
-                params![now_iso(), id, ws.0],
-            )?)
-        })?;
-        if changed == 0 {
-            return Err(not_found(id));
-        }
-        Ok(())
+        self.soft_delete("reference_tables", "reference data", ws, id)
     }
 
     /// One page (1-based) of the current version's rows: `({id, ...columns}, total)`.
