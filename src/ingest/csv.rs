@@ -4,6 +4,14 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// The most bytes one field may hold: a vendor name or an address fits many times over, and
+/// a runaway quote that swallows the rest of the file is reported at its line.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// The most bytes one record may hold, all fields together.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The most columns a header may name.
+pub const MAX_COLUMNS: usize = 1024;
+
 /// How the bytes of a file are decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Encoding {
@@ -169,10 +177,21 @@ pub fn for_each_record_in(
         }
     };
     let header_record = csv.byte_headers().map_err(csv_error)?.clone();
+    check_record_size(name, &header_record, 1)?;
     let headers: Vec<String> = header_record
         .iter()
         .map(|h| decode_field(h, 1).map(|h| h.trim().to_string()))
         .collect::<Result<_>>()?;
+    if headers.len() > MAX_COLUMNS {
+        return Err(Error::invalid(
+            name,
+            "line 1",
+            format!(
+                "the header has {} columns; at most {MAX_COLUMNS}",
+                headers.len()
+            ),
+        ));
+    }
     for (i, h) in headers.iter().enumerate() {
         if headers[..i].contains(h) {
             return Err(Error::invalid(
@@ -197,6 +216,7 @@ pub fn for_each_record_in(
                     continue;
                 }
                 let line = bytes.position().map_or(0, |p| p.line());
+                check_record_size(name, &bytes, line)?;
                 record.clear();
                 for field in bytes.iter() {
                     record.push_field(&decode_field(field, line)?);
@@ -205,6 +225,24 @@ pub fn for_each_record_in(
             }
             Err(e) => return Err(csv_error(e)),
         }
+    }
+}
+
+fn check_record_size(name: &str, record: &::csv::ByteRecord, line: u64) -> Result<()> {
+    let too_long = |message: String| Err(Error::invalid(name, format!("line {line}"), message));
+    if record.as_slice().len() > MAX_RECORD_BYTES {
+        return too_long(format!(
+            "is {} bytes long; at most {MAX_RECORD_BYTES} bytes per row",
+            record.as_slice().len()
+        ));
+    }
+    match record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
+        Some(i) => too_long(format!(
+            "field {} is {} bytes long; at most {MAX_FIELD_BYTES} bytes per field",
+            i + 1,
+            record[i].len()
+        )),
+        None => Ok(()),
     }
 }
 
@@ -248,6 +286,31 @@ mod tests {
         assert!(err.contains("line 3") && err.contains("1 fields"), "{err}");
         let err = parse(b"a,a\n1,2\n").unwrap_err().to_string();
         assert!(err.contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn rejects_oversized_fields_rows_and_headers_naming_the_line() {
+        let field = "x".repeat(MAX_FIELD_BYTES + 1);
+        let err = parse(format!("id,name\n1,ok\n2,{field}\n").as_bytes()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("line 3") && text.contains("field 2"),
+            "{text}"
+        );
+
+        let just_fits = "x".repeat(MAX_FIELD_BYTES);
+        assert!(parse(format!("id,name\n1,{just_fits}\n").as_bytes()).is_ok());
+
+        let columns = MAX_RECORD_BYTES / MAX_FIELD_BYTES + 1;
+        let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+        let row = vec![just_fits.as_str(); columns].join(",");
+        let text = format!("{}\n{row}\n", header.join(","));
+        let err = parse(text.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("per row"), "{err}");
+
+        let wide: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        let err = parse(wide.join(",").as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("columns"), "{err}");
     }
 
     #[test]
