@@ -130,9 +130,10 @@ pub struct HttpBenchArgs {
     /// API key (with --url).
     #[arg(long)]
     pub key: Option<String>,
-    /// Path to GET (default with the demo: its run detail).
+    /// Path to GET (default with the demo: its run detail). Repeat it to spread the
+    /// clients over several paths: client i loads path i modulo their number.
     #[arg(long)]
-    pub path: Option<String>,
+    pub path: Vec<String>,
     /// Concurrent clients, each on its own keep-alive connection.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
@@ -196,6 +197,10 @@ pub struct ServerArgs {
     /// Cap the database at this many pages, as a full disk would (for tests); 0: no cap.
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub max_db_pages: u64,
+    /// Serve the database read-only: reads work, every write answers 503 `unavailable`
+    /// (chosen by itself when the file cannot be written).
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -36,13 +36,17 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
         max_db_pages: 0,
+        read_only: false,
     }
 }
 
 /// Opens the database with enough connections for every HTTP worker plus the runner.
 pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
-    let max_pages = (args.max_db_pages > 0).then_some(args.max_db_pages);
-    Store::open_limited(path, args.http_workers as u32 + 4, max_pages)
+    let options = crate::store::OpenOptions {
+        max_pages: (args.max_db_pages > 0).then_some(args.max_db_pages),
+        read_only: args.read_only,
+    };
+    Store::open_with(path, args.http_workers as u32 + 4, options)
 }
 
 /// A running server and the runner behind it.
@@ -71,7 +75,11 @@ impl Service {
 
     pub fn start(store: Store, args: &ServerArgs) -> Result<Service> {
         let runner = runner(store.clone(), args)?;
-        runner.start()?;
+        // A read-only database can neither recover nor execute runs; queued runs wait for a
+        // server that can write.
+        if !store.read_only() {
+            runner.start()?;
+        }
         let ctx = Arc::new(Context {
             store,
             runner: Arc::clone(&runner),

@@ -207,13 +207,17 @@ impl Store {
             }
             map.insert(id.to_string(), now);
         }
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
-                params![super::iso(now), id],
-            )?;
-            Ok(())
-        })
+        // Best effort without waiting: a reader must not queue behind another writer (or a
+        // locked database) for a timestamp.
+        let conn = self.conn()?;
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        let touched = conn.execute(
+            "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
+            params![super::iso(now), id],
+        );
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        touched?;
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ pub mod strategies;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use r2d2_sqlite::rusqlite::{self, Connection, OptionalExtension, TransactionBehavior};
+use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use r2d2_sqlite::SqliteConnectionManager;
 
 use crate::error::{Error, Result};
@@ -39,6 +39,7 @@ pub struct WorkspaceId(pub i64);
 pub struct Store {
     pool: Pool,
     path: PathBuf,
+    read_only: bool,
 }
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -50,20 +51,44 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// How a server opens its database.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions {
+    /// Cap the file at this many pages, as a full disk would (for tests of what a user sees
+    /// then).
+    pub max_pages: Option<u64>,
+    /// Serve reads only; every write answers `unavailable`. Chosen by itself when the file
+    /// cannot be written (read-only storage or permissions).
+    pub read_only: bool,
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, migrates it and starts a pool of
     /// `connections`. A database written by a newer refmatch is refused.
     pub fn open(path: &Path, connections: u32) -> Result<Store> {
-        Self::open_limited(path, connections, None)
+        Self::open_with(path, connections, OpenOptions::default())
     }
 
-    /// Like `open`, with the database file capped at `max_pages` pages (a full disk, for
-    /// tests of what a user sees then).
-    pub fn open_limited(path: &Path, connections: u32, max_pages: Option<u64>) -> Result<Store> {
+    /// Like `open`, with a server's options.
+    pub fn open_with(path: &Path, connections: u32, options: OpenOptions) -> Result<Store> {
+        if options.read_only {
+            return Self::open_read_only(path, connections);
+        }
         let mut conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        // SQLite opens a write-protected file read-only without saying so; migrating would
+        // then fail on its first write.
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            drop(conn);
+            eprintln!(
+                "refmatch: {} cannot be written; serving it read-only",
+                path.display()
+            );
+            return Self::open_read_only(path, connections);
+        }
         configure(&mut conn).map_err(|e| open_error(path, e))?;
         migrate::migrate(&mut conn, path)?;
         drop(conn);
+        let max_pages = options.max_pages;
         let manager = SqliteConnectionManager::file(path).with_init(move |conn| {
             configure(conn)?;
             if let Some(pages) = max_pages {
@@ -71,6 +96,43 @@ impl Store {
             }
             Ok(())
         });
+        Self::pool(path, connections, manager, false)
+    }
+
+    fn open_read_only(path: &Path, connections: u32) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| open_error(path, e))?;
+        if version != SCHEMA_VERSION {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                "",
+                format!(
+                    "has schema version {version} and this refmatch needs {SCHEMA_VERSION}; \
+                     a read-only database cannot be migrated"
+                ),
+            ));
+        }
+        drop(conn);
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(flags)
+            .with_init(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn.pragma_update(None, "foreign_keys", true)
+            });
+        Self::pool(path, connections, manager, true)
+    }
+
+    fn pool(
+        path: &Path,
+        connections: u32,
+        manager: SqliteConnectionManager,
+        read_only: bool,
+    ) -> Result<Store> {
         let pool = r2d2::Pool::builder()
             .max_size(connections.max(2))
             .connection_timeout(Duration::from_secs(30))
@@ -79,7 +141,13 @@ impl Store {
         Ok(Store {
             pool,
             path: path.to_path_buf(),
+            read_only,
         })
+    }
+
+    /// Whether writes are refused (`--read-only` or a file that cannot be written).
+    pub fn read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn path(&self) -> &Path {
