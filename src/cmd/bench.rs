@@ -21,7 +21,7 @@ pub fn run(cli: &Cli, command: &BenchCommand) -> Result<()> {
 fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
     // Keeps the in-process demo (and its temporary database) alive while the loop runs.
     let mut demo = None;
-    let (addr, key, path) = match &args.url {
+    let (addr, key, paths) = match &args.url {
         Some(url) => {
             let addr = url
                 .strip_prefix("http://")
@@ -38,11 +38,10 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
                 .key
                 .clone()
                 .ok_or_else(|| Error::invalid("--key", "", "is required with --url"))?;
-            let path = args
-                .path
-                .clone()
-                .ok_or_else(|| Error::invalid("--path", "", "is required with --url"))?;
-            (addr, key, path)
+            if args.path.is_empty() {
+                return Err(Error::invalid("--path", "", "is required with --url"));
+            }
+            (addr, key, args.path.clone())
         }
         None => {
             let db =
@@ -51,25 +50,30 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
             let store = super::serve::open_store(&db, &server)?;
             let started = super::demo::start(store, &cli.workspace, &server)?;
             let addr = started.service.server.addr().to_string();
-            let path = args
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("/v1/matching/runs/{}", started.run_id));
+            let paths = match args.path.is_empty() {
+                true => vec![format!("/v1/matching/runs/{}", started.run_id)],
+                false => args.path.clone(),
+            };
             let key = started.key.clone();
             demo = Some((started, db));
-            (addr, key, path)
+            (addr, key, paths)
         }
     };
     let duration = Duration::from_secs_f64(args.seconds);
     let clients = args.clients.max(1);
     eprintln!(
-        "GET {path} on {addr}: {clients} clients for {:.0} s",
+        "GET {} on {addr}: {clients} clients for {:.0} s",
+        paths.join(" and "),
         duration.as_secs_f64()
     );
     let started = Instant::now();
     let per_client: Vec<(Vec<u32>, u64)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients)
-            .map(|_| scope.spawn(|| client_loop(&addr, &key, &path, duration)))
+            .map(|i| {
+                let path = &paths[i % paths.len()];
+                let (addr, key) = (&addr, &key);
+                scope.spawn(move || client_loop(addr, key, path, duration))
+            })
             .collect();
         workers
             .into_iter()
@@ -88,7 +92,7 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
         micros[i] as f64 / 1000.0
     };
     let report = serde_json::json!({
-        "path": path,
+        "paths": paths,
         "clients": clients,
         "seconds": (wall * 100.0).round() / 100.0,
         "requests": micros.len(),
