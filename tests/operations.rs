@@ -9,33 +9,6 @@ use common::server::{request, TestServer};
 use serde_json::{json, Value};
 
 /// Uploads the fixtures, runs their config and returns `(run id, reference id)`.
-fn fixture_run(server: &TestServer) -> (String, String) {
-    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
-    let reference = server.send(
-        "POST",
-        "/v1/reference-data?name=ledger",
-        Some("text/csv"),
-        &csv,
-    );
-    assert_eq!(reference.status, 201, "{}", reference.text());
-    let reference_id = reference.json()["id"].as_str().unwrap().to_string();
-    let documents = std::fs::read(common::fixture("documents.csv")).unwrap();
-    let batch = server.send("POST", "/v1/documents", Some("text/csv"), &documents);
-    assert_eq!(batch.status, 201, "{}", batch.text());
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(common::fixture("config.json")).unwrap())
-            .unwrap();
-    config["reference_data_id"] = json!(reference_id);
-    let config = server.post_json("/v1/matching/configs", &config);
-    assert_eq!(config.status, 201, "{}", config.text());
-    let config_id = config.json()["id"].as_str().unwrap().to_string();
-    let run = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
-    assert_eq!(run.status, 202, "{}", run.text());
-    let run_id = run.json()["id"].as_str().unwrap().to_string();
-    assert_eq!(server.wait_for_run(&run_id, 60)["status"], "completed");
-    (run_id, reference_id)
-}
-
 #[test]
 fn a_key_over_its_rate_gets_429_with_retry_after_and_recovers() {
     // 60 a minute: a bucket of 60 that refills one token per second.
@@ -109,7 +82,7 @@ fn a_revoked_key_stops_working_and_keys_never_show_their_secret() {
 #[test]
 fn bulk_review_applies_each_result_on_its_own_and_filters_select_results() {
     let server = TestServer::start();
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     let results = server
         .get(&format!("/v1/matching/runs/{run_id}/results?limit=3"))
         .json();
@@ -171,7 +144,7 @@ fn bulk_review_applies_each_result_on_its_own_and_filters_select_results() {
 #[test]
 fn exports_are_csv_of_every_result_and_of_the_current_reference_version() {
     let server = TestServer::start();
-    let (run_id, reference_id) = fixture_run(&server);
+    let (run_id, reference_id) = server.fixture_run();
     let export = server.get(&format!("/v1/matching/runs/{run_id}/results/export"));
     assert_eq!(export.status, 200);
     assert!(export
@@ -270,7 +243,7 @@ fn xlsx_uploads_read_the_first_sheet_with_numbers_and_dates_as_text() {
 fn a_run_queued_before_its_table_was_deleted_fails_saying_so() {
     // Runs stay queued behind a slow one while the table is deleted.
     let server = TestServer::start_with(&["--run-batch-pause-ms", "200"]);
-    let (run_id, reference_id) = fixture_run(&server);
+    let (run_id, reference_id) = server.fixture_run();
     let config_id = server.get(&format!("/v1/matching/runs/{run_id}")).json()["matching_config_id"]
         .as_str()
         .unwrap()
@@ -305,7 +278,7 @@ fn a_run_queued_before_its_table_was_deleted_fails_saying_so() {
 #[test]
 fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
     let server = TestServer::start();
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     let copy = server.dir.path().join("copy.db");
     common::server::cli(&server.db, &["backup", copy.to_str().unwrap()]);
     // The copy is a working database with the same run.
@@ -343,7 +316,7 @@ fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
 #[test]
 fn strategies_are_generated_patched_versioned_and_turned_into_configs() {
     let server = TestServer::start();
-    let (run_id, reference_id) = fixture_run(&server);
+    let (run_id, reference_id) = server.fixture_run();
     let generated = server.post_json(
         "/v1/matching/strategies/generate",
         &json!({"reference_data_id": reference_id, "name": "invoices"}),
@@ -506,7 +479,7 @@ fn all_results(server: &TestServer, run_id: &str) -> Vec<Value> {
 #[test]
 fn ai_resolve_rescores_only_the_unreviewed_band_and_records_what_it_changed() {
     let server = TestServer::start();
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     let before = all_results(&server, &run_id);
     let in_band: Vec<&Value> = before
         .iter()
@@ -583,7 +556,7 @@ fn ai_resolve_rescores_only_the_unreviewed_band_and_records_what_it_changed() {
 #[test]
 fn a_smart_run_resolves_its_band_by_itself() {
     let server = TestServer::start();
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     let config_id = server.get(&format!("/v1/matching/runs/{run_id}")).json()["matching_config_id"]
         .as_str()
         .unwrap()
@@ -665,7 +638,7 @@ fn stand_in_chat_server(status: u16) -> (String, std::sync::Arc<std::sync::atomi
 fn a_configured_chat_endpoint_resolves_the_band_within_its_budget_with_the_model_as_fallback() {
     let (url, calls) = stand_in_chat_server(200);
     let server = TestServer::start_with(&["--resolver-url", &url, "--resolver-max-calls", "2"]);
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     let reply = server.post_json(
         &format!("/v1/matching/runs/{run_id}/ai-resolve"),
         &json!({"band": {"low": 0.0, "high": 0.8}}),
@@ -703,7 +676,7 @@ fn a_configured_chat_endpoint_resolves_the_band_within_its_budget_with_the_model
     // than three times in a row.
     let (url, calls) = stand_in_chat_server(500);
     let server = TestServer::start_with(&["--resolver-url", &url]);
-    let (run_id, _) = fixture_run(&server);
+    let (run_id, _) = server.fixture_run();
     server.post_json(
         &format!("/v1/matching/runs/{run_id}/ai-resolve"),
         &json!({"band": {"low": 0.0, "high": 0.8}}),

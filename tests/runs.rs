@@ -120,6 +120,10 @@ fn wait_until_matching(server: &TestServer, run_id: &str) {
 /// pause after each (a hidden `serve` option for tests of running runs).
 const SLOW_RUNS: [&str; 2] = ["--run-batch-pause-ms", "10"];
 
+fn next_get(addr: &str, key: &str, path: &str) -> Value {
+    request(addr, "GET", path, Some(key), None, b"").json()
+}
+
 fn kill(child: &mut Child) {
     child.kill().expect("SIGKILL the server");
     child.wait().expect("reap");
@@ -307,6 +311,16 @@ fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
         "partial results stay"
     );
     assert_eq!(taken["rows_processed"], 150);
+    let stored = next_get(
+        &addr,
+        &server.key,
+        &format!("/v1/matching/runs/{running}/results?limit=1"),
+    );
+    assert_eq!(
+        stored["pagination"]["total"], failed["rows_processed"],
+        "the results stored are exactly those the run counted"
+    );
+    assert_eq!(common::server::integrity_check(&server.db), "ok");
     kill(&mut next.0);
 }
 

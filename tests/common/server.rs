@@ -118,6 +118,37 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Uploads the invoice fixtures, creates their config and runs it to completion.
+    /// Returns the run id and the reference table's id.
+    pub fn fixture_run(&self) -> (String, String) {
+        let csv = std::fs::read(super::fixture("reference.csv")).expect("fixture");
+        let reference = self.send(
+            "POST",
+            "/v1/reference-data?name=ledger",
+            Some("text/csv"),
+            &csv,
+        );
+        assert_eq!(reference.status, 201, "{}", reference.text());
+        let reference_id = reference.json()["id"].as_str().unwrap().to_string();
+        let documents = std::fs::read(super::fixture("documents.csv")).expect("fixture");
+        let batch = self.send("POST", "/v1/documents", Some("text/csv"), &documents);
+        assert_eq!(batch.status, 201, "{}", batch.text());
+        let config = std::fs::read_to_string(super::fixture("config.json")).expect("fixture");
+        let mut config: Value = serde_json::from_str(&config).expect("fixture config");
+        config["reference_data_id"] = Value::from(reference_id.as_str());
+        let config = self.post_json("/v1/matching/configs", &config);
+        assert_eq!(config.status, 201, "{}", config.text());
+        let config_id = config.json()["id"].as_str().unwrap().to_string();
+        let run = self.post_json(
+            &format!("/v1/matching/configs/{config_id}/run"),
+            &serde_json::json!({}),
+        );
+        assert_eq!(run.status, 202, "{}", run.text());
+        let run_id = run.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(self.wait_for_run(&run_id, 60)["status"], "completed");
+        (run_id, reference_id)
+    }
+
     /// Polls run progress until the run leaves queued/running, at most `secs` seconds.
     pub fn wait_for_run(&self, run_id: &str, secs: u64) -> Value {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);
@@ -134,6 +165,14 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(25));
         }
     }
+}
+
+/// `PRAGMA integrity_check` of the database file, from a connection of its own: `ok` when
+/// the file is sound.
+pub fn integrity_check(db: &Path) -> String {
+    let conn = r2d2_sqlite::rusqlite::Connection::open(db).expect("open the database");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check runs")
 }
 
 /// A child process killed on drop.
