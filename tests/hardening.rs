@@ -314,3 +314,38 @@ fn a_read_only_database_serves_reads_and_answers_writes_with_a_retryable_503() {
     );
     assert_eq!(total(&server, "/v1/reference-data"), 1);
 }
+
+#[test]
+fn neither_the_access_log_nor_any_answer_shows_a_key() {
+    let server = TestServer::start();
+    let wrong = "rmk_0123456789abcdef0123456789abcdef0123456789abcdef";
+    let replies = [
+        server.get("/v1/documents"),
+        server.get(&format!("/v1/documents?api_key={}", server.key)),
+        server.post_json("/v1/documents", &json!({"fields": {"note": server.key}})),
+        request(&server.addr, "GET", "/v1/documents", Some(wrong), None, b""),
+        request(&server.addr, "GET", "/v1/nothing", Some(wrong), None, b""),
+    ];
+    for reply in &replies {
+        let text = reply.text();
+        assert!(!text.contains(wrong), "a wrong key was echoed: {text}");
+    }
+    assert_eq!(replies[3].status, 401);
+    let keys = server.get("/v1/keys");
+    assert!(!keys.text().contains(&server.key));
+    let key_id = keys.json()["data"][0]["id"].as_str().unwrap().to_string();
+
+    // The log is written as requests finish; the last one is there once the keys list is.
+    let log = server.log();
+    assert!(log.contains(&format!("key={key_id}")), "{log}");
+    assert!(log.contains("/v1/keys"), "{log}");
+    assert!(
+        !log.contains(&server.key),
+        "the access log shows a key: {log}"
+    );
+    assert!(
+        !log.contains(wrong),
+        "the access log shows a wrong key: {log}"
+    );
+    assert!(!log.contains("rmk_"), "{log}");
+}
