@@ -441,6 +441,77 @@ impl Runner {
         }
     }
 
+    /// The index of `version` for `config`: from the cache, or loaded and built on the pool
+    /// and cached. `on_hit` runs when the cache had it, `on_load` after loading the rows.
+    fn index_for(
+        &self,
+        ws: crate::store::WorkspaceId,
+        version: i64,
+        config: &MatchConfig,
+        on_hit: impl FnOnce() -> Result<()>,
+        on_load: impl FnOnce() -> Result<()>,
+    ) -> Result<Arc<MatchIndex>> {
+        let key = index_key(config);
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get(version, &key));
+        if let Some(index) = cached {
+            on_hit()?;
+            return Ok(index);
+        }
+        let reference = self.store.load_version(ws, version)?;
+        on_load()?;
+        let index = Arc::new(
+            self.pool
+                .install(|| MatchIndex::build(config, Arc::new(reference)))?,
+        );
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(version, key, Arc::clone(&index));
+        }
+        Ok(index)
+    }
+
+    /// Real-time matching: `documents` (fields as stored documents hold them) against the
+    /// stored `config` and its table's current version, on the pool, nothing stored. Uses
+    /// and fills the same index cache as runs. Returns the matcher and each outcome.
+    pub fn match_inline(
+        &self,
+        ws: crate::store::WorkspaceId,
+        config: MatchConfig,
+        version: i64,
+        documents: &[&serde_json::Map<String, Value>],
+    ) -> Result<Vec<InlineResult>> {
+        let index = self.index_for(ws, version, &config, || Ok(()), || Ok(()))?;
+        let matcher = Matcher::with_index(config, index)?;
+        let sources: Vec<&str> = matcher.sources().collect();
+        Ok(self.pool.install(|| {
+            documents
+                .par_iter()
+                .map(|fields| {
+                    let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
+                        .iter()
+                        .map(|s| fields.get(*s).and_then(field_text))
+                        .collect();
+                    let values: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
+                    let outcome = matcher.match_one(&values, Mode::Indexed, &[]);
+                    InlineResult {
+                        matched_reference_row_id: outcome
+                            .matched
+                            .map(|row| matcher.reference().id(row as usize).to_string()),
+                        confidence: outcome.confidence,
+                        evidence: outcome
+                            .candidates
+                            .first()
+                            .map(|c| Value::Object(matcher.evidence(&values, c))),
+                        candidates: matcher.candidates_json(&values, &outcome),
+                    }
+                })
+                .collect()
+        }))
+    }
+
     fn execute_inner(
         &self,
         run: &ClaimedRun,
@@ -456,34 +527,19 @@ impl Runner {
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;
-        let key = index_key(&config);
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|mut c| c.get(run.reference_version_id, &key));
-        let index = match cached {
-            Some(index) => {
+        let index = self.index_for(
+            ws,
+            run.reference_version_id,
+            &config,
+            || {
                 eprintln!(
                     "refmatch: run {}: reusing the index of reference version {}",
                     run.id, run.reference_version_id
                 );
-                self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
-                index
-            }
-            None => {
-                let reference = self.store.load_version(ws, run.reference_version_id)?;
-                self.store.set_phase(ws, &run.id, "indexing", Some(total))?;
-                let index = Arc::new(
-                    self.pool
-                        .install(|| MatchIndex::build(&config, Arc::new(reference)))?,
-                );
-                if let Ok(mut cache) = self.cache.lock() {
-                    cache.insert(run.reference_version_id, key, Arc::clone(&index));
-                }
-                index
-            }
-        };
+                self.store.set_phase(ws, &run.id, "indexing", Some(total))
+            },
+            || self.store.set_phase(ws, &run.id, "indexing", Some(total)),
+        )?;
         let matcher = Matcher::with_index(config, index)?;
         let excluded = excluded_rows(&matcher, exclusions);
         self.store.set_phase(ws, &run.id, "matching", None)?;
@@ -596,6 +652,14 @@ impl Runner {
 }
 
 /// Rejected rows per document id, as row numbers of the matcher's reference.
+/// What real-time matching answers for one document.
+pub struct InlineResult {
+    pub matched_reference_row_id: Option<String>,
+    pub confidence: f64,
+    pub evidence: Option<Value>,
+    pub candidates: Value,
+}
+
 fn excluded_rows(
     matcher: &Matcher,
     exclusions: Vec<(String, String)>,

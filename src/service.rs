@@ -300,6 +300,79 @@ pub fn trigger_run(
     store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
 }
 
+/// The most documents one real-time match takes (SPEC).
+pub const MAX_INLINE_DOCUMENTS: usize = 100;
+
+/// Real-time matching: up to 100 documents given inline (`{documents:[{id?, filename?,
+/// fields}]}` or one `{fields}`) against the config and its table's current version, at
+/// once, nothing stored. Each result is shaped as in run detail; the result and document
+/// have no stored id, so `id` and `document_id` are null.
+pub fn match_inline(
+    store: &Store,
+    runner: &crate::runner::Runner,
+    ws: WorkspaceId,
+    config_id: &str,
+    bytes: &[u8],
+) -> Result<Value> {
+    let started = std::time::Instant::now();
+    let documents = body::documents_from_json(bytes)?;
+    if documents.len() > MAX_INLINE_DOCUMENTS {
+        return Err(Error::invalid(
+            "body",
+            "documents",
+            format!(
+                "has {} documents; at most {MAX_INLINE_DOCUMENTS} per request (use a run for more)",
+                documents.len()
+            ),
+        ));
+    }
+    let stored = store.get_config(ws, config_id)?;
+    let (version, _) = store
+        .current_version(ws, &stored.reference_data_id)
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::Conflict(format!(
+                "the reference data {} of this config was deleted; create a config for another table",
+                stored.reference_data_id
+            )),
+            other => other,
+        })?;
+    let config =
+        crate::config::MatchConfig::from_json(&Value::Object(stored.body).to_string(), "config")?;
+    let threshold = config.threshold;
+    let fields: Vec<&Map<String, Value>> = documents.iter().map(|d| &d.fields).collect();
+    let outcomes = runner.match_inline(ws, config, version.id, &fields)?;
+    let results: Vec<Value> = documents
+        .iter()
+        .zip(outcomes)
+        .map(|(document, outcome)| {
+            serde_json::json!({
+                "id": null,
+                "document_id": null,
+                "document_external_id": document.external_id,
+                "document_filename": document.filename,
+                "matched_reference_row_id": outcome.matched_reference_row_id,
+                "confidence": outcome.confidence,
+                "status": "pending",
+                "evidence": outcome.evidence,
+                "candidates": outcome.candidates,
+                "notes": null,
+                "reviewed_at": null,
+                "reviewed_by": null,
+                "resolved_by": null,
+                "confidence_before": null,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "config_id": config_id,
+        "reference_data_id": stored.reference_data_id,
+        "reference_version": version.version,
+        "threshold": threshold,
+        "results": results,
+        "elapsed_ms": started.elapsed().as_millis() as u64,
+    }))
+}
+
 /// The `status` and `notes` of a review body, checked.
 fn decision(
     object: &serde_json::Map<String, Value>,

@@ -775,3 +775,79 @@ fn a_full_disk_is_a_retryable_503_that_stores_nothing_and_the_server_keeps_servi
         200
     );
 }
+
+#[test]
+fn real_time_matching_answers_as_the_run_did_and_stores_nothing() {
+    let server = TestServer::start();
+    let (run_id, reference_id) = server.fixture_run();
+    let run = server.get(&format!("/v1/matching/runs/{run_id}")).json();
+    let config_id = run["matching_config_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/matching/configs/{config_id}/match");
+
+    let stored = server.get("/v1/documents?limit=20").json();
+    let documents: Vec<Value> = stored["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| json!({"id": d["external_id"], "filename": d["filename"], "fields": d["fields"]}))
+        .collect();
+    let reply = server.post_json(&path, &json!({ "documents": documents }));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let answer = reply.json();
+    assert_eq!(answer["reference_data_id"], reference_id.as_str());
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), documents.len());
+    let from_run = all_results(&server, &run_id);
+    for (document, result) in documents.iter().zip(results) {
+        assert_eq!(result["document_external_id"], document["id"]);
+        assert!(result["id"].is_null() && result["document_id"].is_null());
+        let ran = from_run
+            .iter()
+            .find(|r| r["document_external_id"] == document["id"])
+            .expect("the run has a result for every document");
+        for key in [
+            "matched_reference_row_id",
+            "confidence",
+            "evidence",
+            "candidates",
+        ] {
+            assert_eq!(result[key], ran[key], "{key} of {}", document["id"]);
+        }
+    }
+
+    // Nothing was stored, and the limits are SPEC's.
+    assert_eq!(
+        server.get("/v1/documents").json()["pagination"]["total"],
+        150
+    );
+    assert_eq!(
+        server.get("/v1/matching/runs").json()["pagination"]["total"],
+        1
+    );
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({"fields": {"vendor_name": format!("v{i}")}}))
+        .collect();
+    let body = server
+        .post_json(&path, &json!({ "documents": many }))
+        .assert_error(400, "validation_error");
+    assert_eq!(body["details"][0]["field"], "documents", "{body}");
+    server
+        .send("POST", &path, Some("text/csv"), b"a\n1\n")
+        .assert_error(415, "unsupported_media_type");
+    server
+        .post_json(
+            "/v1/matching/configs/00000000-0000-4000-8000-000000000000/match",
+            &json!({"fields": {"a": "b"}}),
+        )
+        .assert_error(404, "not_found");
+    let deleted = server.send(
+        "DELETE",
+        &format!("/v1/reference-data/{reference_id}"),
+        None,
+        b"",
+    );
+    assert_eq!(deleted.status, 200);
+    server
+        .post_json(&path, &json!({"fields": {"vendor_name": "x"}}))
+        .assert_error(409, "conflict");
+}

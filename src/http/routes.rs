@@ -47,6 +47,7 @@ enum Route {
     Configs,
     Config,
     ConfigRun,
+    ConfigMatch,
     Runs,
     Run,
     RunProgress,
@@ -78,6 +79,7 @@ impl Route {
             Route::StrategyGenerate => &[Post],
             Route::Strategy => &[Get, Patch],
             Route::ConfigRun
+            | Route::ConfigMatch
             | Route::SmartRun
             | Route::AiResolve
             | Route::RunCancel
@@ -113,6 +115,7 @@ impl Route {
             Route::Configs => "configs",
             Route::Config => "config",
             Route::ConfigRun => "config_run",
+            Route::ConfigMatch => "config_match",
             Route::Runs => "runs",
             Route::Run => "run_detail",
             Route::RunProgress => "run_progress",
@@ -161,6 +164,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/matching/configs/{id}", &["get", "put", "delete"]),
     ("/v1/matching/configs/{id}/run", &["post"]),
     ("/v1/matching/configs/{id}/smart-run", &["post"]),
+    ("/v1/matching/configs/{id}/match", &["post"]),
     ("/v1/matching/runs/{id}/ai-resolve", &["post"]),
     ("/v1/matching/runs", &["get"]),
     ("/v1/matching/runs/{id}", &["get"]),
@@ -208,6 +212,7 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "matching", "configs", id] => (Route::Config, vec![id]),
         ["v1", "matching", "configs", id, "run"] => (Route::ConfigRun, vec![id]),
         ["v1", "matching", "configs", id, "smart-run"] => (Route::SmartRun, vec![id]),
+        ["v1", "matching", "configs", id, "match"] => (Route::ConfigMatch, vec![id]),
         ["v1", "matching", "runs", id, "ai-resolve"] => (Route::AiResolve, vec![id]),
         ["v1", "matching", "strategies", "generate"] => (Route::StrategyGenerate, vec![]),
         ["v1", "matching", "strategies", id] => (Route::Strategy, vec![id]),
@@ -446,6 +451,11 @@ fn dispatch(
             let run = service::trigger_run(store, ws, id, Some(&req.body), "api")?;
             ctx.runner.notify();
             Ok(Response::json(202, &run))
+        }
+        (Route::ConfigMatch, _) => {
+            require_json(req)?;
+            let answer = service::match_inline(store, &ctx.runner, ws, id, &req.body)?;
+            Ok(Response::ok(&answer))
         }
         (Route::Runs, _) => {
             let limit = req.list_limit()?;
