@@ -3,7 +3,9 @@
 //! precision-recall curve, the threshold sweep and the worst false positives and false
 //! negatives with their evidence. It only renders what `cmd::eval` gathered: it knows
 //! nothing of files, matching or the database, and the same input gives the same bytes
-//! (no timestamps, no elapsed time, fixed number formats).
+//! (no timestamps, no elapsed time, fixed number formats). The numbers carry stable ids
+//! and data attributes (`id="m-tp" data-value="135"`, `data-document-id` on each case) so
+//! scripts and tests can read them back without parsing prose.
 
 use std::fmt::{self, Display, Write};
 
@@ -233,27 +235,8 @@ fn write_report(out: &mut String, r: &HtmlReport) -> fmt::Result {
     write_summary(out, r)?;
     write_charts(out, rep, r.sweep)?;
     write_sweep_table(out, rep, r.sweep)?;
-    write_cases(
-        out,
-        r,
-        "false-positives",
-        "Worst false positives",
-        "A row was predicted (confidence at or above the threshold) and it is not the \
-         document's true row; highest confidence first.",
-        &r.false_positives,
-        r.false_positives_total,
-    )?;
-    write_cases(
-        out,
-        r,
-        "false-negatives",
-        "Worst false negatives",
-        "The document has a true row and the matcher did not predict it (it predicted \
-         nothing or another row); lowest confidence of the true row first, so the true \
-         rows the config misses most come first.",
-        &r.false_negatives,
-        r.false_negatives_total,
-    )?;
+    write_cases(out, r, Kind::FalsePositive)?;
+    write_cases(out, r, Kind::FalseNegative)?;
     writeln!(
         out,
         "<footer class=\"note\"><p>Written by <code>refmatch eval --report</code>. \
@@ -718,16 +701,32 @@ fn write_sweep_table(out: &mut String, rep: &Report, sweep: &[SweepPoint]) -> fm
     )
 }
 
-fn write_cases(
-    out: &mut String,
-    r: &HtmlReport,
-    id: &str,
-    heading: &str,
-    explanation: &str,
-    cases: &[Case],
-    total: u64,
-) -> fmt::Result {
-    let kind = if id == "false-positives" { "fp" } else { "fn" };
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    FalsePositive,
+    FalseNegative,
+}
+
+fn write_cases(out: &mut String, r: &HtmlReport, kind: Kind) -> fmt::Result {
+    let (id, heading, explanation, cases, total) = match kind {
+        Kind::FalsePositive => (
+            "false-positives",
+            "Worst false positives",
+            "A row was predicted (confidence at or above the threshold) and it is not the \
+             document's true row; highest confidence first.",
+            &r.false_positives,
+            r.false_positives_total,
+        ),
+        Kind::FalseNegative => (
+            "false-negatives",
+            "Worst false negatives",
+            "The document has a true row and the matcher did not predict it (it predicted \
+             nothing or another row); lowest confidence of the true row first, so the true \
+             rows the config misses most come first.",
+            &r.false_negatives,
+            r.false_negatives_total,
+        ),
+    };
     writeln!(
         out,
         "<section id=\"{id}\">\n<h2>{heading} ({} of {total})</h2>\n<p class=\"note\">{explanation}</p>",
@@ -742,12 +741,13 @@ fn write_cases(
     writeln!(out, "</section>")
 }
 
-fn write_case(out: &mut String, r: &HtmlReport, kind: &str, n: usize, case: &Case) -> fmt::Result {
+fn write_case(out: &mut String, r: &HtmlReport, kind: Kind, n: usize, case: &Case) -> fmt::Result {
     let predicted = case.top.as_ref().filter(|_| case.predicted);
     writeln!(
         out,
-        "<article class=\"case\" data-kind=\"{kind}\" data-confidence=\"{:.4}\" data-document-id=\"{}\" data-predicted-row=\"{}\" data-true-row=\"{}\">",
-        if kind == "fp" {
+        "<article class=\"case\" data-kind=\"{}\" data-confidence=\"{:.4}\" data-document-id=\"{}\" data-predicted-row=\"{}\" data-true-row=\"{}\">",
+        if kind == Kind::FalsePositive { "fp" } else { "fn" },
+        if kind == Kind::FalsePositive {
             case.top.as_ref().map_or(0.0, |t| t.confidence)
         } else {
             case.true_row.as_ref().map_or(0.0, |t| t.confidence)
