@@ -167,8 +167,8 @@ border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:
 dl.inputs{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
 dl.inputs dt{color:var(--muted)}dl.inputs dd{margin:0}
 .metrics{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 16px}
-.metric{border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:112px;background:var(--soft)}
-.metric .label{display:block;color:var(--muted);font-size:12px}
+.metric{flex:1 1 96px;border:1px solid var(--line);border-radius:6px;padding:8px 10px;background:var(--soft)}
+.metric .label{display:block;color:var(--muted);font-size:12px;white-space:nowrap}
 .metric .value{display:block;font-size:22px;font-weight:600;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
