@@ -338,6 +338,10 @@ pub struct EvalArgs {
     /// Also report precision, recall and F1 for thresholds 0.00 to 1.00.
     #[arg(long)]
     pub sweep: bool,
+    /// Also write a self-contained HTML report: precision-recall curve, threshold sweep,
+    /// counts, and the worst false positives and negatives with their evidence.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

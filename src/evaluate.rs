@@ -81,6 +81,52 @@ pub fn count(predictions: &[Prediction], truth: &Truth, predicted: impl Fn(f64) 
     counts
 }
 
+/// The documents at one threshold by what they have and what was predicted. A wrong row
+/// counts once here but as both a false positive and a false negative in `Counts`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Confusion {
+    /// The true row was predicted (true positives).
+    pub right_row: u64,
+    /// Another row than the true one was predicted.
+    pub wrong_row: u64,
+    /// A true row exists and nothing was predicted.
+    pub missed: u64,
+    /// A row was predicted for a document without a true row.
+    pub spurious: u64,
+    /// No true row and nothing predicted (true negatives).
+    pub left_unmatched: u64,
+}
+
+impl Confusion {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            tp: self.right_row,
+            fp: self.wrong_row + self.spurious,
+            fn_: self.wrong_row + self.missed,
+        }
+    }
+}
+
+/// The confusion at `threshold`, judged as `evaluate` judges it.
+pub fn confusion(predictions: &[Prediction], truth: &Truth, threshold: f64) -> Confusion {
+    let mut c = Confusion::default();
+    for p in predictions {
+        let true_row = truth.get(p.document_id).and_then(|r| r.as_deref());
+        let guess = p
+            .top
+            .filter(|&(_, conf)| conf >= threshold)
+            .map(|(row, _)| row);
+        match (guess, true_row) {
+            (Some(g), Some(t)) if g == t => c.right_row += 1,
+            (Some(_), Some(_)) => c.wrong_row += 1,
+            (None, Some(_)) => c.missed += 1,
+            (Some(_), None) => c.spurious += 1,
+            (None, None) => c.left_unmatched += 1,
+        }
+    }
+    c
+}
+
 /// One threshold of the sweep.
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepPoint {
@@ -254,6 +300,37 @@ mod tests {
         // At 0.50 d4 becomes a true positive: tp 2, fp 2, fn 1 -> F1 4/7, the best.
         assert_eq!(r.best_threshold, 0.0);
         assert_eq!(r.best_f1, round4(4.0 / 7.0));
+    }
+
+    #[test]
+    fn confusion_agrees_with_the_counts() {
+        let t = truth(&[("d1", Some("r1")), ("d2", Some("r2")), ("d3", None)]);
+        let p = [
+            Prediction {
+                document_id: "d1",
+                top: Some(("r1", 0.9)),
+            },
+            Prediction {
+                document_id: "d2",
+                top: Some(("r9", 0.95)),
+            },
+            Prediction {
+                document_id: "d3",
+                top: Some(("r3", 0.4)),
+            },
+            Prediction {
+                document_id: "d4",
+                top: None,
+            },
+        ];
+        let c = confusion(&p, &t, 0.85);
+        assert_eq!(
+            (c.right_row, c.wrong_row, c.missed, c.spurious),
+            (1, 1, 0, 0)
+        );
+        // d3 (below the threshold) and d4 (absent from the truth) have no true row.
+        assert_eq!(c.left_unmatched, 2);
+        assert_eq!(c.counts(), count(&p, &t, |x| x >= 0.85));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!   indexes, confidence and evidence. It knows nothing of files, SQLite or HTTP.
 //! - `ingest`: the only code that reads CSV files (delimiter, encoding, ids).
 //! - `evaluate`: offline metrics against labelled data (precision, recall, F1, sweep).
+//! - `report`: renders `eval --report`, one self-contained HTML file (inline CSS and SVG)
+//!   from what `evaluate` computed; no I/O.
 //! - `strategy`: strategy generation without a language model: profiles both sides,
 //!   proposes mappings, strategies, weights and a threshold with a rationale each, and fits
 //!   weights and threshold to labels; pure, on top of `matcher` and `evaluate`.
@@ -24,6 +26,7 @@ pub mod ingest;
 pub mod llm;
 pub mod matcher;
 pub mod parse;
+pub mod report;
 pub mod resolve;
 pub mod runner;
 pub mod service;

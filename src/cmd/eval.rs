@@ -1,16 +1,28 @@
 //! `refmatch eval`: precision, recall and F1 of a config against labelled data.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::cli::EvalArgs;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Prediction, Report};
-use crate::ingest;
-use crate::matcher::Mode;
+use crate::ingest::{self, Truth};
+use crate::matcher::{Candidate, MatchOutcome, Matcher, Mode};
+use crate::report::{self, Case, HtmlReport, MappingView, RowView};
 
 pub fn run(args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
+    // Checked before any matching: an unwritable report path fails at once, not after
+    // minutes of work.
+    let report_file = args
+        .report
+        .as_deref()
+        .map(PendingFile::create)
+        .transpose()?;
     let offline = super::load_offline(&args.inputs)?;
     let matcher = &offline.matcher;
     let reference = matcher.reference();
@@ -28,12 +40,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     };
     let bar = super::progress_bar(documents.ids.len(), "matching");
     let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents.ids.len());
-    offline.for_each_chunk(mode, &|| bar.inc(1), |_, _, outcomes| {
+    let mut worst = report_file.as_ref().map(|_| Worst::default());
+    offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
         tops.extend(
             outcomes
                 .iter()
                 .map(|o| o.candidates.first().map(|c| (c.row, c.confidence))),
         );
+        if let Some(worst) = worst.as_mut() {
+            worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
+        }
         Ok(())
     })?;
     bar.finish_and_clear();
@@ -51,8 +67,52 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         &truth,
         matcher.config().threshold,
         reference.len(),
-        args.sweep,
+        args.sweep || report_file.is_some(),
     );
+    // The report needs the sweep; stdout shows it only with --sweep, as before.
+    let sweep = if args.sweep {
+        report.sweep.clone()
+    } else {
+        report.sweep.take()
+    };
+    if let (Some(file), Some(worst)) = (report_file, worst) {
+        let html = report::render(&HtmlReport {
+            inputs: report::Inputs {
+                reference: file_name(&args.inputs.reference),
+                documents: file_name(&args.inputs.documents),
+                config: file_name(&args.inputs.config),
+                truth: file_name(&args.truth),
+                exhaustive: args.inputs.exhaustive,
+            },
+            report: &report,
+            sweep: sweep.as_deref().unwrap_or(&[]),
+            confusion: evaluate::confusion(&predictions, &truth, matcher.config().threshold),
+            mappings: matcher
+                .config()
+                .mappings
+                .iter()
+                .map(|m| MappingView {
+                    name: m.name.clone(),
+                    source: m.source.clone(),
+                    target: m.target.clone(),
+                    weight: m.weight,
+                })
+                .collect(),
+            false_positives: worst
+                .false_positives
+                .iter()
+                .map(|k| k.case(matcher, &documents.ids))
+                .collect(),
+            false_negatives: worst
+                .false_negatives
+                .iter()
+                .map(|k| k.case(matcher, &documents.ids))
+                .collect(),
+            false_positives_total: worst.false_positives_total,
+            false_negatives_total: worst.false_negatives_total,
+        });
+        file.commit(html.as_bytes())?;
+    }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
 
     let text = if args.json {
@@ -92,4 +152,178 @@ fn summary(r: &Report) -> String {
         }
     }
     s
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A document kept as one of the worst cases, with what it takes to explain it.
+struct Kept {
+    /// Smaller is worse: minus the predicted confidence for a false positive, the true
+    /// row's confidence for a false negative.
+    badness: f64,
+    position: usize,
+    values: Vec<Option<String>>,
+    top: Option<Candidate>,
+    predicted: bool,
+    true_row: Option<Candidate>,
+}
+
+impl Kept {
+    fn case(&self, matcher: &Matcher, ids: &[String]) -> Case {
+        let values: Vec<Option<&str>> = self.values.iter().map(|v| v.as_deref()).collect();
+        let reference = matcher.reference();
+        let row_view = |c: &Candidate| RowView {
+            id: reference.id(c.row as usize).to_string(),
+            confidence: c.confidence,
+            values: reference
+                .columns
+                .iter()
+                .zip(&reference.values)
+                .map(|(name, column)| (name.clone(), column.get(c.row as usize).to_string()))
+                .collect(),
+            evidence: matcher.evidence(&values, c),
+        };
+        Case {
+            document_id: ids.get(self.position).cloned().unwrap_or_default(),
+            values: self.values.clone(),
+            top: self.top.as_ref().map(row_view),
+            predicted: self.predicted,
+            true_row: self.true_row.as_ref().map(row_view),
+        }
+    }
+}
+
+/// The worst false positives and false negatives, gathered chunk by chunk so that memory
+/// holds a few documents whatever the size of the input.
+#[derive(Default)]
+struct Worst {
+    false_positives: Vec<Kept>,
+    false_negatives: Vec<Kept>,
+    false_positives_total: u64,
+    false_negatives_total: u64,
+}
+
+impl Worst {
+    /// Judges one chunk as `evaluate` does (the top candidate is predicted when its
+    /// confidence reaches the threshold) and keeps the worst of each kind.
+    fn add(
+        &mut self,
+        matcher: &Matcher,
+        truth: &Truth,
+        ids: &[String],
+        first: usize,
+        values: &[Vec<Option<String>>],
+        outcomes: &[MatchOutcome],
+    ) {
+        let threshold = matcher.config().threshold;
+        for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
+            let position = first + i;
+            let true_row = ids
+                .get(position)
+                .and_then(|id| truth.get(id.as_str()))
+                .and_then(|row| row.as_deref())
+                .and_then(|row| matcher.row_of(row));
+            let top = outcome.candidates.first();
+            let predicted = top.filter(|c| c.confidence >= threshold).map(|c| c.row);
+            let false_positive = predicted.is_some_and(|row| Some(row) != true_row);
+            let false_negative = true_row.is_some() && predicted != true_row;
+            if !false_positive && !false_negative {
+                continue;
+            }
+            let refs: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
+            // The true row is scored on its own: it may be outside the top five, or not
+            // reached by the index at all, and its evidence is what explains the miss.
+            let true_candidate = true_row.map(|row| matcher.score_row(&refs, row));
+            let kept = |badness: f64| Kept {
+                badness,
+                position,
+                values: doc.clone(),
+                top: top.cloned(),
+                predicted: predicted.is_some(),
+                true_row: true_candidate.clone(),
+            };
+            if false_positive {
+                self.false_positives_total += 1;
+                let confidence = top.map_or(0.0, |c| c.confidence);
+                self.false_positives.push(kept(-confidence));
+            }
+            if false_negative {
+                self.false_negatives_total += 1;
+                let confidence = true_candidate.as_ref().map_or(0.0, |c| c.confidence);
+                self.false_negatives.push(kept(confidence));
+            }
+        }
+        for list in [&mut self.false_positives, &mut self.false_negatives] {
+            list.sort_by(|a, b| {
+                a.badness
+                    .total_cmp(&b.badness)
+                    .then(a.position.cmp(&b.position))
+            });
+            list.truncate(report::WORST_CASES);
+        }
+    }
+}
+
+/// The report is written to a temporary file beside its destination and renamed over it
+/// at the end, so a failed eval never leaves a half-written or stale-looking report.
+struct PendingFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    fn create(dest: &Path) -> Result<PendingFile> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| unwritable(dest, "it names no file"))?;
+        if dest.is_dir() {
+            return Err(unwritable(dest, "it is a directory"));
+        }
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        File::create(&tmp).map_err(|e| unwritable(dest, e))?;
+        Ok(PendingFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    fn commit(mut self, contents: &[u8]) -> Result<()> {
+        let written = File::create(&self.tmp)
+            .and_then(|mut f| f.write_all(contents).and_then(|_| f.sync_all()))
+            .and_then(|_| std::fs::rename(&self.tmp, &self.dest));
+        written.map_err(|e| unwritable(&self.dest, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A report path the user can fix: bad usage, exit 2, like an unreadable input.
+fn unwritable(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::invalid(
+        path.display().to_string(),
+        "",
+        format!("cannot write the report: {why}"),
+    )
 }

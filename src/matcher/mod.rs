@@ -408,6 +408,23 @@ impl Matcher {
         outcome
     }
 
+    /// Scores one given row for a document, whether or not retrieval would reach it: the
+    /// candidate that row would be, with the same confidence and per-field scores (a
+    /// score never depends on how the row was found). `eval --report` uses it to explain
+    /// why a document's true row lost.
+    pub fn score_row(&self, values: &[Option<&str>], row: u32) -> Candidate {
+        let mut scratch = self.take_scratch();
+        let probes = self.prepare(values, &mut scratch);
+        self.score_fields(&probes, row, &mut scratch);
+        let candidate = Candidate {
+            row,
+            confidence: combine(&self.config, &scratch.fields),
+            fields: scratch.fields.clone(),
+        };
+        self.return_scratch(scratch);
+        candidate
+    }
+
     /// Matches many documents on `pool`; results come back in input order and do not
     /// depend on the number of threads.
     /// `done` is called once per finished document, from the worker that finished it.
@@ -1040,6 +1057,10 @@ mod tests {
                 let (best_key, full_key) = (outcome_key(&best), outcome_key(&full));
                 prop_assert_eq!(best_key.first(), full_key.first());
                 prop_assert_eq!(best.matched, full.matched);
+                // Scoring a candidate's row on its own gives that candidate.
+                for c in &full.candidates {
+                    prop_assert_eq!(&exact.score_row(&values, c.row), c);
+                }
                 // A rejected best row is never proposed, and the next best takes its place.
                 if let Some(top) = full.candidates.first() {
                     let without = exact.match_one(&values, Mode::Indexed, &[top.row]);
