@@ -25,11 +25,51 @@ use crate::matcher::ReferenceTable;
 /// suggests; CSV bodies need no such bound because every byte of their text is sent.
 const MAX_TEXT_BYTES: usize = 1 << 30;
 
+/// At most this many bytes inflated from the whole workbook. Deflate packs up to about a
+/// thousand bytes into one, so a 64 MB upload could otherwise unpack to tens of gigabytes
+/// inside the XML reader (a zip bomb) before any cell limit is reached.
+const MAX_INFLATED_BYTES: u64 = 1 << 30;
+
 /// Excel's last date, 9999-12-31, is serial 2958465 (1900 system); later serials and
 /// negative ones are shown as `#####` by Excel and kept here as numbers.
 const SERIAL_END: f64 = 2_958_466.0;
 
 const DAY_SECONDS: u64 = 86_400;
+
+/// Inflates every member of the archive into nothing, counting, and refuses the workbook
+/// once the count passes `limit`. Sizes the archive declares are not trusted: they can lie.
+/// Archives the zip reader cannot open are left for calamine to report in its words.
+fn check_inflated_size(name: &str, bytes: &[u8], limit: u64) -> Result<()> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(());
+    };
+    let mut inflated = 0u64;
+    let mut buffer = vec![0u8; 64 * 1024];
+    for i in 0..archive.len() {
+        let Ok(mut member) = archive.by_index(i) else {
+            continue;
+        };
+        // A member that fails to inflate is calamine's to report; its bytes so far count,
+        // since a bad checksum is only found at the end.
+        while let Ok(read @ 1..) = std::io::Read::read(&mut member, &mut buffer) {
+            inflated += read as u64;
+            if inflated > limit {
+                break;
+            }
+        }
+        if inflated > limit {
+            return Err(Error::invalid(
+                name,
+                "",
+                format!(
+                    "unpacks to more than {} MiB; a workbook may hold at most that much XML",
+                    limit >> 20
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// A cell that holds a value, at its 0-based sheet position.
 struct FilledCell<'a> {
@@ -62,6 +102,7 @@ pub fn reference_from_xlsx(
             format!("is not a readable XLSX workbook: {reason}"),
         )
     };
+    check_inflated_size(name, bytes, MAX_INFLATED_BYTES)?;
     let mut workbook: Xlsx<_> =
         open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let sheet = workbook
@@ -472,6 +513,19 @@ mod tests {
             }
             other => panic!("expected one validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_workbook_that_unpacks_past_the_limit_is_refused_by_counting_not_by_its_word() {
+        let member = "x".repeat(2 << 20);
+        let archive = zip(&[("xl/sharedStrings.xml", member)]);
+        let err = check_inflated_size("big.xlsx", &archive, 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unpacks to more than 1 MiB"), "{err}");
+        assert!(check_inflated_size("big.xlsx", &archive, 4 << 20).is_ok());
+        // Not a zip at all: calamine reports it, in its words.
+        assert!(check_inflated_size("x.xlsx", b"not a zip", 1).is_ok());
     }
 
     #[test]
