@@ -1,5 +1,6 @@
-//! The review page's server side over the real socket: the confidence histogram behind its
-//! threshold slider agrees with the run's results.
+//! The review page's server side over the real socket: its files are served without a key
+//! under a strict Content-Security-Policy, and the confidence histogram behind its threshold
+//! slider agrees with the run's results.
 
 mod common;
 
@@ -151,4 +152,46 @@ fn the_histogram_is_keyed_and_workspace_scoped() {
     server
         .send("POST", &path, Some("application/json"), b"{}")
         .assert_error(405, "method_not_allowed");
+}
+
+#[test]
+fn the_page_and_its_files_need_no_key_and_forbid_inline_script() {
+    let server = TestServer::start();
+    let page = request(&server.addr, "GET", "/", None, None, b"");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = page.header("Content-Security-Policy").unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    let html = page.text();
+    for (asset, content_type) in [
+        ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/app.css", "text/css; charset=utf-8"),
+    ] {
+        let start = html
+            .find(asset)
+            .unwrap_or_else(|| panic!("the page loads {asset}"));
+        let end = start + html[start..].find('"').unwrap();
+        let reply = request(&server.addr, "GET", &html[start..end], None, None, b"");
+        assert_eq!(reply.status, 200, "{asset}");
+        assert_eq!(reply.header("Content-Type"), Some(content_type));
+        assert!(reply.header("Cache-Control").unwrap().contains("immutable"));
+        assert!(!reply.body.is_empty());
+    }
+    // Nothing from another origin: no absolute URL in any of the three files.
+    for path in ["/", "/ui/app.js", "/ui/app.css"] {
+        let text = request(&server.addr, "GET", path, None, None, b"").text();
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path} refers to another origin"
+        );
+    }
+    request(&server.addr, "POST", "/", None, None, b"").assert_error(405, "method_not_allowed");
+    request(&server.addr, "GET", "/ui/missing.js", None, None, b"").assert_error(404, "not_found");
+    // The API itself still needs a key.
+    request(&server.addr, "GET", "/v1/matching/runs", None, None, b"")
+        .assert_error(401, "unauthorized");
 }

@@ -237,6 +237,13 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
 
 /// Answers one request. Never panics outward: `server` also catches panics around it.
 pub fn handle(ctx: &Context, request: &Request) -> Handled {
+    if let Some(response) = super::ui::serve(request) {
+        return Handled {
+            response,
+            key_id: None,
+            route: "review_page",
+        };
+    }
     let mut key_id = None;
     let mut rate = None;
     let resolved = resolve(&request.path);
