@@ -353,6 +353,14 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// The visible controls of the page that have no accessible name (no label, no
+/// aria-label, no text): each of them is a control a screen reader cannot name.
+const UNLABELLED: &str = "return [...document.querySelectorAll('input, select, button, a[href]')]
+    .filter(e => e.offsetParent !== null)
+    .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label')
+        || e.textContent.trim()))
+    .map(e => e.outerHTML.slice(0, 120));";
+
 /// Whether the browser is there; without it the test is skipped, or fails in CI.
 fn browser_available() -> bool {
     if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
@@ -427,6 +435,11 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
     browser.press("k");
     browser.find("#detail mark.diff, #detail table.compare");
     let detail_png = browser.screenshot("run-detail");
+    assert_eq!(
+        browser.script(UNLABELLED, json!([])),
+        json!([]),
+        "run detail"
+    );
 
     // Both decisions are stored, by the demo's key.
     let results = demo.get(&format!(
@@ -470,6 +483,7 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
     );
     assert_ne!(before, after, "moving the slider changes the count");
     let config_png = browser.screenshot("config-threshold");
+    assert_eq!(browser.script(UNLABELLED, json!([])), json!([]), "config");
 
     // A run started from the page says so.
     browser.click("#config-run");

@@ -528,11 +528,14 @@
               onclick: () => decide('approved', c.reference_row_id),
             })));
       }));
+    // The document's values are marked where they differ from the matched (or best) row.
+    const chosen = candidates.find((c) => c.reference_row_id === r.matched_reference_row_id) || candidates[0];
     const body = fields.map((name) => {
       const dv = docValue(name);
+      const against = chosen && chosen.evidence && chosen.evidence[name] ? chosen.evidence[name].target_value : null;
       return el('tr', {},
         el('th', { scope: 'row', class: 'field' }, name, el('div', { class: 'strategy', text: strategyOf(name) })),
-        el('td', { class: 'docval' }, ...valueCell(dv, null)),
+        el('td', { class: 'docval' }, ...valueCell(dv, against)),
         ...candidates.map((c) => {
           const ev = (c.evidence || {})[name] || {};
           const score = ev.score;
@@ -586,7 +589,9 @@
       const row = $('results-body').children[state.selected];
       if (row) row.replaceWith(resultRow(updated, state.selected));
       say(`${updated.document_external_id || updated.document_id}: ${updated.status}`);
-      if (status !== 'pending' && state.selected < state.results.length - 1) select(state.selected + 1);
+      if (status === 'pending') renderDetail();
+      else if (state.selected < state.results.length - 1) select(state.selected + 1);
+      else if (state.page * PAGE_SIZE < state.total) await goPage(1);
       else renderDetail();
     } catch (e) {
       report(e);
@@ -691,8 +696,14 @@
     if (state.view !== 'run') return;
     const key = event.key;
     let handled = true;
-    if (key === 'j' || key === 'ArrowDown') select(state.selected + 1);
-    else if (key === 'k' || key === 'ArrowUp') select(state.selected - 1);
+    // Moving past either end of a page turns the page.
+    if (key === 'j' || key === 'ArrowDown') {
+      if (state.selected < state.results.length - 1) select(state.selected + 1);
+      else goPage(1);
+    } else if (key === 'k' || key === 'ArrowUp') {
+      if (state.selected > 0) select(state.selected - 1);
+      else goPage(-1);
+    }
     else if (key === 'a') decide('approved');
     else if (key === 'r') decide('rejected');
     else if (key === 'u') decide('pending');
