@@ -1,8 +1,8 @@
 //! The review page in a real browser: headless Chromium driven through chromedriver's W3C
 //! WebDriver HTTP API against `refmatch demo`. It signs in by pasting the demo's key, opens
-//! the run, approves a result with the keyboard and rejects one with the button, checks
-//! through the API that both decisions were stored, moves the threshold slider and re-runs
-//! the config from the page. Screenshots go to `target/screenshots/`.
+//! the run, approves a result with the keyboard, rejects one with the button and approves
+//! another candidate with its number key, checks through the API that the decisions were
+//! stored, moves the threshold slider and re-runs the config from the page. Screenshots go to `target/screenshots/`.
 //!
 //! Without `/usr/bin/chromedriver` the test says so and passes, unless
 //! `REFMATCH_REQUIRE_BROWSER=1` (CI sets it after installing Chromium) makes that a failure.
@@ -432,7 +432,40 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
         "const r = document.querySelector('#results-body tr[data-index=\"1\"] .badge');
          return r && r.textContent === 'rejected';",
     );
-    browser.press("k");
+    // Approve another candidate than the best with its number key, on a result that has one.
+    let page = demo.get(&format!(
+        "/v1/matching/runs/{}/results?limit=50",
+        demo.run_id
+    ));
+    let rows = page["data"].as_array().expect("results");
+    let (pick_index, pick) = rows
+        .iter()
+        .enumerate()
+        .skip(2)
+        .find(|(_, r)| r["candidates"].as_array().is_some_and(|c| c.len() >= 2))
+        .expect("a result with two candidates");
+    let pick_id = pick["id"].as_str().expect("id").to_string();
+    let second_row = pick["candidates"][1]["reference_row_id"].clone();
+    browser.click(&format!("#results-body tr[data-index=\"{pick_index}\"]"));
+    browser.wait_for(
+        "the picked result selected",
+        &format!(
+            "const r = document.querySelector('#results-body tr[aria-selected=\"true\"]');
+             return r && r.dataset.resultId === {};",
+            json!(pick_id)
+        ),
+    );
+    browser.press("2");
+    browser.wait_for(
+        "the second candidate approved",
+        &format!(
+            "const r = document.querySelector('#results-body tr[data-index=\"{pick_index}\"]');
+             return r && r.querySelector('.badge').textContent === 'approved'
+                 && r.textContent.includes({});",
+            second_row
+        ),
+    );
+    browser.click("#results-body tr[data-index=\"1\"]");
     browser.find("#detail mark.diff, #detail table.compare");
     let detail_png = browser.screenshot("run-detail");
     assert_eq!(
@@ -441,9 +474,10 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
         "run detail"
     );
 
-    // Both decisions are stored, by the demo's key.
+    // The decisions are stored, by the demo's key. A picked candidate's lower confidence
+    // moves its result down the list, so every result of the demo run is read.
     let results = demo.get(&format!(
-        "/v1/matching/runs/{}/results?limit=50",
+        "/v1/matching/runs/{}/results?limit=500",
         demo.run_id
     ));
     let by_id = |id: &str| -> Value {
@@ -451,16 +485,21 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
             .as_array()
             .and_then(|rows| rows.iter().find(|r| r["id"] == id))
             .cloned()
-            .unwrap_or_else(|| panic!("result {id} in the first page"))
+            .unwrap_or_else(|| panic!("result {id} in the run"))
     };
     let keys = demo.get("/v1/keys");
     let key_id = keys["data"][0]["id"].as_str().expect("the demo key's id");
-    for (id, status) in [(&first, "approved"), (&second, "rejected")] {
+    for (id, status) in [
+        (&first, "approved"),
+        (&second, "rejected"),
+        (&pick_id, "approved"),
+    ] {
         let result = by_id(id);
         assert_eq!(result["status"], status, "{result}");
         assert_eq!(result["reviewed_by"], key_id, "{result}");
         assert!(result["reviewed_at"].is_string(), "{result}");
     }
+    assert_eq!(by_id(&pick_id)["matched_reference_row_id"], second_row);
 
     // The threshold slider says how many results of the run would match.
     browser.click("#run-config-link");
