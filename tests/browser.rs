@@ -2,7 +2,8 @@
 //! WebDriver HTTP API against `refmatch demo`. It signs in by pasting the demo's key, opens
 //! the run, approves a result with the keyboard, rejects one with the button and approves
 //! another candidate with its number key, checks through the API that the decisions were
-//! stored, moves the threshold slider and re-runs the config from the page. Screenshots go to `target/screenshots/`.
+//! stored, bulk-approves the pending results above 0.99, moves the threshold slider and
+//! re-runs the config from the page. Screenshots go to `target/screenshots/`.
 //!
 //! Without `/usr/bin/chromedriver` the test says so and passes, unless
 //! `REFMATCH_REQUIRE_BROWSER=1` (CI sets it after installing Chromium) makes that a failure.
@@ -500,6 +501,40 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
         assert!(result["reviewed_at"].is_string(), "{result}");
     }
     assert_eq!(by_id(&pick_id)["matched_reference_row_id"], second_row);
+
+    // Bulk approve: every pending result at or above 0.99, after a confirmation.
+    let clear = browser.find("#bulk-min");
+    browser.cmd("POST", &format!("/element/{clear}/clear"), Some(&json!({})));
+    browser.type_into("#bulk-min", "0.99");
+    browser.click("#bulk-approve");
+    let deadline = Instant::now() + WAIT;
+    let question = loop {
+        let (status, text) = http(
+            &browser.addr,
+            "GET",
+            &format!("/session/{}/alert/text", browser.session),
+            "",
+        );
+        if status == 200 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no confirmation asked");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(question.contains("Approve"), "{question}");
+    browser.cmd("POST", "/alert/accept", Some(&json!({})));
+    browser.wait_for(
+        "the bulk approval reported",
+        "const f = document.getElementById('flash'); return !f.hidden && /Approved \\d+ results/.test(f.textContent);",
+    );
+    let left = demo.get(&format!(
+        "/v1/matching/runs/{}/results?status=pending&min_confidence=0.99&limit=1",
+        demo.run_id
+    ));
+    assert_eq!(
+        left["pagination"]["total"], 0,
+        "nothing pending left at 0.99"
+    );
 
     // The threshold slider says how many results of the run would match.
     browser.click("#run-config-link");
