@@ -37,7 +37,11 @@ struct Demo {
 impl Demo {
     fn start(dir: &Path) -> Demo {
         let log = std::fs::File::create(dir.join("demo.log")).expect("log file");
+        // A database in the test's directory: the demo is killed, so it cannot remove a
+        // temporary one of its own.
         let mut child = Command::new(env!("CARGO_BIN_EXE_refmatch"))
+            .arg("--db")
+            .arg(dir.join("demo.db"))
             .args(["demo", "--addr", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
