@@ -1,12 +1,13 @@
 //! The HTTP API (SPEC section 3). `message` holds the plain request and response values and
-//! the error envelope, `routes` the router and handlers, `server` the tiny_http adapter; only
-//! `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
+//! the error envelope, `routes` the router and handlers, `ui` the review page's embedded
+//! files, `server` the tiny_http adapter; only `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
 
 pub mod limits;
 pub mod message;
 pub mod openapi;
 pub mod routes;
 pub mod server;
+pub mod ui;
 
 pub use routes::Context;
 pub use server::{Server, ServerOptions};

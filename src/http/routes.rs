@@ -53,6 +53,7 @@ enum Route {
     RunProgress,
     RunCancel,
     RunResults,
+    RunHistogram,
     ResultReview,
     BulkReview,
     ResultsExport,
@@ -91,6 +92,7 @@ impl Route {
             | Route::Run
             | Route::RunProgress
             | Route::RunResults
+            | Route::RunHistogram
             | Route::ResultsExport
             | Route::Keys => &[Get],
         }
@@ -121,6 +123,7 @@ impl Route {
             Route::RunProgress => "run_progress",
             Route::RunCancel => "run_cancel",
             Route::RunResults => "run_results",
+            Route::RunHistogram => "run_histogram",
             Route::ResultsExport => "run_results_export",
             Route::ResultReview => "result_review",
             Route::BulkReview => "results_bulk_review",
@@ -171,6 +174,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/v1/matching/runs/{id}/progress", &["get"]),
     ("/v1/matching/runs/{id}/cancel", &["post"]),
     ("/v1/matching/runs/{id}/results", &["get"]),
+    ("/v1/matching/runs/{id}/histogram", &["get"]),
     ("/v1/matching/runs/{id}/results/export", &["get"]),
     ("/v1/matching/runs/{id}/results/review", &["post"]),
     (
@@ -221,6 +225,7 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
         ["v1", "matching", "runs", id, "progress"] => (Route::RunProgress, vec![id]),
         ["v1", "matching", "runs", id, "cancel"] => (Route::RunCancel, vec![id]),
         ["v1", "matching", "runs", id, "results"] => (Route::RunResults, vec![id]),
+        ["v1", "matching", "runs", id, "histogram"] => (Route::RunHistogram, vec![id]),
         ["v1", "matching", "runs", run, "results", "review"] => (Route::BulkReview, vec![run]),
         ["v1", "matching", "runs", run, "results", "export"] => (Route::ResultsExport, vec![run]),
         ["v1", "matching", "runs", run, "results", result, "review"] => {
@@ -237,6 +242,13 @@ fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
 
 /// Answers one request. Never panics outward: `server` also catches panics around it.
 pub fn handle(ctx: &Context, request: &Request) -> Handled {
+    if let Some(response) = super::ui::serve(request) {
+        return Handled {
+            response,
+            key_id: None,
+            route: "review_page",
+        };
+    }
     let mut key_id = None;
     let mut rate = None;
     let resolved = resolve(&request.path);
@@ -520,6 +532,17 @@ fn dispatch(
             };
             let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
             Ok(page_list(rows, total, page, limit))
+        }
+        (Route::RunHistogram, _) => {
+            let histogram = store.confidence_histogram(ws, id)?;
+            let total: i64 = histogram.all.iter().sum();
+            Ok(Response::ok(&json!({
+                "run_id": id,
+                "buckets": histogram.all,
+                "total": total,
+                "approved": histogram.approved,
+                "rejected": histogram.rejected,
+            })))
         }
         (Route::ResultReview, _) => {
             require_json(req)?;

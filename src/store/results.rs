@@ -19,6 +19,15 @@ pub struct ResultFilter {
     pub max_confidence: Option<f64>,
 }
 
+/// A run's results counted by confidence hundredth (index 0..=100): all of them, and the
+/// approved and rejected ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Histogram {
+    pub all: Vec<i64>,
+    pub approved: Vec<i64>,
+    pub rejected: Vec<i64>,
+}
+
 /// A result as the resolver reads it.
 #[derive(Clone, Debug)]
 pub struct ResolveInput {
@@ -332,6 +341,45 @@ impl Store {
             .query_map(&args[..], to_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
+    }
+
+    /// How many of a run's results have each confidence, in whole hundredths rounded down,
+    /// in all and among those reviewers approved and rejected: `counts[h]` for `h` in
+    /// 0..=100. A threshold slider needs only this to say how many results would match at
+    /// each value, and how precision and recall on the reviewed ones would move, however
+    /// many results the run has. Confidences are first rounded to ten-thousandths, as
+    /// `eval`'s sweep does, so that 0.29 (stored as 0.28999...) falls in bucket 29.
+    pub fn confidence_histogram(&self, ws: WorkspaceId, run_id: &str) -> Result<Histogram> {
+        self.run_status(ws, run_id)?;
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT CAST(round(confidence * 10000) AS INTEGER) / 100 AS bucket, status, count(*)
+             FROM results WHERE run_id = ?1 AND workspace_id = ?2 GROUP BY bucket, status",
+        )?;
+        let mut histogram = Histogram {
+            all: vec![0; 101],
+            approved: vec![0; 101],
+            rejected: vec![0; 101],
+        };
+        let rows = stmt.query_map(params![run_id, ws.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (bucket, status, count) = row?;
+            // Confidences are in 0..1 by construction; clamp rather than trust it.
+            let bucket = bucket.clamp(0, 100) as usize;
+            histogram.all[bucket] += count;
+            match status.as_str() {
+                "approved" => histogram.approved[bucket] += count,
+                "rejected" => histogram.rejected[bucket] += count,
+                _ => {}
+            }
+        }
+        Ok(histogram)
     }
 
     /// Every result of a run as CSV, in result order, with its review status.
