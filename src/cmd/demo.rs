@@ -43,7 +43,8 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let url = format!("http://{}", service.server.addr());
     println_flush(&format!("listening on {url}"))?;
     println_flush(&format!(
-        "database   {}\napi key    {}\nrun        {} ({} documents, {} matched)\n\n\
+        "database   {}\napi key    {}\nrun        {} ({} documents, {} matched)\n\
+         review     {url}/ (sign in with the api key)\n\n\
          curl -s -H 'Authorization: Bearer {}' {url}/v1/matching/runs/{run_id}\n\n\
          Serving until interrupted (Ctrl-C).",
         path.display(),
