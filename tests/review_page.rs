@@ -9,34 +9,8 @@ use serde_json::{json, Value};
 
 /// The fixture invoices imported and run once; returns the completed run.
 fn fixture_run(server: &TestServer) -> Value {
-    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
-    let reference = server.send(
-        "POST",
-        "/v1/reference-data?name=invoices",
-        Some("text/csv"),
-        &csv,
-    );
-    assert_eq!(reference.status, 201, "{}", reference.text());
-    let documents = std::fs::read(common::fixture("documents.csv")).unwrap();
-    let batch = server.send("POST", "/v1/documents", Some("text/csv"), &documents);
-    assert_eq!(batch.status, 201, "{}", batch.text());
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(common::fixture("config.json")).unwrap())
-            .unwrap();
-    config["reference_data_id"] = reference.json()["id"].clone();
-    let created = server.post_json("/v1/matching/configs", &config);
-    assert_eq!(created.status, 201, "{}", created.text());
-    let config_id = created.json()["id"].as_str().unwrap().to_string();
-    let run = server.post_json(
-        &format!("/v1/matching/configs/{config_id}/run"),
-        &json!({"triggered_by": "manual"}),
-    );
-    assert_eq!(run.status, 202, "{}", run.text());
-    assert_eq!(run.json()["triggered_by"], "manual");
-    let run_id = run.json()["id"].as_str().unwrap().to_string();
-    let run = server.wait_for_run(&run_id, 120);
-    assert_eq!(run["status"], "completed", "{run}");
-    run
+    let (run_id, _) = server.fixture_run();
+    server.get(&format!("/v1/matching/runs/{run_id}")).json()
 }
 
 /// Every result's confidence, from the results list (500 a page).
