@@ -287,6 +287,17 @@ pub fn trigger_run(
             }
         }
     }
+    let version = current_version_of(store, ws, &config)?;
+    let snapshot = Value::Object(config.body).to_string();
+    store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
+}
+
+/// The current version of the config's table; `conflict` once the table is deleted.
+fn current_version_of(
+    store: &Store,
+    ws: WorkspaceId,
+    config: &crate::store::configs::StoredConfig,
+) -> Result<crate::store::reference::VersionRef> {
     let (version, _) = store
         .current_version(ws, &config.reference_data_id)
         .map_err(|e| match e {
@@ -296,8 +307,7 @@ pub fn trigger_run(
             )),
             other => other,
         })?;
-    let snapshot = Value::Object(config.body).to_string();
-    store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
+    Ok(version)
 }
 
 /// The most documents one real-time match takes (SPEC).
@@ -327,15 +337,7 @@ pub fn match_inline(
         ));
     }
     let stored = store.get_config(ws, config_id)?;
-    let (version, _) = store
-        .current_version(ws, &stored.reference_data_id)
-        .map_err(|e| match e {
-            Error::NotFound { .. } => Error::Conflict(format!(
-                "the reference data {} of this config was deleted; create a config for another table",
-                stored.reference_data_id
-            )),
-            other => other,
-        })?;
+    let version = current_version_of(store, ws, &stored)?;
     let config =
         crate::config::MatchConfig::from_json(&Value::Object(stored.body).to_string(), "config")?;
     let threshold = config.threshold;
