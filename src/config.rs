@@ -408,6 +408,23 @@ mod tests {
     }"#;
 
     #[test]
+    fn a_config_snapshot_reads_back_with_the_same_floats() {
+        // serde_json's fast float parser read 1.6666666666666665 two ULPs low.
+        let text = r#"{"field_mappings": [{"source": "t", "target": "t",
+            "strategy": "numeric_range", "weight": 1, "tolerance_abs": 1.6666666666666665}]}"#;
+        let raw = RawConfig::from_json(text, "c.json").unwrap();
+        let snapshot = serde_json::to_string(&raw).unwrap();
+        assert_eq!(
+            MatchConfig::from_json(&snapshot, "snapshot").unwrap(),
+            raw.validate("c.json").unwrap()
+        );
+        assert_eq!(
+            raw.field_mappings[0].tolerance_abs,
+            Some(1.6666666666666665)
+        );
+    }
+
+    #[test]
     fn defaults_are_filled_in() {
         let config = MatchConfig::from_json(GOOD, "c.json").unwrap();
         assert_eq!(config.threshold, DEFAULT_THRESHOLD);

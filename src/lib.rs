@@ -15,12 +15,16 @@
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
+//! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
+//!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
 
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod ingest;
 pub mod llm;

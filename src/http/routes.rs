@@ -37,7 +37,7 @@ pub struct Handled {
 
 /// The routes, by path shape: `:` segments match any one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
+pub(crate) enum Route {
     Health,
     References,
     Reference,
@@ -189,7 +189,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
 ];
 
 /// Finds the route of a path and the ids in it (percent-decoded).
-fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
+pub(crate) fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
     let segments: Vec<String> = path
         .trim_end_matches('/')
         .split('/')

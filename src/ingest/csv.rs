@@ -133,9 +133,16 @@ pub fn for_each_record_in(
 ) -> Result<()> {
     use std::io::BufRead;
     let io_error = |e: std::io::Error| Error::invalid(name, "", format!("cannot be read: {e}"));
+    let reader = LineBreaks {
+        inner: reader,
+        read: 0,
+        breaks: std::collections::VecDeque::new(),
+    };
     let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
     let head = reader.fill_buf().map_err(io_error)?;
     let bom = encoding == Encoding::Utf8 && head.starts_with(b"\xEF\xBB\xBF");
+    // The csv reader counts bytes from after the BOM, `LineBreaks` from the input's start.
+    let skipped: u64 = if bom { 3 } else { 0 };
     if bom {
         reader.consume(3);
     }
@@ -151,8 +158,8 @@ pub fn for_each_record_in(
         .has_headers(true)
         .flexible(false)
         .from_reader(reader);
-    let csv_error = |e: ::csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(1);
+    let csv_error = |e: ::csv::Error, line: Option<u64>| {
+        let line = line.or(e.position().map(|p| p.line())).unwrap_or(1);
         let message = match e.kind() {
             ::csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
@@ -176,7 +183,7 @@ pub fn for_each_record_in(
                 .into_owned()),
         }
     };
-    let header_record = csv.byte_headers().map_err(csv_error)?.clone();
+    let header_record = csv.byte_headers().map_err(|e| csv_error(e, None))?.clone();
     check_record_size(name, &header_record, 1)?;
     let headers: Vec<String> = header_record
         .iter()
@@ -215,7 +222,7 @@ pub fn for_each_record_in(
                 {
                     continue;
                 }
-                let line = bytes.position().map_or(0, |p| p.line());
+                let line = record_line(&mut csv, &bytes, skipped);
                 check_record_size(name, &bytes, line)?;
                 record.clear();
                 for field in bytes.iter() {
@@ -223,7 +230,12 @@ pub fn for_each_record_in(
                 }
                 on_event(CsvEvent::Record(&record, line))?;
             }
-            Err(e) => return Err(csv_error(e)),
+            Err(e) => {
+                // The csv crate's line of a row of the wrong width has the same flaw.
+                let line = matches!(e.kind(), ::csv::ErrorKind::UnequalLengths { .. })
+                    .then(|| record_line(&mut csv, &bytes, skipped));
+                return Err(csv_error(e, line));
+            }
         }
     }
 }
@@ -244,6 +256,64 @@ fn check_record_size(name: &str, record: &::csv::ByteRecord, line: u64) -> Resul
         )),
         None => Ok(()),
     }
+}
+
+/// A reader that notes where the line breaks (CR and LF) it hands on lie, as offsets from
+/// the start of the input, and forgets them as records are read, so it holds only those of
+/// the read-ahead.
+struct LineBreaks<R> {
+    inner: R,
+    read: u64,
+    breaks: std::collections::VecDeque<(u64, u8)>,
+}
+
+impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = self.read;
+        let bytes = buf.get(..n).unwrap_or_default().iter().enumerate();
+        self.breaks.extend(
+            bytes
+                .filter(|(_, &b)| b == b'\r' || b == b'\n')
+                .map(|(i, &b)| (read + i as u64, b)),
+        );
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> LineBreaks<R> {
+    /// The byte at `offset` when it is a CR or LF; forgets the breaks before it.
+    fn break_at(&mut self, offset: u64) -> Option<u8> {
+        while self.breaks.front().is_some_and(|&(at, _)| at < offset) {
+            self.breaks.pop_front();
+        }
+        self.breaks
+            .front()
+            .filter(|&&(at, _)| at == offset)
+            .map(|&(_, b)| b)
+    }
+}
+
+/// The line on which `record` (just read) starts. The csv crate gives the line where it
+/// began looking for the record, which is a line early after a CRLF (it stops on the CR
+/// and reads the LF as the start of the next record) and after the empty lines it skips;
+/// so the line feeds between there and the record's first byte are added.
+fn record_line<R: std::io::Read>(
+    csv: &mut ::csv::Reader<std::io::BufReader<LineBreaks<R>>>,
+    record: &::csv::ByteRecord,
+    skipped: u64,
+) -> u64 {
+    let Some(start) = record.position() else {
+        return 0;
+    };
+    let breaks = csv.get_mut().get_mut();
+    let (mut at, mut line) = (start.byte() + skipped, start.line());
+    while let Some(b) = breaks.break_at(at) {
+        line += u64::from(b == b'\n');
+        at += 1;
+    }
+    line
 }
 
 #[cfg(test)]
@@ -317,6 +387,27 @@ mod tests {
     fn records_the_starting_line_of_each_row() {
         let t = parse(b"a,b\n1,\"multi\nline\"\n3,4\n").unwrap();
         assert_eq!(t.lines, [2, 4]);
+    }
+
+    #[test]
+    fn crlf_rows_are_not_reported_one_line_early() {
+        let t = parse(b"a,b\r\n1,2\r\n3,\"x\r\ny\"\r\n5,6").unwrap();
+        assert_eq!(t.lines, [2, 3, 5]);
+        let t = parse(b"\xEF\xBB\xBFa,b\r\n1,2\r\n").unwrap();
+        assert_eq!(t.lines, [2]);
+        let err = parse(b"a,b\r\n1,2\r\n3\r\n").unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn rows_after_empty_lines_are_not_reported_one_line_early() {
+        let t = parse(b"a,b\n1,2\n\n\n3,4\n").unwrap();
+        assert_eq!(t.lines, [2, 5]);
+        let t = parse(b"a,b\r\n\r\n1,2\r\n").unwrap();
+        assert_eq!(t.lines, [3]);
+        // A quote left open runs to the end; its line feeds are the row's, not breaks.
+        let t = parse(b"a,b\n1,\"x\n\n").unwrap();
+        assert_eq!(t.lines, [2]);
     }
 
     proptest! {
