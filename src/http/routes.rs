@@ -762,17 +762,13 @@ fn upload_reference(
     )
 }
 
-/// An XLSX workbook's first sheet as a table. The spreadsheet reader is a dependency; a
-/// panic inside it on a crafted file is a bad file, not a server error.
+/// An XLSX workbook's first sheet as a table.
 fn read_xlsx(
     name: &str,
     bytes: &[u8],
     id_column: Option<&str>,
 ) -> Result<crate::matcher::ReferenceTable> {
-    std::panic::catch_unwind(|| {
-        ingest::xlsx::reference_from_xlsx(name, bytes, id_column, "id_column")
-    })
-    .unwrap_or_else(|_| Err(Error::invalid(name, "", "is not a readable XLSX workbook")))
+    ingest::xlsx::reference_from_xlsx(name, bytes, id_column, "id_column")
 }
 
 /// Documents from JSON, JSON Lines or CSV, with their source type.

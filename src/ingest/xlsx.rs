@@ -89,7 +89,20 @@ struct FilledCell<'a> {
 /// header cells in between become `column_N` (N counted from the table's first column) and
 /// cells right of the header are ignored. Rows without a value in the table's columns are
 /// skipped.
+///
+/// The spreadsheet reader is a dependency: a panic inside it on a crafted file is reported
+/// as an unreadable workbook, for the CLI and the server alike.
 pub fn reference_from_xlsx(
+    name: &str,
+    bytes: &[u8],
+    named_id: Option<&str>,
+    id_flag: &str,
+) -> Result<ReferenceTable> {
+    std::panic::catch_unwind(|| read_workbook(name, bytes, named_id, id_flag))
+        .unwrap_or_else(|_| Err(Error::invalid(name, "", "is not a readable XLSX workbook")))
+}
+
+fn read_workbook(
     name: &str,
     bytes: &[u8],
     named_id: Option<&str>,
