@@ -145,9 +145,13 @@ fn sixty_four_connections_for_three_rounds_while_runs_write_get_no_errors_and_fl
             });
             let pid = server.child.id();
             let (now, peak) = (proc_kb(pid, "VmRSS:"), proc_kb(pid, "VmHWM:"));
+            let file_mb = |suffix: &str| {
+                let path = format!("{}{suffix}", server.db.display());
+                std::fs::metadata(path).map_or(0, |m| m.len() >> 20)
+            };
             eprintln!(
                 "round {round}: {} requests, {} req/s, p50 {} ms, p99 {} ms, max {} ms, \
-                 {} errors; server RSS {} MB, peak {} MB",
+                 {} errors; server RSS {} MB, peak {} MB; database {} MB, WAL {} MB",
                 report["requests"],
                 report["requests_per_second"],
                 report["p50_ms"],
@@ -155,7 +159,9 @@ fn sixty_four_connections_for_three_rounds_while_runs_write_get_no_errors_and_fl
                 report["max_ms"],
                 report["errors"],
                 now / 1024,
-                peak / 1024
+                peak / 1024,
+                file_mb(""),
+                file_mb("-wal")
             );
             assert_eq!(report["errors"], 0, "round {round}: {report}");
             assert!(
