@@ -335,53 +335,52 @@ fn workbook_with_sheet(sheet: &[u8]) -> Vec<u8> {
         ("xl/styles.xml", STYLES.as_bytes()),
         ("xl/sharedStrings.xml", SHARED.as_bytes()),
     ];
-    let mut zip = Vec::with_capacity(sheet.len() + 4096);
-    let mut central = Vec::new();
-    let all = files
+    let all: Vec<(&str, &[u8])> = files
         .iter()
         .copied()
-        .chain([("xl/worksheets/sheet1.xml", sheet)]);
-    let mut count = 0u16;
-    for (name, content) in all {
-        let offset = zip.len() as u32;
-        let crc = crc32(content);
-        let size = content.len() as u32;
-        // Version 2.0, no flags, stored, 1980-01-01 00:00.
-        let fields = |out: &mut Vec<u8>| {
-            for v in [20u16, 0, 0, 0, 0x21] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            for v in [crc, size, size] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes());
-        };
-        zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        fields(&mut zip);
-        zip.extend_from_slice(name.as_bytes());
-        zip.extend_from_slice(content);
+        .chain([("xl/worksheets/sheet1.xml", sheet)])
+        .collect();
+    stored_zip(&all)
+}
 
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        fields(&mut central);
-        // Comment length, disk, internal and external attributes, then the offset.
-        central.extend_from_slice(&[0; 10]);
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-        count += 1;
+/// A zip archive of `files`, stored without compression: per file a local header and the
+/// data, then the central directory and its end record. Tests build workbooks with it.
+pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let (mut out, mut directory) = (Vec::new(), Vec::new());
+    for (path, data) in files {
+        let mut common = Vec::new(); // from "version needed" to "extra field length"
+        common.extend(20u16.to_le_bytes()); // version needed: 2.0
+        common.extend(0u16.to_le_bytes()); // flags
+        common.extend(0u16.to_le_bytes()); // method: stored
+        common.extend(0u16.to_le_bytes()); // time 00:00
+        common.extend(0x21u16.to_le_bytes()); // date 1980-01-01
+        common.extend(crc32(data).to_le_bytes());
+        common.extend((data.len() as u32).to_le_bytes()); // compressed size
+        common.extend((data.len() as u32).to_le_bytes()); // size
+        common.extend((path.len() as u16).to_le_bytes());
+        common.extend(0u16.to_le_bytes()); // extra field length
+        let offset = out.len() as u32;
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend(&common);
+        out.extend(path.as_bytes());
+        out.extend(*data);
+        directory.extend(0x0201_4b50u32.to_le_bytes());
+        directory.extend(20u16.to_le_bytes()); // version made by
+        directory.extend(&common);
+        directory.extend([0u8; 10]); // comment length, disk, internal and external attributes
+        directory.extend(offset.to_le_bytes());
+        directory.extend(path.as_bytes());
     }
-    let central_offset = zip.len() as u32;
-    let central_size = central.len() as u32;
-    zip.extend_from_slice(&central);
-    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    for v in [0u16, 0, count, count] {
-        zip.extend_from_slice(&v.to_le_bytes());
-    }
-    zip.extend_from_slice(&central_size.to_le_bytes());
-    zip.extend_from_slice(&central_offset.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip
+    let (start, count) = (out.len() as u32, files.len() as u16);
+    out.extend(&directory);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]); // this disk, directory disk
+    out.extend(count.to_le_bytes());
+    out.extend(count.to_le_bytes());
+    out.extend((directory.len() as u32).to_le_bytes());
+    out.extend(start.to_le_bytes());
+    out.extend(0u16.to_le_bytes()); // comment length
+    out
 }
 
 /// CRC-32 (IEEE), bit by bit: the inputs are small and speed does not matter here.
