@@ -12,12 +12,15 @@
 //! - `strategy`: strategy generation without a language model: profiles both sides,
 //!   proposes mappings, strategies, weights and a threshold with a rationale each, and fits
 //!   weights and threshold to labels; pure, on top of `matcher` and `evaluate`.
+//! - `calibrate`: weights and threshold of a generated config from the data (an EM-fitted
+//!   Fellegi-Sunter model, no labels) or fitted to labels with cross-validation; pure.
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
 //! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
 //!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
 
+pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -5,11 +5,11 @@
 //! service feeds it candidates and applies what it returns.
 
 /// Agreement levels of a field score: near-equal, close, weak, different.
-const LEVELS: [f64; 3] = [0.95, 0.75, 0.4];
-const LEVEL_COUNT: usize = LEVELS.len() + 1;
+pub(crate) const LEVELS: [f64; 3] = [0.95, 0.75, 0.4];
+pub(crate) const LEVEL_COUNT: usize = LEVELS.len() + 1;
 const ITERATIONS: usize = 60;
 
-fn level(score: f64) -> usize {
+pub(crate) fn level(score: f64) -> usize {
     LEVELS
         .iter()
         .position(|&t| score >= t)

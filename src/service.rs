@@ -666,6 +666,8 @@ pub fn generate_strategy(
     }
     let reference = std::sync::Arc::new(store.load_version(ws, version.id)?);
     let mut proposal = pool.install(|| crate::strategy::propose(&reference, &sample))?;
+    proposal =
+        crate::calibrate::calibrate(proposal, std::sync::Arc::clone(&reference), &sample, pool)?;
 
     // Labels: given pairs, and what reviewers decided on a config's runs.
     let mut labels: std::collections::HashMap<String, Option<String>> = Default::default();
@@ -732,17 +734,19 @@ pub fn generate_strategy(
     }
     let labelled = labels.len();
     if labelled > 0 {
-        proposal = crate::strategy::fit(proposal, reference, &sample, &labels, pool)?;
+        proposal = crate::calibrate::fit(proposal, reference, &sample, &labels, pool)?;
     }
     let strategy = serde_json::json!({
         "field_mappings": proposal.config.field_mappings,
         "threshold": proposal.config.threshold,
+        "min_coverage": proposal.config.min_coverage,
     });
     let metrics = proposal.metrics.map(|m| {
         serde_json::json!({
             "labelled_documents": labelled,
             "f1_before": m.f1_before,
             "f1_after": m.f1_after,
+            "f1_cross_validated": m.f1_cross_validated,
             "threshold": m.threshold,
         })
     });

@@ -10,21 +10,19 @@
 //! files and knows nothing of SQLite or HTTP; callers hand it a reference table and a sample
 //! of documents. It uses `parse` to read values, `matcher` to score and `evaluate` to count.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use crate::calibrate::{Calibration, Fitted};
 use crate::config::{
     MissingValues, RawConfig, RawDateOrder, RawMapping, StrategyKind, DEFAULT_MIN_COVERAGE,
 };
 use crate::error::{Error, FieldError, Result};
-use crate::evaluate::{self, Prediction, SweepPoint};
-use crate::ingest::Truth;
-use crate::matcher::{MatchIndex, Matcher, Mode, ReferenceTable};
+use crate::matcher::ReferenceTable;
 use crate::parse::{normalize_text, parse_amount, parse_date, DateOrder};
 
 /// How many documents a caller should sample for `propose`: enough to see every field's
@@ -34,7 +32,7 @@ pub const DEFAULT_SAMPLE_ROWS: usize = 1_000;
 /// agree on about four fifths of the weight it has.
 pub const PROPOSED_THRESHOLD: f64 = 0.8;
 /// Origin named in the errors of generation.
-const ORIGIN: &str = "generated";
+pub(crate) const ORIGIN: &str = "generated";
 /// Share of a document field's values that must find their like in a reference column for
 /// the pair to be plausible on values alone.
 const MIN_OVERLAP: f64 = 0.1;
@@ -46,9 +44,6 @@ const SECOND_USE_OVERLAP: f64 = 0.8;
 const MIN_KEY_DIGITS: usize = 4;
 /// Share of values of one type that makes a column that type.
 const KIND_SHARE: f64 = 0.7;
-/// Weight factors `fit` tries on each mapping, and how many passes it makes over them.
-const FIT_FACTORS: [f64; 4] = [0.5, 0.75, 1.5, 2.0];
-const FIT_PASSES: usize = 4;
 /// Currency codes `parse_amount` may read before or after a number that make it money: any
 /// three letters parse, and an invoice number such as `CTD202400881` is not an amount.
 const CURRENCIES: &[&str] = &[
@@ -242,16 +237,10 @@ pub struct Profile {
 #[derive(Clone, Debug)]
 pub struct Proposal {
     pub config: RawConfig,
+    /// Set by `calibrate::fit`.
     pub metrics: Option<Fitted>,
-}
-
-/// What fitting to labels achieved: F1 of the proposal as given (at its threshold) and of
-/// the fitted one (at the fitted threshold), on the labelled documents of the sample.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Fitted {
-    pub f1_before: f64,
-    pub f1_after: f64,
-    pub threshold: f64,
+    /// Set by `calibrate::calibrate`.
+    pub calibration: Option<Calibration>,
 }
 
 /// Documents as profiled: column names and up to N rows of values (None = missing), plus ids.
@@ -895,11 +884,12 @@ pub fn propose(reference: &ReferenceTable, documents: &DocumentSample) -> Result
     Ok(Proposal {
         config,
         metrics: None,
+        calibration: None,
     })
 }
 
 /// Heaviest first, then by source and target: the order a reader checks them in.
-fn sort_mappings(mappings: &mut [RawMapping]) {
+pub(crate) fn sort_mappings(mappings: &mut [RawMapping]) {
     mappings.sort_by(|a, b| {
         b.weight
             .total_cmp(&a.weight)
@@ -1014,7 +1004,7 @@ fn mapping(
 
 /// Weights proportional to `raw`, in hundredths, each at least 0.01, summing to exactly 1:
 /// the rounding error goes to the largest weight.
-fn round_weights(raw: &[f64]) -> Vec<f64> {
+pub(crate) fn round_weights(raw: &[f64]) -> Vec<f64> {
     let sum: f64 = raw.iter().sum();
     let mut hundredths: Vec<i64> = raw
         .iter()
@@ -1053,217 +1043,6 @@ fn largest_except(values: &[i64], except: usize) -> Option<usize> {
         .reduce(|best, i| if values[i] > values[best] { i } else { best })
 }
 
-/// How good a set of weights is on the labels: the best F1 of the sweep, then the width of
-/// the widest run of thresholds reaching it (a wider run leaves more margin on new data).
-#[derive(Clone, Debug)]
-struct Trial {
-    /// F1 at the proposal's own threshold.
-    f1: f64,
-    best_f1: f64,
-    /// The widest run of thresholds (hundredths, inclusive) with the best F1.
-    run: (usize, usize),
-}
-
-impl Trial {
-    fn better_than(&self, other: &Trial) -> bool {
-        let width = |t: &Trial| t.run.1 - t.run.0;
-        self.best_f1 > other.best_f1
-            || (self.best_f1 == other.best_f1 && width(self) > width(other))
-    }
-
-    /// The middle of the best run: the same F1 on the labels, the most room either side.
-    fn threshold(&self) -> f64 {
-        ((self.run.0 + self.run.1) / 2) as f64 / 100.0
-    }
-}
-
-fn trial_of(points: &[SweepPoint], f1: f64) -> Trial {
-    let f1_of = |p: &SweepPoint| {
-        evaluate::Counts {
-            tp: p.tp,
-            fp: p.fp,
-            fn_: p.fn_,
-        }
-        .f1()
-    };
-    let best_f1 = points.iter().map(f1_of).fold(0.0, f64::max);
-    let mut run: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < points.len() {
-        if f1_of(&points[i]) == best_f1 {
-            let start = i;
-            while i + 1 < points.len() && f1_of(&points[i + 1]) == best_f1 {
-                i += 1;
-            }
-            if run.is_none_or(|(a, b)| i - start > b - a) {
-                run = Some((start, i));
-            }
-        }
-        i += 1;
-    }
-    Trial {
-        f1: round4(f1),
-        best_f1,
-        run: run.unwrap_or((0, 0)),
-    }
-}
-
-/// Fits weights and threshold of `proposal` to labelled pairs (document id -> true reference row id or None),
-/// maximising F1; returns the fitted proposal with metrics (F1 before = the unfitted proposal's F1 on the labels).
-///
-/// Only documents of the sample that have a label count; a caller with SPEC's truth-file
-/// rule (a document absent from the file has no true row) passes `None` for those.
-pub fn fit(
-    proposal: Proposal,
-    reference: Arc<ReferenceTable>,
-    documents: &DocumentSample,
-    labels: &HashMap<String, Option<String>>,
-    pool: &rayon::ThreadPool,
-) -> Result<Proposal> {
-    let config = proposal.config.validate(ORIGIN)?;
-    let sources = config
-        .mappings
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            documents.column(&m.source).ok_or_else(|| {
-                Error::invalid(
-                    ORIGIN,
-                    format!("field_mappings[{i}].source"),
-                    format!("\"{}\" is not a column of the documents", m.source),
-                )
-            })
-        })
-        .collect::<Result<Vec<usize>>>()?;
-    let mut ids: Vec<&str> = Vec::new();
-    let mut values: Vec<Vec<Option<String>>> = Vec::new();
-    for (id, row) in documents.ids.iter().zip(&documents.rows) {
-        if labels.contains_key(id) {
-            ids.push(id);
-            values.push(
-                sources
-                    .iter()
-                    .map(|&c| row.get(c).cloned().flatten())
-                    .collect(),
-            );
-        }
-    }
-    if ids.is_empty() {
-        return Err(Error::invalid(
-            "labels",
-            "",
-            "no document of the sample has a label",
-        ));
-    }
-    if !ids.iter().any(|&id| labels[id].is_some()) {
-        return Err(Error::invalid(
-            "labels",
-            "",
-            "no labelled document of the sample has a true row: F1 would be 0 whatever the weights",
-        ));
-    }
-    let truth: Truth = ids
-        .iter()
-        .map(|&id| (id.to_string(), labels[id].clone()))
-        .collect();
-
-    let index = Arc::new(pool.install(|| MatchIndex::build(&config, Arc::clone(&reference)))?);
-    let matcher = Matcher::with_index(config.clone(), Arc::clone(&index))?;
-    let mut unknown: Vec<&str> = truth
-        .values()
-        .flatten()
-        .map(String::as_str)
-        .filter(|row| matcher.row_of(row).is_none())
-        .collect();
-    unknown.sort_unstable();
-    if let Some(row) = unknown.first() {
-        return Err(Error::invalid(
-            "labels",
-            "",
-            format!(
-                "row id \"{row}\" is not a row of the reference ({} unknown)",
-                unknown.len()
-            ),
-        ));
-    }
-
-    let threshold = config.threshold;
-    // Trials are keyed by weights in hundredths: the search revisits some.
-    let mut tried: BTreeMap<Vec<i64>, Trial> = BTreeMap::new();
-    let mut run_trial = |weights: &[f64]| -> Result<Trial> {
-        let key: Vec<i64> = weights.iter().map(|w| (w * 100.0).round() as i64).collect();
-        if let Some(t) = tried.get(&key) {
-            return Ok(t.clone());
-        }
-        let mut candidate = config.clone();
-        for (m, &w) in candidate.mappings.iter_mut().zip(weights) {
-            m.weight = w;
-        }
-        let matcher = Matcher::with_index(candidate, Arc::clone(&index))?;
-        let outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
-        let predictions: Vec<Prediction> = ids
-            .iter()
-            .zip(&outcomes)
-            .map(|(&id, o)| Prediction {
-                document_id: id,
-                top: o
-                    .candidates
-                    .first()
-                    .map(|c| (reference.id(c.row as usize), c.confidence)),
-            })
-            .collect();
-        let report = evaluate::evaluate(&predictions, &truth, threshold, reference.len(), true);
-        let trial = trial_of(report.sweep.as_deref().unwrap_or(&[]), report.f1);
-        tried.insert(key, trial.clone());
-        Ok(trial)
-    };
-
-    let original: Vec<f64> = config.mappings.iter().map(|m| m.weight).collect();
-    let before = run_trial(&original)?;
-    let mut weights = original.clone();
-    let mut best = before.clone();
-    for _ in 0..FIT_PASSES {
-        let mut improved = false;
-        for i in 0..weights.len() {
-            for factor in FIT_FACTORS {
-                let mut scaled = weights.clone();
-                scaled[i] *= factor;
-                let candidate = round_weights(&scaled);
-                if candidate == weights {
-                    continue;
-                }
-                let trial = run_trial(&candidate)?;
-                if trial.better_than(&best) {
-                    weights = candidate;
-                    best = trial;
-                    improved = true;
-                }
-            }
-        }
-        if !improved {
-            break;
-        }
-    }
-
-    let fitted_threshold = best.threshold();
-    let mut config = proposal.config;
-    // `validate` keeps mapping order, so weights line up with the raw mappings.
-    for (m, &w) in config.field_mappings.iter_mut().zip(&weights) {
-        m.weight = w;
-    }
-    config.threshold = Some(fitted_threshold);
-    sort_mappings(&mut config.field_mappings);
-    config.validate(ORIGIN)?;
-    Ok(Proposal {
-        config,
-        metrics: Some(Fitted {
-            f1_before: before.f1,
-            f1_after: round4(best.best_f1),
-            threshold: fitted_threshold,
-        }),
-    })
-}
-
 fn ratio(n: usize, of: usize) -> f64 {
     if of == 0 {
         0.0
@@ -1280,9 +1059,13 @@ fn round4(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::config::MatchConfig;
-    use crate::ingest::{self, Encoding};
+    use crate::evaluate::{self, Prediction};
+    use crate::ingest::{self, Encoding, Truth};
+    use crate::matcher::{Matcher, Mode};
+    use std::collections::BTreeMap;
     use std::collections::HashSet;
     use std::path::PathBuf;
+    use std::sync::Arc;
 
     fn fixture(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1442,7 +1225,7 @@ mod tests {
         let hand = f1_of(hand_written(), &f, &pool);
         let proposal = propose(&f.reference, &f.documents).expect("proposal");
         let generated = f1_of(proposal.config.validate("generated").unwrap(), &f, &pool);
-        let fitted = fit(
+        let fitted = crate::calibrate::fit(
             proposal.clone(),
             Arc::clone(&f.reference),
             &f.documents,
@@ -1707,7 +1490,7 @@ mod tests {
         let pool = crate::matcher::thread_pool(1).unwrap();
         let proposal = propose(&f.reference, &f.documents).unwrap();
         let fit_with = |labels: &Truth| {
-            fit(
+            crate::calibrate::fit(
                 proposal.clone(),
                 Arc::clone(&f.reference),
                 &f.documents,

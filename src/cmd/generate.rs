@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::calibrate;
 use crate::cli::GenerateArgs;
 use crate::error::{Error, Result};
 use crate::ingest;
@@ -45,7 +46,17 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
             Ok(())
         },
     )?;
+    let reference = Arc::new(reference);
     let mut proposal = pool.install(|| strategy::propose(&reference, &sample))?;
+    proposal = calibrate::calibrate(proposal, Arc::clone(&reference), &sample, &pool)?;
+    if let Some(c) = &proposal.calibration {
+        eprintln!(
+            "calibrated without labels: {:.0}% of documents expected to match, expected F1 {:.4} at threshold {:.2}",
+            c.expected_match_rate * 100.0,
+            c.expected_f1,
+            c.threshold
+        );
+    }
     if let Some(truth_path) = &args.truth {
         let truth_csv = ingest::read_csv(truth_path, args.encoding)?;
         let document_ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
@@ -56,13 +67,14 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         for id in &sample.ids {
             labels.entry(id.clone()).or_insert(None);
         }
-        proposal = strategy::fit(proposal, Arc::new(reference), &sample, &labels, &pool)?;
+        proposal = calibrate::fit(proposal, Arc::clone(&reference), &sample, &labels, &pool)?;
         if let Some(m) = &proposal.metrics {
             eprintln!(
-                "fitted to {}: F1 {:.4} before, {:.4} after, threshold {:.2}",
+                "fitted to {}: F1 {:.4} before, {:.4} after (cross-validated {:.4}), threshold {:.2}",
                 truth_path.display(),
                 m.f1_before,
                 m.f1_after,
+                m.f1_cross_validated,
                 m.threshold
             );
         }
