@@ -159,8 +159,8 @@ fn max_edits(longest: usize) -> usize {
 }
 
 /// Optimal string alignment distance (edits plus adjacent transpositions) when it is at
-/// most `max`, else `None`; stops as soon as a row exceeds `max`.
-fn osa_within<T: PartialEq>(
+/// most `max`, else `None`; stops as soon as a row exceeds `max`. Shared with `identifier`.
+pub(crate) fn osa_within<T: PartialEq>(
     a: &[T],
     b: &[T],
     max: usize,

@@ -996,7 +996,7 @@ mod tests {
         match kind {
             0 => match p % 9 {
                 0 => String::new(),
-                n => format!("INV-{:04}", n * 7 + p % 3),
+                n => near_miss(&format!("{:04}", n * 7 + p % 3), p / 9),
             },
             1 | 5 => match p % 11 {
                 0 => String::new(),
@@ -1013,6 +1013,28 @@ mod tests {
                 n => format!("2024-03-{:02}", n * 2),
             },
             _ => ["EUR", "CHF", "", "USD"][p % 4].into(),
+        }
+    }
+
+    /// An invoice number, or one of the near misses the `identifier` keys must find: a
+    /// swapped, extra, missing or two wrong digits, a dropped prefix, an OCR look-alike.
+    fn near_miss(number: &str, variant: usize) -> String {
+        let mut d: Vec<char> = number.chars().collect();
+        match variant % 8 {
+            0 | 1 => format!("INV-{number}"),
+            2 => {
+                d.swap(2, 3);
+                format!("INV-{}", d.into_iter().collect::<String>())
+            }
+            3 => format!("INV-{number}{}", variant % 10),
+            4 => number.to_string(),
+            5 => {
+                d[1] = '9';
+                d[3] = char::from(b'0' + (variant % 10) as u8);
+                format!("INV-{}", d.into_iter().collect::<String>())
+            }
+            6 => format!("INV-{}", &number[1..]),
+            _ => format!("inv {}", number.replace('0', "O").replace('2', "Z")),
         }
     }
 
