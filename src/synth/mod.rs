@@ -2736,6 +2736,13 @@ mod tests {
         let volumes = vendor_volumes(1_000_000);
         assert_eq!(volumes.len(), 20_000);
         assert!(volumes[0] > 20 * volumes[volumes.len() - 1]);
+        // Real ledgers have a few vendors with tens of thousands of invoices.
+        assert!(volumes[0] <= 60_000, "{:?}", &volumes[..10]);
+        assert!(
+            volumes[..8].iter().all(|&v| v >= 20_000),
+            "{:?}",
+            &volumes[..10]
+        );
     }
 
     #[test]
@@ -2751,6 +2758,32 @@ mod tests {
             let l = look_alike("RE-2025/00871", &mut rng);
             assert_ne!(l, "RE-2025/00871");
         }
+    }
+
+    #[test]
+    fn short_numbers_are_unpadded_and_only_the_realistic_profile_draws_them() {
+        assert!(!NumberFamily::ALL.contains(&NumberFamily::Short));
+        let format = NumberFormat {
+            family: NumberFamily::Short,
+            prefix: String::new(),
+            width: 0,
+        };
+        let mut text = String::new();
+        format.render(1_001, 2025, &mut text);
+        assert_eq!(text, "1001");
+        let short = |profile| {
+            let mut names = NameBook::default();
+            plan_vendors(20_000, 3, profile, &mut names)
+                .iter()
+                .filter(|v| v.format.family == NumberFamily::Short)
+                .count()
+        };
+        assert_eq!(short(SynthProfile::Clean), 0);
+        let realistic = short(SynthProfile::Realistic);
+        assert!(
+            (80..=160).contains(&realistic),
+            "{realistic} of 400 vendors"
+        );
     }
 
     fn run(options: &SynthOptions) -> (Vec<u8>, Vec<u8>, Vec<u8>, SynthSummary) {
