@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::ingest::Encoding;
+use crate::synth::SynthProfile;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -380,6 +381,12 @@ pub struct SynthArgs {
     /// Seed: the same arguments always write the same bytes.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
+    /// How messy the documents are: `realistic` (default) has the noise real extraction
+    /// produces (OCR confusions, misread digits, missing fields, shifted dates, short
+    /// invoice numbers that vendors share; rates in docs/synth.md); `clean` writes the
+    /// sets of before, with the hand-made fixtures' noise.
+    #[arg(long, value_name = "NAME", default_value = "realistic")]
+    pub profile: SynthProfile,
     /// Output directory, created if absent; its four files are overwritten.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -17,7 +17,7 @@ use crate::evaluate::{self, Prediction};
 use crate::ingest::{self, body, Encoding};
 use crate::matcher::Mode;
 use crate::service;
-use crate::synth::SynthOptions;
+use crate::synth::{SynthOptions, SynthProfile};
 
 /// The generated set for a benchmark: `--dir` when given (reused if its files exist), else
 /// a temporary directory removed afterwards.
@@ -61,6 +61,7 @@ fn data_set(args: &DataBenchArgs) -> Result<DataSet> {
                 reference_rows: args.reference_rows,
                 documents: args.documents,
                 seed: args.seed,
+                profile: SynthProfile::Realistic,
             },
             &dir,
         )?;

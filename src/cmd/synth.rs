@@ -15,17 +15,19 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         reference_rows: args.reference_rows,
         documents: args.documents,
         seed: args.seed,
+        profile: args.profile,
     };
     let summary = write_set(&options, &args.out)?;
     eprintln!(
         "refmatch synth: {} reference rows ({} vendors), {} documents ({} with a true row, \
-         {} near misses, {} unknown vendors), seed {}, written to {}",
+         {} near misses, {} unknown vendors), profile {}, seed {}, written to {}",
         summary.reference_rows,
         summary.vendors,
         summary.documents,
         summary.with_row,
         summary.near_misses,
         summary.unknown_vendors,
+        options.profile.name(),
         options.seed,
         args.out.display()
     );

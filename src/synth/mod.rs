@@ -9,6 +9,12 @@
 //! arithmetic for everything printed, and no hash-map iteration. The ledger is streamed
 //! (vendors merged by date, memory per vendor, not per row); only the documents are held,
 //! to be shuffled.
+//!
+//! Two profiles: `clean` writes the sets made before profiles existed, with the noise of
+//! the hand-made fixtures; `realistic` (the default) adds the noise real extraction
+//! produces and vendors with short plain invoice numbers, at the rates of the one table
+//! in `realistic.rs` and `docs/synth.md`. The ledger and the split of the documents
+//! (true row, near miss, unknown vendor) are drawn the same way in both.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -17,8 +23,13 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+mod realistic;
+mod rng;
+
+use rng::{portable_exp, stream, Rng, Sample};
+
 /// The matching config of the fixtures, written beside every generated set.
-pub const CONFIG_JSON: &str = include_str!("../fixtures/invoices/config.json");
+pub const CONFIG_JSON: &str = include_str!("../../fixtures/invoices/config.json");
 
 pub const REFERENCE_HEADER: [&str; 7] = [
     "id",
@@ -46,12 +57,49 @@ pub const MAX_REFERENCE_ROWS: u64 = 20_000_000;
 /// Documents are held in memory to be shuffled; this keeps that well under a gigabyte.
 pub const MAX_DOCUMENTS: u64 = 2_000_000;
 
+/// How messy the generated documents and invoice numbers are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SynthProfile {
+    /// The noise of the hand-made fixtures (`fixtures/README.md`), which the matcher was
+    /// tuned on: the sets written before profiles existed, byte for byte.
+    Clean,
+    /// The noise real extraction produces, at the rates of the table in
+    /// `realistic` (and `docs/synth.md`): OCR confusions, misread and transposed
+    /// digits, missing fields, shifted dates, short plain numbers that vendors share.
+    #[default]
+    Realistic,
+}
+
+impl SynthProfile {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthProfile::Clean => "clean",
+            SynthProfile::Realistic => "realistic",
+        }
+    }
+}
+
+impl std::str::FromStr for SynthProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "clean" => Ok(SynthProfile::Clean),
+            "realistic" => Ok(SynthProfile::Realistic),
+            other => Err(format!(
+                "unknown profile \"{other}\" (use realistic or clean)"
+            )),
+        }
+    }
+}
+
 /// What to generate. Errors name the command-line flags, the way these values arrive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SynthOptions {
     pub reference_rows: u64,
     pub documents: u64,
     pub seed: u64,
+    pub profile: SynthProfile,
 }
 
 impl SynthOptions {
@@ -119,7 +167,12 @@ pub fn generate(options: &SynthOptions, sinks: &mut SynthSinks<'_>) -> Result<Sy
     options.validate()?;
     let counts = DocumentCounts::of(options.documents);
     let mut names = NameBook::default();
-    let vendors = plan_vendors(options.reference_rows, options.seed, &mut names);
+    let vendors = plan_vendors(
+        options.reference_rows,
+        options.seed,
+        options.profile,
+        &mut names,
+    );
     let vendor_count = vendors.len() as u64;
     let id_width = digit_count(1_000 + 3 * options.reference_rows).max(6);
     let mut ledger = Ledger::new(vendors, options.seed, options.reference_rows);
@@ -137,9 +190,9 @@ pub fn generate(options: &SynthOptions, sinks: &mut SynthSinks<'_>) -> Result<Sy
     )?;
     let mut unknown = Rng::new(options.seed, stream::UNKNOWN);
     for _ in 0..counts.unknown {
-        let vendor = unknown_vendor(&ledger, &mut names, &mut unknown);
+        let vendor = unknown_vendor(&ledger, options.profile, &mut names, &mut unknown);
         let issued = unknown_invoice(&vendor, &mut unknown);
-        drafts.push(extract(&issued, None, &mut documents_rng));
+        drafts.push(extract(&issued, None, options.profile, &mut documents_rng));
     }
     let mut shuffle = Rng::new(options.seed, stream::SHUFFLE);
     for i in (1..drafts.len()).rev() {
@@ -203,7 +256,8 @@ fn write_ledger(
             .map_err(csv_error(path))?;
 
         if true_rows.take() {
-            drafts.push(extract(&Issued::row(&row, vendor), Some(row.id), rng));
+            let issued = Issued::row(&row, vendor);
+            drafts.push(extract(&issued, Some(row.id), options.profile, rng));
         }
         let waiting = &mut pending[row.vendor];
         if anchors.take() {
@@ -224,14 +278,19 @@ fn write_ledger(
                 // Now and then the vendor's current PO, which the ledger has.
                 po: current_po.filter(|_| rng.chance(0.1)),
             };
-            drafts.push(extract(&issued, None, rng));
+            drafts.push(extract(&issued, None, options.profile, rng));
         }
     }
     reference.flush().map_err(|e| Error::io(path, e))
 }
 
 /// A vendor the ledger does not have; a third resemble one it has.
-fn unknown_vendor(ledger: &Ledger, names: &mut NameBook, rng: &mut Rng) -> Vendor {
+fn unknown_vendor(
+    ledger: &Ledger,
+    profile: SynthProfile,
+    names: &mut NameBook,
+    rng: &mut Rng,
+) -> Vendor {
     let name = if rng.chance(0.3) {
         let of = &ledger
             .vendor(rng.below(ledger.vendors.len() as u64) as usize)
@@ -240,7 +299,7 @@ fn unknown_vendor(ledger: &Ledger, names: &mut NameBook, rng: &mut Rng) -> Vendo
     } else {
         names.fresh(rng)
     };
-    Vendor::plan(name, 1 + rng.below(60), rng)
+    Vendor::plan(name, 1 + rng.below(60), profile, rng)
 }
 
 fn unknown_invoice<'a>(vendor: &'a Vendor, rng: &mut Rng) -> Issued<'a> {
@@ -322,136 +381,6 @@ impl DocumentCounts {
             unknown: without_row - near_misses,
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Random numbers
-
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Independent streams, so that drawing more document noise never shifts the ledger and
-/// the ledger of a seed is the same whatever the number of documents.
-mod stream {
-    pub const VENDORS: u64 = 1;
-    pub const IDS: u64 = 2;
-    pub const TRUE_ROWS: u64 = 3;
-    pub const NEAR_MISSES: u64 = 4;
-    pub const DOCUMENTS: u64 = 5;
-    pub const UNKNOWN: u64 = 6;
-    pub const SHUFFLE: u64 = 7;
-    pub const PO_NUMBERS: u64 = 8;
-    /// Plus the vendor's index: each vendor draws its own rows.
-    pub const VENDOR_ROWS: u64 = 1 << 32;
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): a tiny generator with a fixed output sequence,
-/// so that a seed means the same bytes everywhere, whatever crate versions are around.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, stream: u64) -> Rng {
-        Rng(seed ^ mix64(stream.wrapping_mul(GOLDEN_GAMMA)))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.0)
-    }
-
-    /// Uniform in `0..n` (multiply-shift; the bias is below 2^-40 for every `n` used here);
-    /// 0 when `n` is 0.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform in `[0, 1)`, exactly representable.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Picks from a constant, non-empty table.
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    /// Picks from a constant, non-empty table of `(item, weight)`.
-    fn pick_weighted<T: Copy>(&mut self, items: &[(T, u64)]) -> T {
-        let total: u64 = items.iter().map(|&(_, w)| w).sum();
-        let mut ticket = self.below(total);
-        for &(item, weight) in items {
-            if ticket < weight {
-                return item;
-            }
-            ticket -= weight;
-        }
-        items[items.len() - 1].0
-    }
-
-    /// About standard normal: the Irwin-Hall sum of twelve 16-bit uniforms, which needs no
-    /// platform `ln` or `cos` and is bounded at ±6.
-    fn normal(&mut self) -> f64 {
-        let mut sum = 0.0;
-        for _ in 0..3 {
-            let bits = self.next_u64();
-            for shift in [0, 16, 32, 48] {
-                sum += (((bits >> shift) & 0xFFFF) as f64 + 0.5) / 65_536.0;
-            }
-        }
-        sum - 6.0
-    }
-}
-
-/// Selection sampling (Knuth's Algorithm S): asked once per row in order, says yes to
-/// exactly `wanted` of `population` rows, every subset equally likely, in O(1) memory.
-struct Sample {
-    wanted: u64,
-    remaining: u64,
-    rng: Rng,
-}
-
-impl Sample {
-    fn new(wanted: u64, population: u64, rng: Rng) -> Sample {
-        Sample {
-            wanted,
-            remaining: population,
-            rng,
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let hit = self.rng.below(self.remaining) < self.wanted;
-        self.remaining = self.remaining.saturating_sub(1);
-        if hit {
-            self.wanted -= 1;
-        }
-        hit
-    }
-}
-
-/// e^x from IEEE basic operations only: `f64::exp` comes from the platform's libm, whose
-/// last bit may differ between machines and flip a rounded cent.
-fn portable_exp(x: f64) -> f64 {
-    let x = x.clamp(-700.0, 700.0);
-    let k = (x / std::f64::consts::LN_2).round();
-    let r = x - k * std::f64::consts::LN_2;
-    // |r| <= ln2/2: eighteen Taylor terms are far below f64 precision.
-    let (mut term, mut sum) = (1.0, 1.0);
-    for i in 1..=18 {
-        term *= r / f64::from(i);
-        sum += term;
-    }
-    sum * f64::from_bits(((k as i64 + 1023) as u64) << 52)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1706,6 +1635,9 @@ enum NumberFamily {
     PrefixShortYearDashSeq,
     /// `2025.0377`
     YearDotSeq,
+    /// `10452`: short, not padded, started low; many vendors issue the same ones. Only
+    /// the realistic profile draws it, so `ALL` leaves it out.
+    Short,
 }
 
 impl NumberFamily {
@@ -1727,7 +1659,10 @@ impl NumberFamily {
     fn yearly(self) -> bool {
         !matches!(
             self,
-            NumberFamily::PrefixSeq | NumberFamily::PrefixGluedSeq | NumberFamily::Plain
+            NumberFamily::PrefixSeq
+                | NumberFamily::PrefixGluedSeq
+                | NumberFamily::Plain
+                | NumberFamily::Short
         )
     }
 
@@ -1757,7 +1692,7 @@ impl NumberFamily {
             | NumberFamily::YearGluedSeq
             | NumberFamily::PrefixShortYearDashSeq => 6,
             NumberFamily::PrefixGluedSeq => 7,
-            NumberFamily::SeqSlashYear => 0,
+            NumberFamily::SeqSlashYear | NumberFamily::Short => 0,
         }
     }
 }
@@ -1806,6 +1741,7 @@ impl NumberFormat {
                 push(out, &[Text(p), Text("-"), ShortYear, Text("-"), Seq])
             }
             NumberFamily::YearDotSeq => push(out, &[Year, Text("."), Seq]),
+            NumberFamily::Short => push(out, &[Seq]),
         }
     }
 }
@@ -1926,10 +1862,16 @@ struct Vendor {
 }
 
 impl Vendor {
-    fn plan(name: VendorName, rows: u64, rng: &mut Rng) -> Vendor {
+    fn plan(name: VendorName, rows: u64, profile: SynthProfile, rng: &mut Rng) -> Vendor {
         let country = name.country;
         let currency = rng.pick_weighted(country.currencies);
-        let family = rng.pick(&NumberFamily::ALL);
+        let short =
+            profile == SynthProfile::Realistic && rng.chance(realistic::rate::SHORT_NUMBER_VENDORS);
+        let family = if short {
+            NumberFamily::Short
+        } else {
+            rng.pick(&NumberFamily::ALL)
+        };
         let prefix = if !family.has_prefix() {
             String::new()
         } else if rng.chance(0.5) && name.initials().len() >= 2 {
@@ -1945,12 +1887,13 @@ impl Vendor {
         let unit = 10u64.pow(family.min_width().saturating_sub(1) as u32);
         let first_seq = match family {
             NumberFamily::Plain => unit + rng.below(3 * unit),
+            NumberFamily::Short => realistic::short_first_number(rng),
             _ if family.yearly() => 0,
             _ => 1 + rng.below(3 * unit),
         };
         let last_seq = first_seq.max(YEAR_START_MAX) + (rows + 1) * max_increment;
         let width = match family {
-            NumberFamily::SeqSlashYear => 0,
+            NumberFamily::SeqSlashYear | NumberFamily::Short => 0,
             _ => family.min_width().max(digit_count(last_seq)),
         };
         let (first_day, span_days) = if rows > 100 || rng.chance(0.65) {
@@ -1988,7 +1931,7 @@ impl Vendor {
     }
 }
 
-fn plan_vendors(rows: u64, seed: u64, names: &mut NameBook) -> Vec<Vendor> {
+fn plan_vendors(rows: u64, seed: u64, profile: SynthProfile, names: &mut NameBook) -> Vec<Vendor> {
     let volumes = vendor_volumes(rows);
     let mut rng = Rng::new(seed, stream::VENDORS);
     let mut vendors: Vec<Vendor> = Vec::with_capacity(volumes.len());
@@ -2001,7 +1944,7 @@ fn plan_vendors(rows: u64, seed: u64, names: &mut NameBook) -> Vec<Vendor> {
         } else {
             names.fresh(&mut rng)
         };
-        vendors.push(Vendor::plan(name, volume, &mut rng));
+        vendors.push(Vendor::plan(name, volume, profile, &mut rng));
     }
     vendors
 }
@@ -2325,7 +2268,20 @@ impl DocDraft {
     }
 }
 
-fn extract(issued: &Issued<'_>, row_id: Option<u64>, rng: &mut Rng) -> DocDraft {
+fn extract(
+    issued: &Issued<'_>,
+    row_id: Option<u64>,
+    profile: SynthProfile,
+    rng: &mut Rng,
+) -> DocDraft {
+    match profile {
+        SynthProfile::Clean => extract_clean(issued, row_id, rng),
+        SynthProfile::Realistic => realistic::extract(issued, row_id, rng),
+    }
+}
+
+/// The documents of the clean profile: the fixtures' noise, a fifth of them untouched.
+fn extract_clean(issued: &Issued<'_>, row_id: Option<u64>, rng: &mut Rng) -> DocDraft {
     let vendor = issued.vendor;
     let country = vendor.name.country;
     let mut text = String::with_capacity(160);
@@ -2780,6 +2736,13 @@ mod tests {
         let volumes = vendor_volumes(1_000_000);
         assert_eq!(volumes.len(), 20_000);
         assert!(volumes[0] > 20 * volumes[volumes.len() - 1]);
+        // Real ledgers have a few vendors with tens of thousands of invoices.
+        assert!(volumes[0] <= 60_000, "{:?}", &volumes[..10]);
+        assert!(
+            volumes[..8].iter().all(|&v| v >= 20_000),
+            "{:?}",
+            &volumes[..10]
+        );
     }
 
     #[test]
@@ -2795,6 +2758,32 @@ mod tests {
             let l = look_alike("RE-2025/00871", &mut rng);
             assert_ne!(l, "RE-2025/00871");
         }
+    }
+
+    #[test]
+    fn short_numbers_are_unpadded_and_only_the_realistic_profile_draws_them() {
+        assert!(!NumberFamily::ALL.contains(&NumberFamily::Short));
+        let format = NumberFormat {
+            family: NumberFamily::Short,
+            prefix: String::new(),
+            width: 0,
+        };
+        let mut text = String::new();
+        format.render(1_001, 2025, &mut text);
+        assert_eq!(text, "1001");
+        let short = |profile| {
+            let mut names = NameBook::default();
+            plan_vendors(20_000, 3, profile, &mut names)
+                .iter()
+                .filter(|v| v.format.family == NumberFamily::Short)
+                .count()
+        };
+        assert_eq!(short(SynthProfile::Clean), 0);
+        let realistic = short(SynthProfile::Realistic);
+        assert!(
+            (80..=160).contains(&realistic),
+            "{realistic} of 400 vendors"
+        );
     }
 
     fn run(options: &SynthOptions) -> (Vec<u8>, Vec<u8>, Vec<u8>, SynthSummary) {
@@ -2827,11 +2816,13 @@ mod tests {
             reference_rows: 2_000,
             documents: 10,
             seed: 5,
+            profile: SynthProfile::Realistic,
         });
         let many = run(&SynthOptions {
             reference_rows: 2_000,
             documents: 1_000,
             seed: 5,
+            profile: SynthProfile::Realistic,
         });
         assert_eq!(few.0, many.0);
         assert_ne!(few.1, many.1);
@@ -2842,7 +2833,7 @@ mod tests {
     #[test]
     fn near_misses_cite_numbers_their_vendor_never_issued() {
         let mut names = NameBook::default();
-        let vendors = plan_vendors(3_000, 11, &mut names);
+        let vendors = plan_vendors(3_000, 11, SynthProfile::Realistic, &mut names);
         let yearly: Vec<bool> = vendors.iter().map(|v| v.format.family.yearly()).collect();
         let mut pending = vec![PendingNearMisses::default(); vendors.len()];
         let mut ledger = Ledger::new(vendors, 11, 3_000);
@@ -2889,6 +2880,7 @@ mod tests {
                 reference_rows,
                 documents,
                 seed: 1,
+                profile: SynthProfile::Clean,
             }
             .validate()
             .unwrap_err()
@@ -2902,6 +2894,7 @@ mod tests {
             reference_rows: 9,
             documents: 10,
             seed: 1,
+            profile: SynthProfile::Realistic,
         };
         assert!(ok.validate().is_ok());
     }
