@@ -9,6 +9,7 @@
 //! `Mode::Exhaustive` scores every row instead, to check the index against: a row's score
 //! never depends on how it was found, and the best candidate is the same either way.
 
+pub mod assign;
 pub mod combine;
 pub mod date_range;
 pub mod exact;
