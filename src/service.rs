@@ -171,6 +171,8 @@ fn checked_config(
         threshold: Some(config.threshold),
         missing_values: Some(config.missing_values),
         min_coverage: Some(config.min_coverage),
+        assignment: Some(config.assignment),
+        assignment_candidates: Some(config.assignment_candidates as i64),
         reference_data_id: None,
         target_type: None,
         target_value: None,
