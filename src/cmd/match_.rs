@@ -18,7 +18,10 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         Mode::Indexed
     };
     let matcher = &offline.matcher;
-    let bar = super::progress_bar(offline.documents.ids.len(), "matching");
+    let bar = super::progress_bar(
+        offline.documents.ids.len() * offline.passes(),
+        "matching",
+    );
     let ids = &offline.documents.ids;
 
     let jsonl = args
@@ -49,6 +52,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
                     "matched_reference_row_id": outcome.matched.map(|row| reference.id(row as usize)),
                     "confidence": outcome.confidence,
                     "candidates": matcher.candidates_json(&doc, outcome),
+                    "assigned": outcome.assigned,
                 });
                 writeln!(out, "{line}").map_err(io_err)?;
             }
