@@ -570,7 +570,11 @@ mod tests {
         assert_eq!(config.assignment, Assignment::None);
         assert_eq!(config.assignment_candidates, DEFAULT_ASSIGNMENT_CANDIDATES);
         let with = |extra: &str| {
-            GOOD.replacen("\"field_mappings\"", &format!("{extra}, \"field_mappings\""), 1)
+            GOOD.replacen(
+                "\"field_mappings\"",
+                &format!("{extra}, \"field_mappings\""),
+                1,
+            )
         };
         let config = MatchConfig::from_json(
             &with(r#""assignment": "one_to_one", "assignment_candidates": 3"#),

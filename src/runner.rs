@@ -596,38 +596,40 @@ impl Runner {
             };
             after = last.seq;
             let matching = Instant::now();
-            let (results, outcomes): (Vec<NewResult>, Vec<MatchOutcome>) = self.pool.install(|| {
-                documents
-                    .par_iter()
-                    .map(|doc| {
-                        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
-                            .iter()
-                            .map(|s| doc.fields.get(*s).and_then(field_text))
-                            .collect();
-                        let values: Vec<Option<&str>> =
-                            texts.iter().map(|t| t.as_deref()).collect();
-                        let none = Vec::new();
-                        let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
-                        let mut outcome = matcher.match_one(&values, Mode::Indexed, excluded);
-                        let best = outcome.candidates.first();
-                        let result = NewResult {
-                            document_id: doc.id.clone(),
-                            document_external_id: doc.external_id.clone(),
-                            document_filename: doc.filename.clone(),
-                            matched_reference_row_id: outcome
-                                .matched
-                                .map(|row| matcher.reference().id(row as usize).to_string()),
-                            confidence: outcome.confidence,
-                            evidence: best
-                                .map(|c| Value::Object(matcher.evidence(&values, c)).to_string()),
-                            candidates: matcher.candidates_json(&values, &outcome).to_string(),
-                            assigned: false,
-                        };
-                        outcome.candidates = Vec::new();
-                        (result, outcome)
-                    })
-                    .unzip()
-            });
+            let (results, outcomes): (Vec<NewResult>, Vec<MatchOutcome>) =
+                self.pool.install(|| {
+                    documents
+                        .par_iter()
+                        .map(|doc| {
+                            let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
+                                .iter()
+                                .map(|s| doc.fields.get(*s).and_then(field_text))
+                                .collect();
+                            let values: Vec<Option<&str>> =
+                                texts.iter().map(|t| t.as_deref()).collect();
+                            let none = Vec::new();
+                            let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
+                            let mut outcome = matcher.match_one(&values, Mode::Indexed, excluded);
+                            let best = outcome.candidates.first();
+                            let result = NewResult {
+                                document_id: doc.id.clone(),
+                                document_external_id: doc.external_id.clone(),
+                                document_filename: doc.filename.clone(),
+                                matched_reference_row_id: outcome
+                                    .matched
+                                    .map(|row| matcher.reference().id(row as usize).to_string()),
+                                confidence: outcome.confidence,
+                                evidence: best.map(|c| {
+                                    Value::Object(matcher.evidence(&values, c)).to_string()
+                                }),
+                                candidates: matcher.candidates_json(&values, &outcome).to_string(),
+                                assigned: false,
+                            };
+                            outcome.candidates = Vec::new();
+                            (result, outcome)
+                        })
+                        .unzip()
+                });
             let batch = batch_progress(&results);
             done += results.len() as u64;
             self.documents_matched
@@ -642,11 +644,8 @@ impl Runner {
             if one_to_one {
                 held.extend(results);
                 held_outcomes.extend(outcomes);
-                self.store.set_phase_progress(
-                    ws,
-                    &run.id,
-                    done as f64 / total.max(1) as f64,
-                )?;
+                self.store
+                    .set_phase_progress(ws, &run.id, done as f64 / total.max(1) as f64)?;
                 progress(done, total.max(0) as u64);
                 continue;
             }

@@ -431,11 +431,18 @@ fn one_to_one_gives_a_contested_row_to_one_document_as_a_full_scan_does() {
 
     // Each on its own, both documents take r1: one right, one wrong.
     let report = eval_of(&none, &[]);
-    assert_eq!((report["tp"].as_u64(), report["fp"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (report["tp"].as_u64(), report["fp"].as_u64()),
+        (Some(1), Some(1))
+    );
     // Assigned, r1 goes to b and a takes its second best, r2: a + b outweigh a alone.
     let report = eval_of(&one, &[]);
     assert_eq!(
-        (report["tp"].as_u64(), report["fp"].as_u64(), report["fn"].as_u64()),
+        (
+            report["tp"].as_u64(),
+            report["fp"].as_u64(),
+            report["fn"].as_u64()
+        ),
         (Some(2), Some(0), Some(0)),
         "{report}"
     );
@@ -475,9 +482,17 @@ fn a_bad_assignment_candidates_is_a_usage_error_naming_the_field() {
     common::write(
         dir.path(),
         "config.json",
-        text.replacen("\"threshold\"", "\"assignment_candidates\": 0, \"threshold\"", 1),
+        text.replacen(
+            "\"threshold\"",
+            "\"assignment_candidates\": 0, \"threshold\"",
+            1,
+        ),
     );
     let out = inputs.eval(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("assignment_candidates"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("assignment_candidates"),
+        "{}",
+        stderr(&out)
+    );
 }

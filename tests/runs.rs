@@ -510,7 +510,12 @@ fn by_external_id(results: &Value) -> std::collections::HashMap<String, Value> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["document_external_id"].as_str().unwrap().to_string(), r.clone()))
+        .map(|r| {
+            (
+                r["document_external_id"].as_str().unwrap().to_string(),
+                r.clone(),
+            )
+        })
         .collect()
 }
 

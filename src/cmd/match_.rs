@@ -18,10 +18,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         Mode::Indexed
     };
     let matcher = &offline.matcher;
-    let bar = super::progress_bar(
-        offline.documents.ids.len() * offline.passes(),
-        "matching",
-    );
+    let bar = super::progress_bar(offline.documents.ids.len() * offline.passes(), "matching");
     let ids = &offline.documents.ids;
 
     let jsonl = args

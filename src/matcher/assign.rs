@@ -352,10 +352,7 @@ mod tests {
     #[test]
     fn greedy_would_be_wrong() {
         // A's best row is r1, but B has only r1: the optimum gives A its second best.
-        let documents = vec![
-            weights(&[(1, 0.9), (2, 0.85)]),
-            weights(&[(1, 0.88)]),
-        ];
+        let documents = vec![weights(&[(1, 0.9), (2, 0.85)]), weights(&[(1, 0.88)])];
         assert_eq!(assign(&documents), [Some(2), Some(1)]);
     }
 
@@ -380,10 +377,7 @@ mod tests {
         ];
         assert_eq!(assign(&documents), [Some(1), Some(2)]);
         // The earlier document moves to its other row, as both then match.
-        let documents = vec![
-            weights(&[(1, 0.9), (2, 0.9)]),
-            weights(&[(1, 0.9)]),
-        ];
+        let documents = vec![weights(&[(1, 0.9), (2, 0.9)]), weights(&[(1, 0.9)])];
         assert_eq!(assign(&documents), [Some(2), Some(1)]);
     }
 
@@ -397,10 +391,7 @@ mod tests {
             vec![(3, 0)],
         ];
         // 0 and 2 share row 5: 0 on 5 and 2 on 7 weigh more than 2 on 5.
-        assert_eq!(
-            assign(&documents),
-            [Some(5), None, Some(7), Some(9), None]
-        );
+        assert_eq!(assign(&documents), [Some(5), None, Some(7), Some(9), None]);
     }
 
     #[test]

@@ -581,9 +581,8 @@ impl Matcher {
         let reported = kth(best, k);
         match self.config.assignment {
             Assignment::None => reported,
-            Assignment::OneToOne => reported.min(
-                kth(best, self.config.assignment_candidates).max(self.config.threshold),
-            ),
+            Assignment::OneToOne => reported
+                .min(kth(best, self.config.assignment_candidates).max(self.config.threshold)),
         }
     }
 
