@@ -12,6 +12,9 @@ use crate::parse::DateOrder;
 pub const MAX_MAPPINGS: usize = 64;
 pub const DEFAULT_THRESHOLD: f64 = 0.85;
 pub const DEFAULT_MIN_COVERAGE: f64 = 0.5;
+/// Candidates per document that enter a one-to-one assignment, by default and at most.
+pub const DEFAULT_ASSIGNMENT_CANDIDATES: usize = 10;
+pub const MAX_ASSIGNMENT_CANDIDATES: usize = 100;
 const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +49,17 @@ pub enum MissingValues {
     Zero,
 }
 
+/// Whether a reference row may be matched by more than one document of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// Each document takes its own best candidate.
+    #[default]
+    None,
+    /// A row is matched at most once, the matched pairs maximising the total confidence.
+    OneToOne,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawDateOrder {
@@ -66,6 +80,10 @@ pub struct RawConfig {
     pub missing_values: Option<MissingValues>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_coverage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<Assignment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_candidates: Option<i64>,
     // Keys that only mean something to the service; offline they are accepted and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_data_id: Option<serde_json::Value>,
@@ -156,6 +174,10 @@ pub struct MatchConfig {
     pub threshold: f64,
     pub missing_values: MissingValues,
     pub min_coverage: f64,
+    pub assignment: Assignment,
+    /// How many of each document's best rows at or above the threshold enter a one-to-one
+    /// assignment.
+    pub assignment_candidates: usize,
 }
 
 impl MatchConfig {
@@ -238,6 +260,17 @@ impl RawConfig {
             err(
                 "min_coverage".into(),
                 format!("must be greater than 0 and at most 1, got {min_coverage}"),
+            );
+        }
+        let assignment_candidates = self
+            .assignment_candidates
+            .unwrap_or(DEFAULT_ASSIGNMENT_CANDIDATES as i64);
+        if !(1..=MAX_ASSIGNMENT_CANDIDATES as i64).contains(&assignment_candidates) {
+            err(
+                "assignment_candidates".into(),
+                format!(
+                    "must be between 1 and {MAX_ASSIGNMENT_CANDIDATES}, got {assignment_candidates}"
+                ),
             );
         }
         if self.field_mappings.is_empty() {
@@ -383,6 +416,9 @@ impl RawConfig {
             threshold,
             missing_values: self.missing_values.unwrap_or_default(),
             min_coverage,
+            assignment: self.assignment.unwrap_or_default(),
+            assignment_candidates: assignment_candidates.clamp(1, MAX_ASSIGNMENT_CANDIDATES as i64)
+                as usize,
         })
     }
 }
@@ -526,6 +562,38 @@ mod tests {
             fields(MatchConfig::from_json(text, "c").unwrap_err()),
             ["field_mappings[0].tolerance_abs", "field_mappings[1].name"]
         );
+    }
+
+    #[test]
+    fn assignment_defaults_to_none_and_its_candidates_are_bounded() {
+        let config = MatchConfig::from_json(GOOD, "c.json").unwrap();
+        assert_eq!(config.assignment, Assignment::None);
+        assert_eq!(config.assignment_candidates, DEFAULT_ASSIGNMENT_CANDIDATES);
+        let with = |extra: &str| {
+            GOOD.replacen(
+                "\"field_mappings\"",
+                &format!("{extra}, \"field_mappings\""),
+                1,
+            )
+        };
+        let config = MatchConfig::from_json(
+            &with(r#""assignment": "one_to_one", "assignment_candidates": 3"#),
+            "c.json",
+        )
+        .unwrap();
+        assert_eq!(config.assignment, Assignment::OneToOne);
+        assert_eq!(config.assignment_candidates, 3);
+        for bad in ["0", "101", "-1"] {
+            let text = with(&format!(r#""assignment_candidates": {bad}"#));
+            assert_eq!(
+                fields(MatchConfig::from_json(&text, "c").unwrap_err()),
+                ["assignment_candidates"],
+                "{bad}"
+            );
+        }
+        let err = MatchConfig::from_json(&with(r#""assignment": "greedy""#), "c").unwrap_err();
+        assert!(err.to_string().contains("assignment"), "{err}");
+        assert!(err.to_string().contains("greedy"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! made by other processes, and fails runs whose owner went silent (a process that was
 //! killed). A run reads the config snapshot and the reference version it recorded when it
 //! was triggered, so later edits never change it. Results are written in batches by one
-//! writer thread while the pool matches the next chunk; a cancelled run keeps them.
+//! writer thread while the pool matches the next chunk; a cancelled run keeps them. With a
+//! one-to-one assignment every document is matched first (phase `matching`), then the
+//! assignment is made and the results are written (`saving`); cancelling before that keeps none.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,10 +20,10 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::config::MatchConfig;
+use crate::config::{Assignment, MatchConfig};
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
-use crate::matcher::{index_key, MatchIndex, Matcher, Mode};
+use crate::matcher::{index_key, MatchIndex, MatchOutcome, Matcher, Mode};
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
 
@@ -475,27 +477,36 @@ impl Runner {
 
     /// Real-time matching: `documents` (fields as stored documents hold them) against the
     /// stored `config` and its table's current version, on the pool, nothing stored. Uses
-    /// and fills the same index cache as runs. Returns the matcher and each outcome.
+    /// and fills the same index cache as runs. A one-to-one assignment is made within the
+    /// request, ties by `ids` (one per document) then request order. Returns each outcome.
     pub fn match_inline(
         &self,
         ws: crate::store::WorkspaceId,
         config: MatchConfig,
         version: i64,
         documents: &[&serde_json::Map<String, Value>],
+        ids: &[&str],
     ) -> Result<Vec<InlineResult>> {
         let index = self.index_for(ws, version, &config, || Ok(()), || Ok(()))?;
         let matcher = Matcher::with_index(config, index)?;
         let sources: Vec<&str> = matcher.sources().collect();
+        let texts: Vec<Vec<Option<std::borrow::Cow<'_, str>>>> = documents
+            .iter()
+            .map(|fields| {
+                sources
+                    .iter()
+                    .map(|s| fields.get(*s).and_then(field_text))
+                    .collect()
+            })
+            .collect();
+        let mut outcomes = matcher.match_many(&texts, Mode::Indexed, &self.pool, &|| {});
+        matcher.assign(&mut outcomes, ids);
         Ok(self.pool.install(|| {
-            documents
+            texts
                 .par_iter()
-                .map(|fields| {
-                    let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
-                        .iter()
-                        .map(|s| fields.get(*s).and_then(field_text))
-                        .collect();
+                .zip(outcomes)
+                .map(|(texts, outcome)| {
                     let values: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
-                    let outcome = matcher.match_one(&values, Mode::Indexed, &[]);
                     InlineResult {
                         matched_reference_row_id: outcome
                             .matched
@@ -506,6 +517,7 @@ impl Runner {
                             .first()
                             .map(|c| Value::Object(matcher.evidence(&values, c))),
                         candidates: matcher.candidates_json(&values, &outcome),
+                        assigned: outcome.assigned,
                     }
                 })
                 .collect()
@@ -562,6 +574,12 @@ impl Runner {
             .map_err(|e| Error::Internal(format!("cannot start the result writer: {e}")))?;
 
         let sources: Vec<&str> = matcher.sources().collect();
+        // A one-to-one assignment needs every document's rows before any result is final:
+        // results are matched and held (outcomes without their candidates, which are
+        // already in the results' JSON), assigned, then written in order.
+        let one_to_one = matcher.config().assignment == Assignment::OneToOne;
+        let mut held: Vec<NewResult> = Vec::new();
+        let mut held_outcomes: Vec<MatchOutcome> = Vec::new();
         let mut after = 0i64;
         let mut done = 0u64;
         let mut chunk = FIRST_CHUNK;
@@ -578,47 +596,41 @@ impl Runner {
             };
             after = last.seq;
             let matching = Instant::now();
-            let results: Vec<NewResult> = self.pool.install(|| {
-                documents
-                    .par_iter()
-                    .map(|doc| {
-                        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
-                            .iter()
-                            .map(|s| doc.fields.get(*s).and_then(field_text))
-                            .collect();
-                        let values: Vec<Option<&str>> =
-                            texts.iter().map(|t| t.as_deref()).collect();
-                        let none = Vec::new();
-                        let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
-                        let outcome = matcher.match_one(&values, Mode::Indexed, excluded);
-                        let best = outcome.candidates.first();
-                        NewResult {
-                            document_id: doc.id.clone(),
-                            document_external_id: doc.external_id.clone(),
-                            document_filename: doc.filename.clone(),
-                            matched_reference_row_id: outcome
-                                .matched
-                                .map(|row| matcher.reference().id(row as usize).to_string()),
-                            confidence: outcome.confidence,
-                            evidence: best
-                                .map(|c| Value::Object(matcher.evidence(&values, c)).to_string()),
-                            candidates: matcher.candidates_json(&values, &outcome).to_string(),
-                        }
-                    })
-                    .collect()
-            });
-            let batch = Progress {
-                rows_processed: results.len() as i64,
-                rows_matched: results
-                    .iter()
-                    .filter(|r| r.matched_reference_row_id.is_some())
-                    .count() as i64,
-                confidence_sum: results
-                    .iter()
-                    .filter(|r| r.matched_reference_row_id.is_some())
-                    .map(|r| r.confidence)
-                    .sum(),
-            };
+            let (results, outcomes): (Vec<NewResult>, Vec<MatchOutcome>) =
+                self.pool.install(|| {
+                    documents
+                        .par_iter()
+                        .map(|doc| {
+                            let texts: Vec<Option<std::borrow::Cow<'_, str>>> = sources
+                                .iter()
+                                .map(|s| doc.fields.get(*s).and_then(field_text))
+                                .collect();
+                            let values: Vec<Option<&str>> =
+                                texts.iter().map(|t| t.as_deref()).collect();
+                            let none = Vec::new();
+                            let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
+                            let mut outcome = matcher.match_one(&values, Mode::Indexed, excluded);
+                            let best = outcome.candidates.first();
+                            let result = NewResult {
+                                document_id: doc.id.clone(),
+                                document_external_id: doc.external_id.clone(),
+                                document_filename: doc.filename.clone(),
+                                matched_reference_row_id: outcome
+                                    .matched
+                                    .map(|row| matcher.reference().id(row as usize).to_string()),
+                                confidence: outcome.confidence,
+                                evidence: best.map(|c| {
+                                    Value::Object(matcher.evidence(&values, c)).to_string()
+                                }),
+                                candidates: matcher.candidates_json(&values, &outcome).to_string(),
+                                assigned: false,
+                            };
+                            outcome.candidates = Vec::new();
+                            (result, outcome)
+                        })
+                        .unzip()
+                });
+            let batch = batch_progress(&results);
             done += results.len() as u64;
             self.documents_matched
                 .fetch_add(results.len() as u64, Ordering::Relaxed);
@@ -629,11 +641,45 @@ impl Runner {
                 chunk = FIRST_CHUNK;
                 thread::sleep(self.options.batch_pause);
             }
+            if one_to_one {
+                held.extend(results);
+                held_outcomes.extend(outcomes);
+                self.store
+                    .set_phase_progress(ws, &run.id, done as f64 / total.max(1) as f64)?;
+                progress(done, total.max(0) as u64);
+                continue;
+            }
             if sender.send((results, batch)).is_err() {
                 send_failed = true;
                 break;
             }
             progress(done, total.max(0) as u64);
+        }
+        if one_to_one && !cancelled {
+            let ids: Vec<&str> = held.iter().map(|r| r.document_id.as_str()).collect();
+            matcher.assign(&mut held_outcomes, &ids);
+            drop(ids);
+            for (result, outcome) in held.iter_mut().zip(&held_outcomes) {
+                result.matched_reference_row_id = outcome
+                    .matched
+                    .map(|row| matcher.reference().id(row as usize).to_string());
+                result.confidence = outcome.confidence;
+                result.assigned = outcome.assigned;
+            }
+            drop(held_outcomes);
+            self.store.set_phase(ws, &run.id, "saving", None)?;
+            let mut rest = held.into_iter();
+            loop {
+                let results: Vec<NewResult> = rest.by_ref().take(MAX_CHUNK).collect();
+                if results.is_empty() {
+                    break;
+                }
+                let batch = batch_progress(&results);
+                if sender.send((results, batch)).is_err() {
+                    send_failed = true;
+                    break;
+                }
+            }
         }
         drop(sender);
         let written = writer
@@ -651,15 +697,30 @@ impl Runner {
     }
 }
 
-/// Rejected rows per document id, as row numbers of the matcher's reference.
+/// The counters a batch of results adds to its run.
+fn batch_progress(results: &[NewResult]) -> Progress {
+    let matched = || {
+        results
+            .iter()
+            .filter(|r| r.matched_reference_row_id.is_some())
+    };
+    Progress {
+        rows_processed: results.len() as i64,
+        rows_matched: matched().count() as i64,
+        confidence_sum: matched().map(|r| r.confidence).sum(),
+    }
+}
+
 /// What real-time matching answers for one document.
 pub struct InlineResult {
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
     pub evidence: Option<Value>,
     pub candidates: Value,
+    pub assigned: bool,
 }
 
+/// Rejected rows per document id, as row numbers of the matcher's reference.
 fn excluded_rows(
     matcher: &Matcher,
     exclusions: Vec<(String, String)>,

@@ -171,6 +171,8 @@ fn checked_config(
         threshold: Some(config.threshold),
         missing_values: Some(config.missing_values),
         min_coverage: Some(config.min_coverage),
+        assignment: Some(config.assignment),
+        assignment_candidates: Some(config.assignment_candidates as i64),
         reference_data_id: None,
         target_type: None,
         target_value: None,
@@ -342,7 +344,11 @@ pub fn match_inline(
         crate::config::MatchConfig::from_json(&Value::Object(stored.body).to_string(), "config")?;
     let threshold = config.threshold;
     let fields: Vec<&Map<String, Value>> = documents.iter().map(|d| &d.fields).collect();
-    let outcomes = runner.match_inline(ws, config, version.id, &fields)?;
+    let ids: Vec<&str> = documents
+        .iter()
+        .map(|d| d.external_id.as_deref().unwrap_or(""))
+        .collect();
+    let outcomes = runner.match_inline(ws, config, version.id, &fields, &ids)?;
     let results: Vec<Value> = documents
         .iter()
         .zip(outcomes)
@@ -362,6 +368,7 @@ pub fn match_inline(
                 "reviewed_by": null,
                 "resolved_by": null,
                 "confidence_before": null,
+                "assigned": outcome.assigned,
             })
         })
         .collect();

@@ -1400,7 +1400,8 @@ const RUN_KEYS: [&str; 14] = [
     "results",
 ];
 
-const RESULT_KEYS: [&str; 14] = [
+/// The seed example's keys in its order, then `assigned` (ext, one-to-one assignment).
+const RESULT_KEYS: [&str; 15] = [
     "id",
     "document_id",
     "document_external_id",
@@ -1415,6 +1416,7 @@ const RESULT_KEYS: [&str; 14] = [
     "reviewed_by",
     "resolved_by",
     "confidence_before",
+    "assigned",
 ];
 
 #[test]

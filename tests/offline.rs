@@ -371,3 +371,128 @@ fn the_benchmark_harness_reports_speed_memory_and_agreement() {
     assert!(report["run_detail"]["requests"].as_u64().unwrap() > 0);
     assert_eq!(report["generated"], false, "the set was reused");
 }
+
+/// Two documents compete for one row: `a` is best on `r1` and nearly as good on `r2`,
+/// `b` has only `r1` above the threshold. Returns the directory and `Inputs` whose config
+/// asks for `assignment`.
+fn contested(assignment: &str) -> (tempfile::TempDir, Inputs) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "reference.csv",
+        "id,vendor,amount\nr1,Acme,100\nr2,Acme,103\nr3,Other,500\n",
+    );
+    common::write(
+        d,
+        "documents.csv",
+        "document_id,vendor,amount\na,Acme,101\nb,Acme,96\nc,Nobody,1\n",
+    );
+    common::write(d, "truth.csv", "document_id,row_id\na,r2\nb,r1\nc,\n");
+    common::write(
+        d,
+        "config.json",
+        format!(
+            r#"{{"threshold": 0.85, "assignment": "{assignment}", "field_mappings": [
+                {{"source": "vendor", "target": "vendor", "strategy": "exact", "weight": 0.5}},
+                {{"source": "amount", "target": "amount", "strategy": "numeric_range",
+                  "weight": 0.5, "tolerance_pct": 10}}]}}"#
+        ),
+    );
+    let inputs = Inputs::in_dir(d);
+    (dir, inputs)
+}
+
+fn eval_of(inputs: &Inputs, extra: &[&str]) -> Value {
+    let out = inputs.eval(extra);
+    assert!(out.status.success(), "eval failed: {}", stderr(&out));
+    let mut report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    report.as_object_mut().unwrap().remove("elapsed_ms");
+    report
+}
+
+fn jsonl_of(inputs: &Inputs, dir: &std::path::Path, extra: &[&str]) -> Vec<Value> {
+    let out_path = dir.join("out.jsonl").display().to_string();
+    let mut args = vec!["--out", out_path.as_str()];
+    args.extend_from_slice(extra);
+    let out = inputs.match_(&args);
+    assert!(out.status.success(), "match failed: {}", stderr(&out));
+    std::fs::read_to_string(&out_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn one_to_one_gives_a_contested_row_to_one_document_as_a_full_scan_does() {
+    let (_none_dir, none) = contested("none");
+    let (dir, one) = contested("one_to_one");
+
+    // Each on its own, both documents take r1: one right, one wrong.
+    let report = eval_of(&none, &[]);
+    assert_eq!(
+        (report["tp"].as_u64(), report["fp"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Assigned, r1 goes to b and a takes its second best, r2: a + b outweigh a alone.
+    let report = eval_of(&one, &[]);
+    assert_eq!(
+        (
+            report["tp"].as_u64(),
+            report["fp"].as_u64(),
+            report["fn"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0)),
+        "{report}"
+    );
+    assert_eq!(report["f1"], 1.0);
+    assert_eq!(eval_of(&one, &["--exhaustive"]), report);
+    assert_eq!(eval_of(&one, &["--threads", "1"]), report);
+
+    let lines = jsonl_of(&one, dir.path(), &[]);
+    assert_eq!(lines.len(), 3);
+    let (a, b, c) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(a["document_id"], "a");
+    assert_eq!(a["matched_reference_row_id"], "r2");
+    assert_eq!(a["assigned"], true);
+    // The candidates keep the document's own ranking; confidence is the matched row's.
+    assert_eq!(a["candidates"][0]["reference_row_id"], "r1");
+    assert_eq!(a["candidates"][1]["reference_row_id"], "r2");
+    assert_eq!(a["confidence"], a["candidates"][1]["confidence"]);
+    assert!(a["confidence"].as_f64().unwrap() >= 0.85);
+    assert_eq!(b["matched_reference_row_id"], "r1");
+    assert_eq!(b["assigned"], false);
+    assert_eq!(b["confidence"], b["candidates"][0]["confidence"]);
+    assert_eq!(c["matched_reference_row_id"], Value::Null);
+    assert_eq!(c["assigned"], false);
+    assert_eq!(jsonl_of(&one, dir.path(), &["--exhaustive"]), lines);
+
+    // Without the assignment both take r1, and lines keep their four keys.
+    let plain = jsonl_of(&none, dir.path(), &[]);
+    assert_eq!(plain[0]["matched_reference_row_id"], "r1");
+    assert_eq!(plain[1]["matched_reference_row_id"], "r1");
+    assert!(plain.iter().all(|l| l.get("assigned").is_none()));
+}
+
+#[test]
+fn a_bad_assignment_candidates_is_a_usage_error_naming_the_field() {
+    let (dir, inputs) = contested("one_to_one");
+    let text = std::fs::read_to_string(&inputs.config).unwrap();
+    common::write(
+        dir.path(),
+        "config.json",
+        text.replacen(
+            "\"threshold\"",
+            "\"assignment_candidates\": 0, \"threshold\"",
+            1,
+        ),
+    );
+    let out = inputs.eval(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("assignment_candidates"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -468,3 +468,145 @@ fn sigterm_stops_gracefully_and_the_next_server_runs_the_interrupted_run() {
     );
     kill(&mut next.0);
 }
+
+/// Two documents compete for one row (see `tests/offline.rs`): `a` is best on `r1` and
+/// nearly as good on `r2`; `b` has only `r1` above the threshold. Returns the config id.
+fn contested_config(server: &TestServer) -> String {
+    let reference = server.post_json(
+        "/v1/reference-data",
+        &json!({"name": "ledger", "rows": [
+            {"id": "r1", "vendor": "Acme", "amount": "100"},
+            {"id": "r2", "vendor": "Acme", "amount": "103"},
+            {"id": "r3", "vendor": "Other", "amount": "500"}]}),
+    );
+    assert_eq!(reference.status, 201, "{}", reference.text());
+    let documents = server.post_json(
+        "/v1/documents",
+        &json!({"documents": [
+            {"id": "a", "fields": {"vendor": "Acme", "amount": "101"}},
+            {"id": "b", "fields": {"vendor": "Acme", "amount": "96"}}]}),
+    );
+    assert_eq!(documents.status, 201, "{}", documents.text());
+    let config = server.post_json(
+        "/v1/matching/configs",
+        &json!({
+            "reference_data_id": reference.json()["id"],
+            "threshold": 0.85,
+            "assignment": "one_to_one",
+            "field_mappings": [
+                {"source": "vendor", "target": "vendor", "strategy": "exact", "weight": 0.5},
+                {"source": "amount", "target": "amount", "strategy": "numeric_range",
+                 "weight": 0.5, "tolerance_pct": 10}]}),
+    );
+    assert_eq!(config.status, 201, "{}", config.text());
+    let config = config.json();
+    assert_eq!(config["assignment"], "one_to_one");
+    assert_eq!(config["assignment_candidates"], 10);
+    config["id"].as_str().unwrap().to_string()
+}
+
+fn by_external_id(results: &Value) -> std::collections::HashMap<String, Value> {
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["document_external_id"].as_str().unwrap().to_string(),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_one_to_one_run_matches_a_row_once_and_marks_the_moved_document() {
+    let server = TestServer::start();
+    let config_id = contested_config(&server);
+    let run_id = trigger(&server, &config_id);
+    let run = server.wait_for_run(&run_id, 60);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["rows_processed"], 2);
+    assert_eq!(run["rows_matched"], 2);
+    let results = by_external_id(&run["results"]);
+    let (a, b) = (&results["a"], &results["b"]);
+    assert_eq!(a["matched_reference_row_id"], "r2");
+    assert_eq!(a["assigned"], true);
+    assert_eq!(a["candidates"][0]["reference_row_id"], "r1");
+    assert_eq!(a["confidence"], a["candidates"][1]["confidence"]);
+    assert_eq!(b["matched_reference_row_id"], "r1");
+    assert_eq!(b["assigned"], false);
+    // `assigned` comes last; every other key keeps its place.
+    let keys: Vec<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.first(), Some(&"id"));
+    assert_eq!(keys.last(), Some(&"assigned"));
+    assert_eq!(keys[keys.len() - 2], "confidence_before");
+
+    let list = server.get(&format!("/v1/matching/runs/{run_id}/results"));
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert_eq!(by_external_id(&list.json()["data"])["a"]["assigned"], true);
+    let csv = server
+        .get(&format!("/v1/matching/runs/{run_id}/results/export"))
+        .text();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (ext, assigned) = (column("document_external_id"), column("assigned"));
+    let rows: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[ext].to_string(), r[assigned].to_string())
+        })
+        .collect();
+    assert!(rows.contains(&("a".into(), "true".into())), "{csv}");
+    assert!(rows.contains(&("b".into(), "false".into())), "{csv}");
+
+    // A reviewer rejects r1 for b: r1 never enters b's candidates again, so the next run
+    // gives it to a, its own best, and b is left without a row.
+    let review = server.post_json(
+        &format!(
+            "/v1/matching/runs/{run_id}/results/{}/review",
+            b["id"].as_str().unwrap()
+        ),
+        &json!({"status": "rejected"}),
+    );
+    assert_eq!(review.status, 200, "{}", review.text());
+    let again = trigger(&server, &config_id);
+    let run = server.wait_for_run(&again, 60);
+    let results = by_external_id(&run["results"]);
+    assert_eq!(results["a"]["matched_reference_row_id"], "r1");
+    assert_eq!(results["a"]["assigned"], false);
+    assert_eq!(results["b"]["matched_reference_row_id"], Value::Null);
+    assert!(results["b"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["reference_row_id"] != "r1"));
+}
+
+#[test]
+fn real_time_matching_assigns_within_one_request() {
+    let server = TestServer::start();
+    let config_id = contested_config(&server);
+    let reply = server.post_json(
+        &format!("/v1/matching/configs/{config_id}/match"),
+        &json!({"documents": [
+            {"id": "b", "fields": {"vendor": "Acme", "amount": "96"}},
+            {"id": "a", "fields": {"vendor": "Acme", "amount": "101"}}]}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let results = reply.json()["results"].clone();
+    assert_eq!(results[0]["document_external_id"], "b");
+    assert_eq!(results[0]["matched_reference_row_id"], "r1");
+    assert_eq!(results[0]["assigned"], false);
+    assert_eq!(results[1]["matched_reference_row_id"], "r2");
+    assert_eq!(results[1]["assigned"], true);
+    // One document alone keeps its own best row.
+    let reply = server.post_json(
+        &format!("/v1/matching/configs/{config_id}/match"),
+        &json!({"documents": [{"id": "a", "fields": {"vendor": "Acme", "amount": "101"}}]}),
+    );
+    assert_eq!(reply.json()["results"][0]["matched_reference_row_id"], "r1");
+    assert_eq!(reply.json()["results"][0]["assigned"], false);
+}

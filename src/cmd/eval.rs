@@ -38,15 +38,11 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     } else {
         Mode::Indexed
     };
-    let bar = super::progress_bar(documents.ids.len(), "matching");
+    let bar = super::progress_bar(documents.ids.len() * offline.passes(), "matching");
     let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents.ids.len());
     let mut worst = report_file.as_ref().map(|_| Worst::default());
     offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
-        tops.extend(
-            outcomes
-                .iter()
-                .map(|o| o.candidates.first().map(|c| (c.row, c.confidence))),
-        );
+        tops.extend(outcomes.iter().map(prediction));
         if let Some(worst) = worst.as_mut() {
             worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
         }
@@ -121,6 +117,18 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         summary(&report)
     };
     crate::cmd::print_stdout(&text)
+}
+
+/// What a document predicts, as `evaluate` judges it: its matched row (with a one-to-one
+/// assignment, the assigned row at its confidence); a document matching nothing offers its
+/// top candidate, below the threshold, to lower thresholds of the sweep, except one whose
+/// row went to another document (the sweep keeps the assignment made at the threshold).
+fn prediction(outcome: &MatchOutcome) -> Option<(u32, f64)> {
+    match outcome.matched {
+        Some(row) => Some((row, outcome.confidence)),
+        None if outcome.assigned => None,
+        None => outcome.candidates.first().map(|c| (c.row, c.confidence)),
+    }
 }
 
 fn summary(r: &Report) -> String {
@@ -209,8 +217,9 @@ struct Worst {
 }
 
 impl Worst {
-    /// Judges one chunk as `evaluate` does (the top candidate is predicted when its
-    /// confidence reaches the threshold) and keeps the worst of each kind.
+    /// Judges one chunk as `evaluate` does (the matched row is the prediction: the top
+    /// candidate when its confidence reaches the threshold, or the row a one-to-one
+    /// assignment gave) and keeps the worst of each kind.
     fn add(
         &mut self,
         matcher: &Matcher,
@@ -220,7 +229,6 @@ impl Worst {
         values: &[Vec<Option<String>>],
         outcomes: &[MatchOutcome],
     ) {
-        let threshold = matcher.config().threshold;
         for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
             let position = first + i;
             let true_row = ids
@@ -228,14 +236,22 @@ impl Worst {
                 .and_then(|id| truth.get(id.as_str()))
                 .and_then(|row| row.as_deref())
                 .and_then(|row| matcher.row_of(row));
-            let top = outcome.candidates.first();
-            let predicted = top.filter(|c| c.confidence >= threshold).map(|c| c.row);
+            let predicted = outcome.matched;
             let false_positive = predicted.is_some_and(|row| Some(row) != true_row);
             let false_negative = true_row.is_some() && predicted != true_row;
             if !false_positive && !false_negative {
                 continue;
             }
             let refs: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
+            // The row shown as the document's answer: the matched one (an assignment may
+            // have matched a row below the first candidate), else the first candidate.
+            let first = outcome.candidates.first();
+            let top = match predicted {
+                Some(row) if first.is_some_and(|c| c.row != row) => {
+                    Some(matcher.score_row(&refs, row))
+                }
+                _ => first.cloned(),
+            };
             // The true row is scored on its own: it may be outside the top five, or not
             // reached by the index at all, and its evidence is what explains the miss.
             let true_candidate = true_row.map(|row| matcher.score_row(&refs, row));
@@ -243,13 +259,13 @@ impl Worst {
                 badness,
                 position,
                 values: doc.clone(),
-                top: top.cloned(),
+                top: top.clone(),
                 predicted: predicted.is_some(),
                 true_row: true_candidate.clone(),
             };
             if false_positive {
                 self.false_positives_total += 1;
-                let confidence = top.map_or(0.0, |c| c.confidence);
+                let confidence = top.as_ref().map_or(0.0, |c| c.confidence);
                 self.false_positives.push(kept(-confidence));
             }
             if false_negative {

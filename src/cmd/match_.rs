@@ -1,4 +1,6 @@
-//! `refmatch match`: one result per document, in input order, as CSV or JSON Lines.
+//! `refmatch match`: one result per document, in input order, as CSV or JSON Lines. With a
+//! one-to-one assignment `matched_reference_row_id` is the assigned row, `confidence` its
+//! confidence (the first candidate's when nothing is matched) and JSON Lines add `assigned`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,7 +20,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         Mode::Indexed
     };
     let matcher = &offline.matcher;
-    let bar = super::progress_bar(offline.documents.ids.len(), "matching");
+    let bar = super::progress_bar(offline.documents.ids.len() * offline.passes(), "matching");
     let ids = &offline.documents.ids;
 
     let jsonl = args
@@ -39,17 +41,22 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         other => Error::Internal(format!("{other:?}")),
     };
     let reference = matcher.reference();
+    let one_to_one = matcher.config().assignment == crate::config::Assignment::OneToOne;
     if jsonl {
         let mut out = BufWriter::new(sink);
         offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
             for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
                 let doc: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
-                let line = json!({
+                let mut line = json!({
                     "document_id": ids.get(first + i),
                     "matched_reference_row_id": outcome.matched.map(|row| reference.id(row as usize)),
                     "confidence": outcome.confidence,
                     "candidates": matcher.candidates_json(&doc, outcome),
                 });
+                // Only a one-to-one assignment can move a match, so only it says whether it did.
+                if let (true, Some(object)) = (one_to_one, line.as_object_mut()) {
+                    object.insert("assigned".into(), json!(outcome.assigned));
+                }
                 writeln!(out, "{line}").map_err(io_err)?;
             }
             Ok(())

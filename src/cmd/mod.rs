@@ -60,8 +60,20 @@ pub(crate) struct Offline {
 const DOCUMENT_CHUNK: usize = 8_192;
 
 impl Offline {
+    /// How many times `for_each_chunk` matches each document (and calls `done`): twice
+    /// with a one-to-one assignment, once otherwise.
+    pub fn passes(&self) -> usize {
+        match self.matcher.config().assignment {
+            crate::config::Assignment::None => 1,
+            crate::config::Assignment::OneToOne => 2,
+        }
+    }
+
     /// Matches the documents chunk by chunk in file order; `on_chunk` gets the position of
-    /// the chunk's first document, its values and its outcomes.
+    /// the chunk's first document, its values and its outcomes. With a one-to-one
+    /// assignment a first pass keeps only each document's assignable rows (a few per
+    /// document, whatever the input size), the assignment is made over all documents, and
+    /// the second pass hands out outcomes with the assigned row and its confidence.
     pub fn for_each_chunk(
         &self,
         mode: crate::matcher::Mode,
@@ -73,13 +85,44 @@ impl Offline {
         ) -> Result<()>,
     ) -> Result<()> {
         let sources: Vec<&str> = self.matcher.sources().collect();
+        let assigned = match self.matcher.config().assignment {
+            crate::config::Assignment::None => None,
+            crate::config::Assignment::OneToOne => {
+                let mut lite = Vec::with_capacity(self.documents.ids.len());
+                ingest::for_each_document_chunk(
+                    &self.documents_path,
+                    self.encoding,
+                    &sources,
+                    DOCUMENT_CHUNK,
+                    |_, values| {
+                        let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                        lite.extend(outcomes.into_iter().map(|mut o| {
+                            o.candidates = Vec::new();
+                            o
+                        }));
+                        Ok(())
+                    },
+                )?;
+                self.matcher.assign(&mut lite, &self.documents.ids);
+                Some(lite)
+            }
+        };
         ingest::for_each_document_chunk(
             &self.documents_path,
             self.encoding,
             &sources,
             DOCUMENT_CHUNK,
             |first, values| {
-                let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                let mut outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                if let Some(assigned) = &assigned {
+                    for (i, outcome) in outcomes.iter_mut().enumerate() {
+                        if let Some(a) = assigned.get(first + i) {
+                            outcome.matched = a.matched;
+                            outcome.confidence = a.confidence;
+                            outcome.assigned = a.assigned;
+                        }
+                    }
+                }
                 on_chunk(first, values, &outcomes)
             },
         )

@@ -9,6 +9,7 @@
 //! `Mode::Exhaustive` scores every row instead, to check the index against: a row's score
 //! never depends on how it was found, and the best candidate is the same either way.
 
+pub mod assign;
 pub mod combine;
 pub mod date_range;
 pub mod exact;
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::config::{MatchConfig, MissingValues, Strategy};
+use crate::config::{Assignment, MatchConfig, MissingValues, Strategy};
 use crate::error::{Error, Result};
 pub use combine::combine;
 pub use reference::{ReferenceTable, StrColumn};
@@ -90,6 +91,13 @@ pub struct MatchOutcome {
     pub confidence: f64,
     /// Up to five rows with confidence > 0, best first, ties by row id.
     pub candidates: Vec<Candidate>,
+    /// With `assignment: one_to_one`, the best `assignment_candidates` rows at or above the
+    /// threshold, `(row, confidence)` best first, exactly as a full scan finds them: what
+    /// the document brings to the assignment. Empty otherwise.
+    pub assignable: Vec<(u32, f64)>,
+    /// Set by `Matcher::assign` when the assignment changed `matched` from the first
+    /// candidate at or above the threshold (to another row, or to none).
+    pub assigned: bool,
 }
 
 enum FieldIndex {
@@ -509,7 +517,7 @@ impl Matcher {
         scratch: &mut Scratch,
     ) -> MatchOutcome {
         let probes = self.prepare(values, scratch);
-        let mut best: Vec<(f64, u32)> = Vec::with_capacity(TOP_CANDIDATES + 1);
+        let mut best: Vec<(f64, u32)> = Vec::with_capacity(self.kept() + 1);
         match mode {
             Mode::Exhaustive => {
                 for row in 0..self.index.reference.len() as u32 {
@@ -520,6 +528,17 @@ impl Matcher {
             }
             Mode::Indexed => self.retrieve(&probes, excluded, scratch, &mut best),
         }
+        let threshold = self.config.threshold;
+        let assignable = match self.config.assignment {
+            Assignment::None => Vec::new(),
+            Assignment::OneToOne => best
+                .iter()
+                .take_while(|&&(c, _)| c >= threshold)
+                .take(self.config.assignment_candidates)
+                .map(|&(c, row)| (row, c))
+                .collect(),
+        };
+        best.truncate(TOP_CANDIDATES);
         let candidates: Vec<Candidate> = best
             .into_iter()
             .map(|(confidence, row)| {
@@ -540,6 +559,71 @@ impl Matcher {
             matched,
             confidence,
             candidates,
+            assignable,
+            assigned: false,
+        }
+    }
+
+    /// How many rows a document's running best list keeps: the five reported, or more
+    /// when a one-to-one assignment needs them.
+    fn kept(&self) -> usize {
+        match self.config.assignment {
+            Assignment::None => TOP_CANDIDATES,
+            Assignment::OneToOne => TOP_CANDIDATES.max(self.config.assignment_candidates),
+        }
+    }
+
+    /// The confidence a row must be able to reach to still matter: the `k`-th best so far
+    /// for the reported candidates, and with a one-to-one assignment also anything that
+    /// may enter the best `assignment_candidates` at or above the threshold. Rows below
+    /// the threshold never enter an assignment, so the threshold raises that bound.
+    fn theta(&self, best: &[(f64, u32)], k: usize) -> f64 {
+        let reported = kth(best, k);
+        match self.config.assignment {
+            Assignment::None => reported,
+            Assignment::OneToOne => reported
+                .min(kth(best, self.config.assignment_candidates).max(self.config.threshold)),
+        }
+    }
+
+    /// Applies the config's one-to-one assignment to `outcomes` (a no-op without one):
+    /// each row is matched by at most one document, the matched pairs maximise the total
+    /// confidence over every document's `assignable` rows, ties by document id (`ids`,
+    /// one per outcome) then row id. A matched document's `confidence` becomes its matched
+    /// row's; `candidates` stay as they were.
+    pub fn assign<S: AsRef<str>>(&self, outcomes: &mut [MatchOutcome], ids: &[S]) {
+        if self.config.assignment == Assignment::None {
+            return;
+        }
+        let mut order: Vec<usize> = (0..outcomes.len()).collect();
+        order.sort_by(|&a, &b| {
+            let id = |i: usize| ids.get(i).map(|s| s.as_ref().as_bytes());
+            id(a).cmp(&id(b)).then(a.cmp(&b))
+        });
+        let rank = |row: u32| self.index.id_rank[row as usize];
+        let graph: Vec<Vec<(u32, u32)>> = order
+            .iter()
+            .map(|&i| {
+                outcomes[i]
+                    .assignable
+                    .iter()
+                    .map(|&(row, c)| (rank(row), assign::weight_of(c)))
+                    .collect()
+            })
+            .collect();
+        let chosen = assign::assign(&graph);
+        for (&i, got) in order.iter().zip(chosen) {
+            let outcome = &mut outcomes[i];
+            let row = got.and_then(|r| self.index.by_rank.get(r as usize).copied());
+            let own = outcome.assignable.first().map(|&(row, _)| row);
+            if let Some((_, confidence)) = row
+                .and_then(|r| outcome.assignable.iter().find(|&&(a, _)| a == r))
+                .copied()
+            {
+                outcome.confidence = confidence;
+            }
+            outcome.matched = row;
+            outcome.assigned = row != own;
         }
     }
 
@@ -613,7 +697,7 @@ impl Matcher {
         scratch.collected = 0;
         let mut waiting = 0usize;
         for &(cost, i, step) in &order {
-            let theta = kth(best, k);
+            let theta = self.theta(best, k);
             if theta > 0.0
                 && self.unseen_bound(doc_mask, &residuals) + MARGIN < theta
                 && waiting.saturating_mul(SCORE_COST) <= cost
@@ -773,7 +857,7 @@ impl Matcher {
             .enumerate()
             .filter(|(_, r)| matches!(r, Residual::Fuzzy(_)))
             .fold(0u64, |m, (i, _)| m | (1 << i));
-        let theta = kth(best, k);
+        let theta = self.theta(best, k);
         let acc = &scratch.acc;
         let bound_of = |slot: usize, row: u32| {
             self.row_bound(
@@ -864,7 +948,7 @@ impl Matcher {
                 scratch.chunk = scratch.chunk.saturating_mul(2);
             }
             let (bound, slot) = scratch.pending[scratch.cursor];
-            if f64::from(bound) + MARGIN < kth(best, k) {
+            if f64::from(bound) + MARGIN < self.theta(best, k) {
                 // Everything after is bounded lower still.
                 scratch.cursor = scratch.pending.len();
                 scratch.sorted = scratch.pending.len();
@@ -880,23 +964,25 @@ impl Matcher {
                 self.score_into(probes, row, scratch, best);
             }
         }
-        let theta = kth(best, k);
+        let theta = self.theta(best, k);
         scratch.pending[scratch.cursor.min(scratch.pending.len())..]
             .iter()
             .filter(|&&(bound, _)| f64::from(bound) + MARGIN >= theta)
             .count()
     }
 
-    /// Inserts into the running top five: confidence descending, then id ascending.
+    /// Inserts into the running best list (`kept` long): confidence descending, then id
+    /// ascending.
     fn keep_best(&self, best: &mut Vec<(f64, u32)>, confidence: f64, row: u32) {
+        let kept = self.kept();
         let rank = |r: u32| self.index.id_rank[r as usize];
         let pos = best
             .iter()
             .position(|&(c, r)| confidence > c || (confidence == c && rank(row) < rank(r)))
             .unwrap_or(best.len());
-        if pos < TOP_CANDIDATES {
+        if pos < kept {
             best.insert(pos, (confidence, row));
-            best.truncate(TOP_CANDIDATES);
+            best.truncate(kept);
         }
     }
 }
@@ -1060,15 +1146,24 @@ mod tests {
             rows in proptest::collection::vec(any::<[u8; 5]>(), 1..60),
             docs in proptest::collection::vec(any::<[u8; 6]>(), 1..12),
             missing_zero in any::<bool>(),
+            one_to_one in any::<bool>(),
+            assignment_candidates in 1usize..12,
+            threshold in 0u8..=100,
         ) {
             let mut config = MatchConfig::from_json(CONFIG, "test").unwrap();
             if missing_zero {
                 config.missing_values = crate::config::MissingValues::Zero;
             }
+            if one_to_one {
+                config.assignment = Assignment::OneToOne;
+                config.assignment_candidates = assignment_candidates;
+                config.threshold = f64::from(threshold) / 100.0;
+            }
             let reference = Arc::new(table(&rows));
             let exact = Matcher::build(config.clone(), Arc::clone(&reference)).unwrap();
             let mut best_only = Matcher::with_index(config, Arc::clone(exact.index())).unwrap();
             best_only.exact_candidates_budget = 0;
+            let (mut all_full, mut all_indexed, mut all_best) = (vec![], vec![], vec![]);
             for d in &docs {
                 let texts: Vec<String> = (0..6).map(|k| value(d[k], if k == 5 { 1 } else { k })).collect();
                 let values: Vec<Option<&str>> = texts.iter().map(|t| Some(t.as_str())).collect();
@@ -1076,6 +1171,25 @@ mod tests {
                 let indexed = exact.match_one(&values, Mode::Indexed, &[]);
                 prop_assert_eq!(outcome_key(&indexed), outcome_key(&full));
                 let best = best_only.match_one(&values, Mode::Indexed, &[]);
+                // The rows an assignment may use are exact whatever the index had to do.
+                prop_assert_eq!(&indexed.assignable, &full.assignable);
+                prop_assert_eq!(&best.assignable, &full.assignable);
+                if one_to_one {
+                    let above: Vec<(u32, f64)> = (0..rows.len() as u32)
+                        .map(|r| exact.score_row(&values, r))
+                        .filter(|c| c.confidence > 0.0 && c.confidence >= exact.config().threshold)
+                        .map(|c| (c.row, c.confidence))
+                        .collect();
+                    let mut above = above;
+                    above.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    above.truncate(assignment_candidates);
+                    prop_assert_eq!(&full.assignable, &above);
+                } else {
+                    prop_assert!(full.assignable.is_empty());
+                }
+                all_full.push(full.clone());
+                all_indexed.push(indexed.clone());
+                all_best.push(best.clone());
                 let (best_key, full_key) = (outcome_key(&best), outcome_key(&full));
                 prop_assert_eq!(best_key.first(), full_key.first());
                 prop_assert_eq!(best.matched, full.matched);
@@ -1088,9 +1202,33 @@ mod tests {
                     let without = exact.match_one(&values, Mode::Indexed, &[top.row]);
                     let full_without = exact.match_one(&values, Mode::Exhaustive, &[top.row]);
                     prop_assert!(without.candidates.iter().all(|c| c.row != top.row));
+                    prop_assert!(without.assignable.iter().all(|&(r, _)| r != top.row));
                     prop_assert_eq!(outcome_key(&without), outcome_key(&full_without));
+                    prop_assert_eq!(&without.assignable, &full_without.assignable);
                 }
             }
+            // After assignment the index still answers what a full scan does, in any
+            // document order, and no row is matched twice.
+            let ids: Vec<String> = (0..docs.len()).map(|i| format!("doc{i:02}")).collect();
+            let raw_full = all_full.clone();
+            exact.assign(&mut all_full, &ids);
+            exact.assign(&mut all_indexed, &ids);
+            best_only.assign(&mut all_best, &ids);
+            let key = |o: &MatchOutcome| (o.matched, o.confidence, o.assigned);
+            let full_keys: Vec<_> = all_full.iter().map(key).collect();
+            prop_assert_eq!(all_indexed.iter().map(key).collect::<Vec<_>>(), full_keys.clone());
+            prop_assert_eq!(all_best.iter().map(key).collect::<Vec<_>>(), full_keys.clone());
+            let mut reversed: Vec<MatchOutcome> = raw_full.iter().rev().cloned().collect();
+            let reversed_ids: Vec<String> = ids.iter().rev().cloned().collect();
+            exact.assign(&mut reversed, &reversed_ids);
+            let mut back: Vec<_> = reversed.iter().map(key).collect();
+            back.reverse();
+            prop_assert_eq!(back, full_keys);
+            let mut used: Vec<u32> = all_full.iter().filter_map(|o| o.matched).collect();
+            let n = used.len();
+            used.sort_unstable();
+            used.dedup();
+            prop_assert!(!one_to_one || used.len() == n);
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../schema.sql"),
     include_str!("migrations/0002_results_filter_index.sql"),
+    include_str!("migrations/0003_results_assigned.sql"),
 ];
 
 /// The schema version this binary writes.

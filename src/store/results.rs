@@ -78,7 +78,7 @@ impl ReviewStatus {
 
 const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
     matched_reference_row_id, confidence, status, evidence, candidates, notes, reviewed_at,
-    reviewed_by, resolved_by, confidence_before";
+    reviewed_by, resolved_by, confidence_before, assigned";
 
 const ORDER: &str = "ORDER BY confidence DESC, document_id";
 
@@ -101,6 +101,8 @@ pub struct ResultRow {
     pub reviewed_by: Option<String>,
     pub resolved_by: Option<String>,
     pub confidence_before: Option<f64>,
+    /// A one-to-one assignment moved the match off the first candidate (ext).
+    pub assigned: bool,
 }
 
 /// The run object followed by its best results.
@@ -131,6 +133,7 @@ fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
         reviewed_by: r.get(11)?,
         resolved_by: r.get(12)?,
         confidence_before: r.get(13)?,
+        assigned: r.get(14)?,
     })
 }
 
@@ -389,7 +392,8 @@ impl Store {
         let mut stmt = conn.prepare(&format!(
             "SELECT id, document_id, document_external_id, document_filename,
                  matched_reference_row_id, confidence, status, notes, reviewed_at, reviewed_by,
-                 resolved_by, confidence_before
+                 resolved_by, confidence_before,
+                 CASE WHEN assigned THEN 'true' ELSE 'false' END
              FROM results WHERE run_id = ?1 AND workspace_id = ?2 {ORDER}"
         ))?;
         let mut out = csv::Writer::from_writer(Vec::new());
@@ -406,6 +410,7 @@ impl Store {
             "reviewed_by",
             "resolved_by",
             "confidence_before",
+            "assigned",
         ];
         let csv_error = |e: csv::Error| Error::Internal(format!("cannot write CSV: {e}"));
         out.write_record(header).map_err(csv_error)?;

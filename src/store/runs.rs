@@ -43,6 +43,8 @@ pub struct NewResult {
     pub evidence: Option<String>,
     /// JSON array.
     pub candidates: String,
+    /// A one-to-one assignment moved the match off the first candidate.
+    pub assigned: bool,
 }
 
 /// Counters a batch adds to its run.
@@ -318,6 +320,19 @@ impl Store {
         })
     }
 
+    /// How far the current phase has got, 0..1, when no batch of results says it (a
+    /// one-to-one run matches every document before it writes any).
+    pub fn set_phase_progress(&self, ws: WorkspaceId, run_id: &str, progress: f64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET phase_progress = ?1, heartbeat_ms = ?2
+                 WHERE id = ?3 AND workspace_id = ?4 AND status = 'running'",
+                params![progress.clamp(0.0, 1.0), now_ms(), run_id, ws.0],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Stores a batch of results and advances the run's counters, in one transaction.
     pub fn save_results(
         &self,
@@ -572,8 +587,9 @@ fn insert_results(
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO results (id, run_id, workspace_id, document_id, document_external_id,
-             document_filename, matched_reference_row_id, confidence, evidence, candidates)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             document_filename, matched_reference_row_id, confidence, evidence, candidates,
+             assigned)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for r in results {
         stmt.execute(params![
@@ -586,7 +602,8 @@ fn insert_results(
             r.matched_reference_row_id,
             r.confidence,
             r.evidence,
-            r.candidates
+            r.candidates,
+            r.assigned
         ])?;
     }
     Ok(())
