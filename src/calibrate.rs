@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{MatchConfig, MissingValues};
+use crate::config::{Assignment, MatchConfig, MissingValues};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Counts, Prediction, SweepPoint};
 use crate::ingest::Truth;
@@ -50,6 +50,14 @@ const MAX_EMPHASISED: usize = 8;
 /// Least weight share `calibrate` gives a mapping: a field the model finds useless still
 /// says something when the others are missing.
 const MIN_EVIDENCE: f64 = 0.05;
+/// Posterior at which an answer counts as confident when judging whether rows are
+/// claimed once.
+const CONFIDENT: f64 = 0.9;
+/// Answers needed before their rows say anything about how often rows are claimed.
+const MIN_CLAIMS: usize = 20;
+/// Share of confident answers that may share their row while rows still count as claimed
+/// once (duplicate documents happen in any ledger).
+const SHARED_ROWS: f64 = 0.02;
 /// Missing share of a column above which a mapping's absence must not cap a row's
 /// confidence (see `coverage_floor`).
 const OFTEN_MISSING: f64 = 0.05;
@@ -78,6 +86,8 @@ pub struct Calibration {
     /// The F1 the model expects at the chosen threshold.
     pub expected_f1: f64,
     pub threshold: f64,
+    /// Whether the data say each reference row is claimed by one document at most.
+    pub one_to_one: bool,
 }
 
 /// One candidate row of a document with its per-field scores, in mapping order.
@@ -277,18 +287,23 @@ pub fn calibrate(
     let tops = candidates.top(&calibrated, &reference);
     let scored: Vec<(f64, f64)> = tops
         .iter()
-        .zip(&comparisons)
-        .zip(&candidates.docs)
-        .filter_map(|((top, compared), list)| {
-            let (p, c) = (*top)?;
-            let j = list.iter().position(|q| q.row == p.row)?;
-            Some((c, model.posteriors(compared).get(j).copied().unwrap_or(0.0)))
-        })
+        .zip(scored_posteriors(&tops, &comparisons, &candidates, &model))
+        .filter_map(|(top, p)| top.map(|(_, c)| (c, p)))
         .collect();
     let Some((threshold, expected_f1)) = expected_best_threshold(&scored) else {
         return Ok(proposal);
     };
     let expected_matches: f64 = scored.iter().map(|(_, p)| p).sum();
+    // Rows claimed once: the confident answers (almost) never share a row.
+    let confident: Vec<u32> = tops
+        .iter()
+        .zip(&scored_posteriors(&tops, &comparisons, &candidates, &model))
+        .filter_map(|(top, &p)| {
+            let (row, c) = (*top)?;
+            (c >= threshold && p >= CONFIDENT).then_some(row.row)
+        })
+        .collect();
+    let one_to_one = claimed_once(&confident);
 
     let raw_config = &mut proposal.config;
     for (m, &w) in raw_config.field_mappings.iter_mut().zip(&weights) {
@@ -306,14 +321,68 @@ pub fn calibrate(
     }
     raw_config.threshold = Some(threshold);
     raw_config.min_coverage = Some(calibrated.min_coverage);
+    if let Some(one_to_one) = one_to_one {
+        raw_config.assignment = Some(if one_to_one {
+            Assignment::OneToOne
+        } else {
+            Assignment::None
+        });
+    }
     sort_mappings(&mut raw_config.field_mappings);
     raw_config.validate(ORIGIN)?;
     proposal.calibration = Some(Calibration {
         expected_match_rate: round4(expected_matches / values.len() as f64),
         expected_f1: round4(expected_f1),
         threshold,
+        one_to_one: one_to_one.unwrap_or(false),
     });
     Ok(proposal)
+}
+
+/// The posterior of each document's top candidate (0 without one).
+fn scored_posteriors(
+    tops: &[Option<(&Pooled, f64)>],
+    comparisons: &[Vec<resolve::Comparison>],
+    candidates: &CandidatePool,
+    model: &ExclusiveModel,
+) -> Vec<f64> {
+    tops.iter()
+        .zip(comparisons)
+        .zip(&candidates.docs)
+        .map(|((top, compared), list)| {
+            top.and_then(|(p, _)| list.iter().position(|q| q.row == p.row))
+                .and_then(|j| model.posteriors(compared).get(j).copied())
+                .unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// Whether rows are claimed once, judged from the rows of confident answers: `Some(true)`
+/// when at most `SHARED_ROWS` of them share their row with another, `Some(false)` when
+/// more do, `None` with too few answers to tell.
+fn claimed_once(rows: &[u32]) -> Option<bool> {
+    if rows.len() < MIN_CLAIMS {
+        return None;
+    }
+    let mut sorted = rows.to_vec();
+    sorted.sort_unstable();
+    let shared = sorted
+        .iter()
+        .enumerate()
+        .filter(|&(i, r)| (i > 0 && sorted[i - 1] == *r) || sorted.get(i + 1) == Some(r))
+        .count();
+    Some(shared as f64 <= SHARED_ROWS * rows.len() as f64)
+}
+
+/// Whether labelled true rows are claimed once: no row is the true row of two
+/// documents; `None` with fewer than `MIN_CLAIMS` true rows.
+fn claimed_once_exactly(rows: &[u32]) -> Option<bool> {
+    if rows.len() < MIN_CLAIMS {
+        return None;
+    }
+    let mut sorted = rows.to_vec();
+    sorted.sort_unstable();
+    Some(sorted.windows(2).all(|w| w[0] != w[1]))
 }
 
 /// A Fellegi-Sunter model in which each document has at most one match among its
@@ -733,7 +802,8 @@ pub fn fit(
     // The reported F1s come from real matches, not from the pool.
     let exact_f1 = |c: &MatchConfig| -> Result<f64> {
         let matcher = Matcher::with_index(c.clone(), Arc::clone(&index))?;
-        let outcomes = matcher.match_many(&labelled_values, Mode::Indexed, pool, &|| {});
+        let mut outcomes = matcher.match_many(&labelled_values, Mode::Indexed, pool, &|| {});
+        matcher.assign(&mut outcomes, &labelled.ids);
         let predictions: Vec<Prediction> = labelled
             .ids
             .iter()
@@ -741,9 +811,8 @@ pub fn fit(
             .map(|(&id, o)| Prediction {
                 document_id: id,
                 top: o
-                    .candidates
-                    .first()
-                    .map(|c| (reference.id(c.row as usize), c.confidence)),
+                    .prediction()
+                    .map(|(row, c)| (reference.id(row as usize), c)),
             })
             .collect();
         Ok(evaluate::count(&predictions, &labelled.truth, |x| x >= c.threshold).f1())
@@ -751,9 +820,24 @@ pub fn fit(
     let f1_before = exact_f1(&config)?;
     let mut fitted = with_weights(&config, &weights);
     fitted.threshold = fitted_threshold;
-    let f1_after = exact_f1(&fitted)?;
 
     let mut raw = proposal.config;
+    // Labels outrank the data on whether rows are claimed once.
+    let true_rows: Vec<u32> = labelled
+        .truth
+        .values()
+        .flatten()
+        .filter_map(|r| matcher.row_of(r))
+        .collect();
+    if let Some(once) = claimed_once_exactly(&true_rows) {
+        raw.assignment = Some(if once {
+            Assignment::OneToOne
+        } else {
+            Assignment::None
+        });
+        fitted.assignment = raw.assignment.unwrap_or_default();
+    }
+    let f1_after = exact_f1(&fitted)?;
     // `validate` keeps mapping order, so weights line up with the raw mappings.
     for (m, &w) in raw.field_mappings.iter_mut().zip(&weights) {
         m.weight = w;

@@ -42,7 +42,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents.ids.len());
     let mut worst = report_file.as_ref().map(|_| Worst::default());
     offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
-        tops.extend(outcomes.iter().map(prediction));
+        tops.extend(outcomes.iter().map(MatchOutcome::prediction));
         if let Some(worst) = worst.as_mut() {
             worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
         }
@@ -117,18 +117,6 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         summary(&report)
     };
     crate::cmd::print_stdout(&text)
-}
-
-/// What a document predicts, as `evaluate` judges it: its matched row (with a one-to-one
-/// assignment, the assigned row at its confidence); a document matching nothing offers its
-/// top candidate, below the threshold, to lower thresholds of the sweep, except one whose
-/// row went to another document (the sweep keeps the assignment made at the threshold).
-fn prediction(outcome: &MatchOutcome) -> Option<(u32, f64)> {
-    match outcome.matched {
-        Some(row) => Some((row, outcome.confidence)),
-        None if outcome.assigned => None,
-        None => outcome.candidates.first().map(|c| (c.row, c.confidence)),
-    }
 }
 
 fn summary(r: &Report) -> String {

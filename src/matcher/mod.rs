@@ -100,6 +100,21 @@ pub struct MatchOutcome {
     pub assigned: bool,
 }
 
+impl MatchOutcome {
+    /// What the document predicts, as `evaluate` judges it: its matched row (with a
+    /// one-to-one assignment, the assigned row at its confidence); a document matching
+    /// nothing offers its top candidate, below the threshold, to lower thresholds of a
+    /// sweep, except one whose row went to another document (a sweep keeps the assignment
+    /// made at the threshold).
+    pub fn prediction(&self) -> Option<(u32, f64)> {
+        match self.matched {
+            Some(row) => Some((row, self.confidence)),
+            None if self.assigned => None,
+            None => self.candidates.first().map(|c| (c.row, c.confidence)),
+        }
+    }
+}
+
 enum FieldIndex {
     Exact(exact::ExactColumn),
     Fuzzy(Box<fuzzy::FuzzyColumn>),
