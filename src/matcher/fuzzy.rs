@@ -1,7 +1,8 @@
 //! `fuzzy`: token-aware similarity of names and descriptions.
 //!
-//! Text is normalised and cut into words; a run of short pieces that holds a digit is one
-//! code (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`). Two words are alike when their digits
+//! Text is normalised and cut into a set of words (SPEC "Fuzzy, precisely"): a code written
+//! with separators is one word (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`), but nothing else
+//! is joined across whitespace. Two words are alike when their digits
 //! are the same and their edit distance is small (a typo costs little, `MX350` is not
 //! `MX850`). Each word weighs by its rarity in the reference column (inverse document
 //! frequency), so `Nordwind` outweighs `GmbH`. The score is a weighted Dice coefficient
@@ -31,62 +32,91 @@ const SAME_WORD: &[(&str, &str)] = &[
     ("company", "co"),
 ];
 
-/// Cuts normalised text into words. A run of short pieces that holds a digit is one code,
-/// even across spaces (`kx tg9341t`); single letters written without spaces between them
-/// are one abbreviation (`s.a.` = `sa`), but spaced initials stay apart (`a. m. ouksel`).
+/// Cuts normalised text into its distinct words, in order of first appearance (a value is
+/// the set of its words: a word written twice does not count twice).
+///
+/// Pieces are maximal runs of letters and digits; a group is a run of pieces with no
+/// whitespace between them. A group of two or more pieces holding a digit is one code
+/// (`kx-tg9341t` = `kxtg9341t`, `10/100` = `10100`), a group of single letters one
+/// abbreviation (`s.a.` = `sa`), any other group one word per piece. Nothing is joined
+/// across whitespace (`kx-tg4323b 5.8 ghz` keeps its model number apart from `58`), except
+/// that a word of one or two letters, a single space and a word that starts with a letter
+/// and holds a digit are one code (`kx tg9341t` = `kxtg9341t`). Legal forms are compared
+/// in one spelling (`limited` = `ltd`).
 pub fn tokenize(normalized: &str) -> Vec<String> {
-    // Pieces of letters and digits, each with whether a space came before it.
-    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    // Pieces of letters and digits, with the text between each piece and the next.
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
-    let mut spaced = false;
     for (i, c) in normalized.char_indices() {
         if c.is_alphanumeric() {
             start.get_or_insert(i);
-            continue;
+        } else if let Some(s) = start.take() {
+            pieces.push((s, i));
         }
-        if let Some(s) = start.take() {
-            pieces.push((&normalized[s..i], spaced));
-            spaced = false;
-        }
-        spaced |= c.is_whitespace();
     }
     if let Some(s) = start {
-        pieces.push((&normalized[s..], spaced));
+        pieces.push((s, normalized.len()));
     }
-
+    let text = |p: (usize, usize)| &normalized[p.0..p.1];
     let has_digit = |p: &str| p.chars().any(|c| c.is_ascii_digit());
-    let single = |p: &str| p.chars().nth(1).is_none();
-    // Codes are letters-and-digit pieces, or at most two letters next to such pieces.
-    let joinable = |p: &str| has_digit(p) || p.chars().count() <= 2;
-    let mut tokens = Vec::with_capacity(pieces.len());
-    let mut i = 0;
-    while i < pieces.len() {
-        let mut j = i;
-        while j < pieces.len() && joinable(pieces[j].0) {
-            j += 1;
-        }
-        if j == i {
-            tokens.push(canonical(pieces[i].0));
-            i += 1;
-            continue;
-        }
-        let run = &pieces[i..j];
-        if run.iter().any(|p| has_digit(p.0)) {
-            tokens.push(run.iter().map(|p| p.0).collect());
-        } else {
-            let mut k = 0;
-            while k < run.len() {
-                let mut end = k + 1;
-                while end < run.len() && single(run[k].0) && single(run[end].0) && !run[end].1 {
-                    end += 1;
-                }
-                tokens.push(canonical(
-                    &run[k..end].iter().map(|p| p.0).collect::<String>(),
-                ));
-                k = end;
+    let letters = |p: &str| p.chars().all(char::is_alphabetic);
+    let single_letter = |p: &str| {
+        let mut chars = p.chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
+    };
+
+    // Groups: pieces `[first, end)` and whether exactly one space follows the group.
+    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
+    let mut first = 0;
+    for i in 0..pieces.len() {
+        let between = pieces
+            .get(i + 1)
+            .map(|next| &normalized[pieces[i].1..next.0]);
+        match between {
+            Some(gap) if !gap.contains(char::is_whitespace) => {}
+            _ => {
+                groups.push((first, i + 1, between == Some(" ")));
+                first = i + 1;
             }
         }
-        i = j;
+    }
+
+    let mut tokens: Vec<String> = Vec::with_capacity(pieces.len());
+    let mut push = |token: String| {
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    };
+    let mut g = 0;
+    while g < groups.len() {
+        let (first, end, single_space) = groups[g];
+        let group = &pieces[first..end];
+        let joined = || group.iter().map(|&p| text(p)).collect::<String>();
+        if group.len() == 1 {
+            let word = text(group[0]);
+            // `kx tg9341t`: a short letters-only word glued to the code that follows it.
+            let next_code = groups.get(g + 1).filter(|_| single_space).and_then(|n| {
+                let next: String = pieces[n.0..n.1].iter().map(|&p| text(p)).collect();
+                (next.starts_with(char::is_alphabetic) && has_digit(&next)).then_some(next)
+            });
+            match next_code {
+                Some(next) if word.chars().count() <= 2 && letters(word) => {
+                    push(format!("{word}{next}"));
+                    g += 2;
+                    continue;
+                }
+                _ => push(canonical(word)),
+            }
+        } else if group.iter().any(|&p| has_digit(text(p))) {
+            push(joined());
+        } else if group.iter().all(|&p| single_letter(text(p))) {
+            push(canonical(&joined()));
+        } else {
+            for &p in group {
+                push(canonical(text(p)));
+            }
+        }
+        g += 1;
     }
     tokens
 }
@@ -874,18 +904,75 @@ mod tests {
         assert_eq!(tokenize("kx-tg9341t"), ["kxtg9341t"]);
         assert_eq!(tokenize("kx tg9341t"), ["kxtg9341t"]);
         assert_eq!(tokenize("kxtg9341t"), ["kxtg9341t"]);
+        assert_eq!(tokenize("deh-p3000ib"), ["dehp3000ib"]);
+        assert_eq!(tokenize("10/100 ethernet"), ["10100", "ethernet"]);
         assert_eq!(tokenize("s.a."), ["sa"]);
         assert_eq!(
             tokenize("muller gmbh & co. kg"),
             ["muller", "gmbh", "co", "kg"]
         );
         assert_eq!(tokenize("iphone 15 pro"), ["iphone", "15", "pro"]);
-        assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
         assert_eq!(tokenize("u.s.a. inc"), ["usa", "inc"]);
         assert_eq!(
             tokenize("thistle facilities limited"),
             ["thistle", "facilities", "ltd"]
         );
+        assert_eq!(
+            tokenize("acme incorporated, acme corporation company"),
+            ["acme", "inc", "corp", "co"]
+        );
+    }
+
+    #[test]
+    fn spaced_initials_stay_apart() {
+        assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
+        assert_eq!(tokenize("j d ullman"), ["j", "d", "ullman"]);
+    }
+
+    #[test]
+    fn groups_without_a_digit_give_one_word_per_piece() {
+        assert_eq!(tokenize("e-mail client"), ["e", "mail", "client"]);
+        assert_eq!(tokenize("norton anti-virus"), ["norton", "anti", "virus"]);
+    }
+
+    #[test]
+    fn only_a_short_word_a_single_space_before_a_code_joins_it() {
+        // A word of one or two letters joins a following code that starts with a letter.
+        assert_eq!(tokenize("hp c4280 printer"), ["hpc4280", "printer"]);
+        assert_eq!(tokenize("kx tg-9341t"), ["kxtg9341t"]);
+        // Not a longer word, not a code starting with a digit, not across punctuation.
+        assert_eq!(tokenize("sony dsc-w55"), ["sony", "dscw55"]);
+        assert_eq!(tokenize("ab 123"), ["ab", "123"]);
+        assert_eq!(tokenize("kx, tg9341t"), ["kx", "tg9341t"]);
+        assert_eq!(tokenize("office 2007"), ["office", "2007"]);
+    }
+
+    #[test]
+    fn model_number_glued_to_the_next_word_across_a_space() {
+        assert_eq!(
+            tokenize("panasonic kx-tg4323b 5.8 ghz"),
+            ["panasonic", "kxtg4323b", "58", "ghz"]
+        );
+        let col = column(&[
+            "Panasonic KX-TG4323B Cordless Phone",
+            "Panasonic KX-TG4321B",
+        ]);
+        assert!(
+            score(&col, "Panasonic KX-TG4323B 5.8 GHz", 0)
+                > score(&col, "Panasonic KX-TG4323B 5.8 GHz", 1)
+        );
+    }
+
+    #[test]
+    fn a_value_is_the_set_of_its_words() {
+        assert_eq!(tokenize("the the band the"), ["the", "band"]);
+        let col = column(&["alpha office supplies", "alpha alpha office", "beta"]);
+        // A repeated document word does not count twice, on either side.
+        assert_eq!(
+            score(&col, "alpha alpha office", 0),
+            score(&col, "alpha office", 0)
+        );
+        assert_eq!(score(&col, "alpha office", 1), 1.0);
     }
 
     #[test]
