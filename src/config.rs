@@ -60,6 +60,21 @@ pub enum Assignment {
     OneToOne,
 }
 
+/// How `fuzzy` turns paired words into a similarity (SPEC "Fuzzy, precisely").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FuzzyMeasure {
+    /// Weighted cosine: rare shared words dominate and a long value is not punished for
+    /// being long.
+    #[default]
+    Cosine,
+    /// The weighted Dice coefficient of earlier releases.
+    Dice,
+    /// The share of the document value's weight found in the row: a short document field
+    /// against a long reference text.
+    Containment,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawDateOrder {
@@ -111,6 +126,8 @@ pub struct RawMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_similarity: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<FuzzyMeasure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_order: Option<RawDateOrder>,
@@ -134,6 +151,7 @@ pub enum Strategy {
     Exact,
     Fuzzy {
         min_similarity: f64,
+        measure: FuzzyMeasure,
     },
     DateRange {
         tolerance_days: u32,
@@ -314,6 +332,7 @@ impl RawConfig {
             let date = kind == StrategyKind::DateRange;
             let numeric = kind == StrategyKind::NumericRange;
             not_an_option("min_similarity", !fuzzy && m.min_similarity.is_some());
+            not_an_option("measure", !fuzzy && m.measure.is_some());
             not_an_option("tolerance_days", !date && m.tolerance_days.is_some());
             not_an_option("date_order", !date && m.date_order.is_some());
             not_an_option("tolerance_pct", !numeric && m.tolerance_pct.is_some());
@@ -330,7 +349,10 @@ impl RawConfig {
                             format!("must be between 0 and 1, got {min_similarity}"),
                         );
                     }
-                    Strategy::Fuzzy { min_similarity }
+                    Strategy::Fuzzy {
+                        min_similarity,
+                        measure: m.measure.unwrap_or_default(),
+                    }
                 }
                 StrategyKind::DateRange => Strategy::DateRange {
                     tolerance_days: m.tolerance_days.unwrap_or(7),
@@ -469,7 +491,8 @@ mod tests {
         assert_eq!(
             config.mappings[0].strategy,
             Strategy::Fuzzy {
-                min_similarity: 0.0
+                min_similarity: 0.0,
+                measure: FuzzyMeasure::Cosine
             }
         );
         assert_eq!(
@@ -544,6 +567,67 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("colour"));
+    }
+
+    #[test]
+    fn fuzzy_measure_defaults_to_cosine_and_is_only_a_fuzzy_option() {
+        let text = r#"{"field_mappings": [
+            {"source": "a", "target": "a", "strategy": "fuzzy", "weight": 0.4, "measure": "dice"},
+            {"source": "b", "target": "b", "strategy": "fuzzy", "weight": 0.3, "measure": "containment", "min_similarity": 0.5},
+            {"source": "c", "target": "c", "strategy": "fuzzy", "weight": 0.3, "measure": "cosine"}]}"#;
+        let config = MatchConfig::from_json(text, "c").unwrap();
+        let measures: Vec<Strategy> = config.mappings.iter().map(|m| m.strategy).collect();
+        assert_eq!(
+            measures,
+            [
+                Strategy::Fuzzy {
+                    min_similarity: 0.0,
+                    measure: FuzzyMeasure::Dice
+                },
+                Strategy::Fuzzy {
+                    min_similarity: 0.5,
+                    measure: FuzzyMeasure::Containment
+                },
+                Strategy::Fuzzy {
+                    min_similarity: 0.0,
+                    measure: FuzzyMeasure::Cosine
+                },
+            ]
+        );
+        let text = r#"{"field_mappings": [
+            {"source": "a", "target": "a", "strategy": "exact", "weight": 0.5, "measure": "dice"},
+            {"source": "b", "target": "b", "strategy": "identifier", "weight": 0.5, "measure": "cosine"}]}"#;
+        let err = MatchConfig::from_json(text, "c").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is not an option of strategy \"exact\""),
+            "{err}"
+        );
+        assert_eq!(
+            fields(err),
+            ["field_mappings[0].measure", "field_mappings[1].measure"]
+        );
+        let text = r#"{"field_mappings": [{"source": "a", "target": "a", "strategy": "fuzzy", "weight": 1, "measure": "jaccard"}]}"#;
+        let err = MatchConfig::from_json(text, "c").unwrap_err();
+        assert!(
+            err.to_string().contains("field_mappings[0].measure"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_measure_survives_a_snapshot() {
+        let text = r#"{"field_mappings": [{"source": "a", "target": "a", "strategy": "fuzzy", "weight": 1, "measure": "containment"}]}"#;
+        let raw = RawConfig::from_json(text, "c").unwrap();
+        let snapshot = serde_json::to_string(&raw).unwrap();
+        assert!(
+            snapshot.contains(r#""measure":"containment""#),
+            "{snapshot}"
+        );
+        assert_eq!(
+            MatchConfig::from_json(&snapshot, "snapshot").unwrap(),
+            raw.validate("c").unwrap()
+        );
     }
 
     #[test]

@@ -944,6 +944,7 @@ fn mapping(
         name: None,
         rationale: None,
         min_similarity: None,
+        measure: None,
         tolerance_days: None,
         date_order: None,
         tolerance_pct: None,

@@ -1,11 +1,14 @@
 //! `fuzzy`: token-aware similarity of names and descriptions.
 //!
-//! Text is normalised and cut into words; a run of short pieces that holds a digit is one
-//! code (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`). Two words are alike when their digits
-//! are the same and their edit distance is small (a typo costs little, `MX350` is not
-//! `MX850`). Each word weighs by its rarity in the reference column (inverse document
-//! frequency), so `Nordwind` outweighs `GmbH`. The score is a weighted Dice coefficient
-//! over a greedy one-to-one pairing of the words: word order does not matter.
+//! Text is normalised and cut into a set of words (SPEC "Fuzzy, precisely"): a code written
+//! with separators is one word (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`), but nothing else
+//! is joined across whitespace. Two words are alike when their digits are the same and
+//! their edit distance is small (a typo costs little, `MX350` is not `MX850`). Each word
+//! weighs by its rarity in the reference column (inverse document frequency), so
+//! `Nordwind` outweighs `GmbH`. Document and row words are paired one to one, greedily by
+//! similarity: word order does not matter. The pairs give a weighted cosine (the
+//! default), the Dice coefficient of earlier releases, or the share of the document value
+//! contained in the row (`FuzzyMeasure`).
 //!
 //! Word similarity is computed against the column's vocabulary once per document word
 //! (character-bigram postings find the alike words), so scoring a candidate row is only
@@ -17,10 +20,16 @@ use std::sync::Arc;
 
 use super::index::{posting_cap, Accumulator, PREFETCH};
 use super::{FieldScore, Parsed};
+use crate::config::FuzzyMeasure;
 use crate::parse::normalize_text;
 
 /// Words less alike than this are different words.
 pub const WORD_SIMILARITY_FLOOR: f64 = 0.7;
+
+/// Bounds are summed in `f32` while scores are computed in `f64` from the same `f32`
+/// weights: a bound is raised by this factor so that rounding never puts it below the
+/// score it bounds (a few hundred `f32` additions err by far less than 1e-5 relative).
+const BOUND_SLACK: f32 = 1.0 + 1e-5;
 
 /// Spellings of one legal form or business word that extraction swaps freely; the first
 /// is the one both sides are compared in.
@@ -31,62 +40,91 @@ const SAME_WORD: &[(&str, &str)] = &[
     ("company", "co"),
 ];
 
-/// Cuts normalised text into words. A run of short pieces that holds a digit is one code,
-/// even across spaces (`kx tg9341t`); single letters written without spaces between them
-/// are one abbreviation (`s.a.` = `sa`), but spaced initials stay apart (`a. m. ouksel`).
+/// Cuts normalised text into its distinct words, in order of first appearance (a value is
+/// the set of its words: a word written twice does not count twice).
+///
+/// Pieces are maximal runs of letters and digits; a group is a run of pieces with no
+/// whitespace between them. A group of two or more pieces holding a digit is one code
+/// (`kx-tg9341t` = `kxtg9341t`, `10/100` = `10100`), a group of single letters one
+/// abbreviation (`s.a.` = `sa`), any other group one word per piece. Nothing is joined
+/// across whitespace (`kx-tg4323b 5.8 ghz` keeps its model number apart from `58`), except
+/// that a word of one or two letters, a single space and a word that starts with a letter
+/// and holds a digit are one code (`kx tg9341t` = `kxtg9341t`). Legal forms are compared
+/// in one spelling (`limited` = `ltd`).
 pub fn tokenize(normalized: &str) -> Vec<String> {
-    // Pieces of letters and digits, each with whether a space came before it.
-    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    // Pieces of letters and digits, with the text between each piece and the next.
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
-    let mut spaced = false;
     for (i, c) in normalized.char_indices() {
         if c.is_alphanumeric() {
             start.get_or_insert(i);
-            continue;
+        } else if let Some(s) = start.take() {
+            pieces.push((s, i));
         }
-        if let Some(s) = start.take() {
-            pieces.push((&normalized[s..i], spaced));
-            spaced = false;
-        }
-        spaced |= c.is_whitespace();
     }
     if let Some(s) = start {
-        pieces.push((&normalized[s..], spaced));
+        pieces.push((s, normalized.len()));
     }
-
+    let text = |p: (usize, usize)| &normalized[p.0..p.1];
     let has_digit = |p: &str| p.chars().any(|c| c.is_ascii_digit());
-    let single = |p: &str| p.chars().nth(1).is_none();
-    // Codes are letters-and-digit pieces, or at most two letters next to such pieces.
-    let joinable = |p: &str| has_digit(p) || p.chars().count() <= 2;
-    let mut tokens = Vec::with_capacity(pieces.len());
-    let mut i = 0;
-    while i < pieces.len() {
-        let mut j = i;
-        while j < pieces.len() && joinable(pieces[j].0) {
-            j += 1;
-        }
-        if j == i {
-            tokens.push(canonical(pieces[i].0));
-            i += 1;
-            continue;
-        }
-        let run = &pieces[i..j];
-        if run.iter().any(|p| has_digit(p.0)) {
-            tokens.push(run.iter().map(|p| p.0).collect());
-        } else {
-            let mut k = 0;
-            while k < run.len() {
-                let mut end = k + 1;
-                while end < run.len() && single(run[k].0) && single(run[end].0) && !run[end].1 {
-                    end += 1;
-                }
-                tokens.push(canonical(
-                    &run[k..end].iter().map(|p| p.0).collect::<String>(),
-                ));
-                k = end;
+    let letters = |p: &str| p.chars().all(char::is_alphabetic);
+    let single_letter = |p: &str| {
+        let mut chars = p.chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
+    };
+
+    // Groups: pieces `[first, end)` and whether exactly one space follows the group.
+    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
+    let mut first = 0;
+    for i in 0..pieces.len() {
+        let between = pieces
+            .get(i + 1)
+            .map(|next| &normalized[pieces[i].1..next.0]);
+        match between {
+            Some(gap) if !gap.contains(char::is_whitespace) => {}
+            _ => {
+                groups.push((first, i + 1, between == Some(" ")));
+                first = i + 1;
             }
         }
-        i = j;
+    }
+
+    let mut tokens: Vec<String> = Vec::with_capacity(pieces.len());
+    let mut push = |token: String| {
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    };
+    let mut g = 0;
+    while g < groups.len() {
+        let (first, end, single_space) = groups[g];
+        let group = &pieces[first..end];
+        let joined = || group.iter().map(|&p| text(p)).collect::<String>();
+        if group.len() == 1 {
+            let word = text(group[0]);
+            // `kx tg9341t`: a short letters-only word glued to the code that follows it.
+            let next_code = groups.get(g + 1).filter(|_| single_space).and_then(|n| {
+                let next: String = pieces[n.0..n.1].iter().map(|&p| text(p)).collect();
+                (next.starts_with(char::is_alphabetic) && has_digit(&next)).then_some(next)
+            });
+            match next_code {
+                Some(next) if word.chars().count() <= 2 && letters(word) => {
+                    push(format!("{word}{next}"));
+                    g += 2;
+                    continue;
+                }
+                _ => push(canonical(word)),
+            }
+        } else if group.iter().any(|&p| has_digit(text(p))) {
+            push(joined());
+        } else if group.iter().all(|&p| single_letter(text(p))) {
+            push(canonical(&joined()));
+        } else {
+            for &p in group {
+                push(canonical(text(p)));
+            }
+        }
+        g += 1;
     }
     tokens
 }
@@ -236,7 +274,12 @@ struct ProbeWord {
 }
 
 pub struct FuzzyProbe {
+    /// The document value's distinct words.
     words: Parsed<Vec<ProbeWord>>,
+    /// `sum(q)` and `||q||` of the words' weights: containment's and cosine's document
+    /// side.
+    weight_sum: f64,
+    weight_norm: f64,
     /// Unique per prepared document value (never 0): the key of cached scores.
     id: u64,
 }
@@ -254,8 +297,10 @@ pub struct FuzzyColumn {
     /// Rows with the same words (one vendor's name on all its invoices) share a value: a
     /// row's fuzzy score depends only on its value, so bounds are computed per value.
     row_value: Vec<u32>,
-    /// Each value's total word weight: the `R` of the score's denominator.
+    /// Each value's total word weight (`R` of Dice's denominator) and the L2 norm of its
+    /// word weights (`||w||` of cosine's).
     value_weight: Vec<f32>,
+    value_norm: Vec<f32>,
     /// Values of each word id, flat with offsets.
     value_offsets: Vec<u32>,
     word_values: Vec<u32>,
@@ -263,6 +308,7 @@ pub struct FuzzyColumn {
     value_row_offsets: Vec<u32>,
     value_row_list: Vec<u32>,
     min_similarity: f64,
+    measure: FuzzyMeasure,
     cap: usize,
     value_cap: usize,
 }
@@ -270,9 +316,15 @@ pub struct FuzzyColumn {
 /// What walking a document's words leaves unknown, for the matcher's bounds.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FuzzyResidual {
-    /// Sum over document words of the best `similarity x weight` among alike words too
-    /// common to walk: what a row may match beyond its credits.
+    /// Sum over document words of the best pair term (see `FuzzyColumn::pair_term`) among
+    /// alike words too common to walk: what a row may match beyond its credits.
     pub capped: f32,
+    /// Sum of `q^2` over document words with an alike word too common to walk: the only
+    /// document words a row may pair with beyond those that credited it (cosine).
+    pub open_square: f32,
+    /// The document side of the measure's denominator: `||q||` (cosine), `sum(q)`
+    /// (containment); unused by Dice.
+    pub scale: f32,
     /// A bound of the score of rows whose value got no credit.
     pub uncredited: f32,
     /// A bound of the score of any row not yet reached.
@@ -290,6 +342,8 @@ pub struct FuzzyScratch {
     value_epoch: Vec<u32>,
     value_group: Vec<u32>,
     value_credit: Vec<f32>,
+    /// Per value: the sum of `q^2` over the document words that credited it (cosine).
+    value_square: Vec<f32>,
     credited: Vec<u32>,
     epoch: u32,
     /// Per value, the probe its score was computed for, and the score.
@@ -307,7 +361,11 @@ pub struct FuzzyScratch {
 }
 
 impl FuzzyColumn {
-    pub fn build<'a>(values: impl Iterator<Item = &'a str>, min_similarity: f64) -> Self {
+    pub fn build<'a>(
+        values: impl Iterator<Item = &'a str>,
+        min_similarity: f64,
+        measure: FuzzyMeasure,
+    ) -> Self {
         let mut ids: HashMap<String, u32> = HashMap::default();
         let mut words: Vec<String> = Vec::new();
         let mut row_offsets = vec![0u32];
@@ -392,6 +450,16 @@ impl FuzzyColumn {
             .iter()
             .map(|&r| row_weight[r as usize])
             .collect();
+        let value_norm: Vec<f32> = value_first_row
+            .iter()
+            .map(|&r| {
+                let (s, e) = (
+                    row_offsets[r as usize] as usize,
+                    row_offsets[r as usize + 1] as usize,
+                );
+                norm(row_words[s..e].iter().map(|&w| weights[w as usize])) as f32
+            })
+            .collect();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         for (v, &r) in value_first_row.iter().enumerate() {
             let (s, e) = (
@@ -440,11 +508,13 @@ impl FuzzyColumn {
             word_offsets,
             row_value,
             value_weight,
+            value_norm,
             value_offsets,
             word_values,
             value_row_offsets,
             value_row_list,
             min_similarity,
+            measure,
             cap: posting_cap(rows),
             value_cap: posting_cap(values),
         }
@@ -507,11 +577,13 @@ impl FuzzyColumn {
         if tokens.is_empty() {
             return FuzzyProbe {
                 words: Parsed::Missing,
+                weight_sum: 0.0,
+                weight_norm: 0.0,
                 id: probe,
             };
         }
         let v = &self.vocabulary;
-        let words = tokens
+        let words: Vec<ProbeWord> = tokens
             .iter()
             .map(|t| ProbeWord {
                 weight: v
@@ -522,6 +594,8 @@ impl FuzzyColumn {
             })
             .collect();
         FuzzyProbe {
+            weight_sum: words.iter().map(|w| f64::from(w.weight)).sum(),
+            weight_norm: norm(words.iter().map(|w| w.weight)),
             words: Parsed::Value(words),
             id: probe,
         }
@@ -589,8 +663,9 @@ impl FuzzyColumn {
         scratch.doc_used.resize(doc.len(), false);
         scratch.row_used.clear();
         scratch.row_used.resize(reference.len(), false);
-        let mut matched = 0.0f64;
-        let mut doc_weight = 0.0f64;
+        // Sums over the pairs: `s x w_r` (Dice), `q_d x s x w_r` (cosine), `q_d x s`
+        // (containment), and the paired row words' weights.
+        let (mut dice, mut cosine, mut contained, mut paired) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for &(s, d, r) in pairs.iter() {
             let (d, r) = (d as usize, r as usize);
             if scratch.doc_used[d] || scratch.row_used[r] {
@@ -598,22 +673,38 @@ impl FuzzyColumn {
             }
             scratch.doc_used[d] = true;
             scratch.row_used[r] = true;
-            let w = f64::from(weights[reference[r] as usize]);
-            matched += f64::from(s) * w;
-            doc_weight += w;
+            let (s, q, w) = (
+                f64::from(s),
+                f64::from(doc[d].weight),
+                f64::from(weights[reference[r] as usize]),
+            );
+            dice += s * w;
+            cosine += q * s * w;
+            contained += q * s;
+            paired += w;
         }
-        for (d, word) in doc.iter().enumerate() {
-            if !scratch.doc_used[d] {
-                doc_weight += f64::from(word.weight);
+        let (numerator, denominator) = match self.measure {
+            FuzzyMeasure::Cosine => {
+                let row_norm = norm(reference.iter().map(|&id| weights[id as usize]));
+                (cosine, probe.weight_norm * row_norm)
             }
-        }
-        let row_weight: f64 = reference
-            .iter()
-            .map(|&id| f64::from(weights[id as usize]))
-            .sum();
-        let total = doc_weight + row_weight;
-        let score = if total > 0.0 {
-            (2.0 * matched / total).clamp(0.0, 1.0)
+            FuzzyMeasure::Containment => (contained, probe.weight_sum),
+            FuzzyMeasure::Dice => {
+                let unpaired: f64 = doc
+                    .iter()
+                    .enumerate()
+                    .filter(|&(d, _)| !scratch.doc_used[d])
+                    .map(|(_, word)| f64::from(word.weight))
+                    .sum();
+                let row_weight: f64 = reference
+                    .iter()
+                    .map(|&id| f64::from(weights[id as usize]))
+                    .sum();
+                (2.0 * dice, paired + unpaired + row_weight)
+            }
+        };
+        let score = if denominator > 0.0 {
+            (numerator / denominator).clamp(0.0, 1.0)
         } else {
             0.0
         };
@@ -676,15 +767,49 @@ impl FuzzyColumn {
             .sum()
     }
 
-    /// Credits every value holding a word alike to a document word with that word's best
-    /// `similarity x weight` (once per document word), in `scratch`.
+    /// A pair's term in the measure's numerator, for document word weight `q`, similarity
+    /// `s` and row word weight `w`: `s w` (Dice), `q s w` (cosine), `q s` (containment).
+    fn pair_term(&self, q: f32, s: f32, w: f32) -> f32 {
+        match self.measure {
+            FuzzyMeasure::Dice => s * w,
+            FuzzyMeasure::Cosine => q * s * w,
+            FuzzyMeasure::Containment => q * s,
+        }
+    }
+
+    /// Credits every value holding a word alike to a document word with the best pair term
+    /// (`pair_term`) among its alike words (once per document word), in `scratch`, and
+    /// returns what the credits leave open.
     ///
-    /// The score is `2M / (Dm + Du + R)` where `M` sums `similarity x weight` over matched
-    /// pairs, `Dm <= R` their weights, `Du` the unmatched document words' weights and `R`
-    /// the row's. Each matched pair's term is at most its document word's credit (or, for
-    /// a word too common to walk, `capped`), so `M <= min(credits + capped, R)` and the
-    /// score is at most `2a / (a + R)` with that `a` (see `bound`). The returned `unseen`
-    /// bounds every row: the best credited value's bound, or that of rows with no credit.
+    /// Why the bounds hold. Pairing is one to one, so each document word `d` is in at most
+    /// one pair `(d, r)` with a row word `r` alike to it. When `r` was walked, the value got
+    /// a credit from `d` of at least that pair's term; when `r` is too common to walk, the
+    /// term is at most `d`'s best capped term. So a value's numerator is at most
+    /// `a = credit + capped` (`capped` sums the capped terms of all document words), and:
+    ///
+    /// - Dice, `2M / (Dm + Du + R)`: `M <= min(a, R)` and `Dm + Du >= M`, so the score is
+    ///   at most `2a' / (a' + R)` with `a' = min(a, R)`. A value without credit pairs only
+    ///   with words that have a capped alike word; with `Dm >= M`, `R >= M` and `Du` at
+    ///   least the weight `U` of the document words without one, its score is at most
+    ///   `2C / (2C + U)`.
+    /// - Cosine, `sum(q_d s w_r) / (||q|| ||w||)`: at most `a / (||q|| ||w||)`. Also, by
+    ///   Cauchy-Schwarz over the pairs and `s <= 1`,
+    ///   `sum(q_d s w_r) <= sqrt(sum q_d^2) sqrt(sum w_r^2) <= sqrt(sum q_d^2) ||w||` with
+    ///   the sums over paired words (distinct row words, so `sum w_r^2 <= ||w||^2`): the
+    ///   score is at most `sqrt(P) / ||q||` where `P` sums `q_d^2` over the document words
+    ///   that can pair with the value. Those either credited it (`value_square`) or have
+    ///   an alike word too common to walk (`open_square`); a word whose alike words were
+    ///   all walked and that did not credit the value has no alike word in it. So a
+    ///   credited value is bounded by `min(a / (||q|| ||w||), sqrt(value_square +
+    ///   open_square) / ||q||)`, and a value without credit by `sqrt(open_square) /
+    ///   ||q||`, which is `sqrt(||q||^2 - A) / ||q||` with `A` the squared weights of the
+    ///   fully walked words, summed without the cancellation.
+    /// - Containment, `sum(q_d s) / sum(q)`: at most `a / sum(q)`; without credit,
+    ///   `C / sum(q)`, itself at most the weight share of the words not fully walked.
+    ///
+    /// Every bound is at most 1 and raised by `BOUND_SLACK` against `f32` rounding. The
+    /// returned `unseen` bounds every row: the best credited value's bound, or that of
+    /// rows with no credit.
     pub fn walk_values(&self, probe: &FuzzyProbe, scratch: &mut FuzzyScratch) -> FuzzyResidual {
         let Parsed::Value(doc) = &probe.words else {
             return FuzzyResidual::default();
@@ -694,6 +819,7 @@ impl FuzzyColumn {
             scratch.value_epoch = vec![0; values];
             scratch.value_group = vec![0; values];
             scratch.value_credit = vec![0.0; values];
+            scratch.value_square = vec![0.0; values];
             scratch.epoch = 0;
         }
         scratch.epoch = scratch.epoch.wrapping_add(1);
@@ -706,20 +832,28 @@ impl FuzzyColumn {
         let weights = &self.vocabulary.weights;
         let weight_of = |id: u32| weights.get(id as usize).copied().unwrap_or(0.0);
         let mut capped = 0.0f32;
+        let mut open_square = 0.0f32;
         let mut unmatched = 0.0f32;
         let mut alike: Vec<(u32, f32)> = Vec::new();
         for (d, word) in doc.iter().enumerate() {
+            let q = word.weight;
             alike.clear();
-            alike.extend(word.alike.iter().map(|&(id, s)| (id, s * weight_of(id))));
+            alike.extend(
+                word.alike
+                    .iter()
+                    .map(|&(id, s)| (id, self.pair_term(q, s, weight_of(id)))),
+            );
             alike.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let group = d as u32 + 1;
             let mut word_capped = 0.0f32;
+            let mut word_open = false;
             for &(id, amount) in &alike {
                 let of = self.values_of(id);
                 // A word too common by values or by rows is not walked, so that the rows
                 // of credited values are within `row_cost`.
                 if of.len() > self.value_cap || self.frequency(id) > self.cap {
                     word_capped = word_capped.max(amount);
+                    word_open = true;
                     continue;
                 }
                 for &v in of {
@@ -728,41 +862,75 @@ impl FuzzyColumn {
                         scratch.value_epoch[v] = epoch;
                         scratch.value_group[v] = 0;
                         scratch.value_credit[v] = 0.0;
+                        scratch.value_square[v] = 0.0;
                         scratch.credited.push(v as u32);
                     }
                     if scratch.value_group[v] != group {
                         scratch.value_group[v] = group;
                         scratch.value_credit[v] += amount;
+                        scratch.value_square[v] += q * q;
                     }
                 }
             }
-            if word_capped > 0.0 {
+            if word_open {
                 capped += word_capped;
+                open_square += q * q;
             } else {
-                unmatched += word.weight;
+                unmatched += q;
             }
         }
-        // A row of a value with no credit matches at most capped words: with `Dm >= M`,
-        // `R >= M` and `Du` at least the weight of the words without a capped alike, its
-        // score is at most `2M / (2M + Du)`.
-        let uncredited = if capped > 0.0 {
-            2.0 * capped / (2.0 * capped + unmatched)
-        } else {
+        let mut residual = FuzzyResidual {
+            capped,
+            open_square,
+            scale: match self.measure {
+                FuzzyMeasure::Cosine => probe.weight_norm as f32,
+                FuzzyMeasure::Containment => probe.weight_sum as f32,
+                FuzzyMeasure::Dice => 0.0,
+            },
+            uncredited: 0.0,
+            unseen: 0.0,
+        };
+        residual.uncredited = if capped <= 0.0 {
             0.0
+        } else {
+            let bound = match self.measure {
+                FuzzyMeasure::Dice => 2.0 * capped / (2.0 * capped + unmatched),
+                FuzzyMeasure::Cosine => ratio(open_square.sqrt(), residual.scale),
+                FuzzyMeasure::Containment => ratio(capped, residual.scale),
+            };
+            raise(bound)
         };
         let credited = scratch
             .credited
             .iter()
-            .map(|&v| {
-                let credit = scratch.value_credit[v as usize];
-                value_bound(credit + capped, self.value_weight[v as usize])
-            })
+            .map(|&v| self.credited_bound(v as usize, scratch, &residual))
             .fold(0.0f32, f32::max);
-        FuzzyResidual {
-            capped,
-            uncredited,
-            unseen: credited.max(uncredited),
+        residual.unseen = credited.max(residual.uncredited);
+        residual
+    }
+
+    /// The bound of value `v`'s score from its credit (0 without) and the residual; see
+    /// `walk_values` for why it holds.
+    fn credited_bound(&self, v: usize, scratch: &FuzzyScratch, residual: &FuzzyResidual) -> f32 {
+        let (credit, square) = if scratch.value_epoch.get(v) == Some(&scratch.epoch) {
+            (scratch.value_credit[v], scratch.value_square[v])
+        } else {
+            (0.0, 0.0)
+        };
+        let reach = credit + residual.capped;
+        if reach <= 0.0 {
+            return 0.0;
         }
+        let bound = match self.measure {
+            FuzzyMeasure::Dice => dice_bound(reach, self.value_weight[v]),
+            FuzzyMeasure::Cosine => {
+                let by_terms = ratio(reach, residual.scale * self.value_norm[v]);
+                let by_words = ratio((square + residual.open_square).sqrt(), residual.scale);
+                by_terms.min(by_words)
+            }
+            FuzzyMeasure::Containment => ratio(reach, residual.scale),
+        };
+        raise(bound)
     }
 
     /// After `walk_values`: reaches every row of every credited value (the rows a later
@@ -818,24 +986,49 @@ impl FuzzyColumn {
         if v >= self.value_weight.len() {
             return 0.0;
         }
-        let credit = if scratch.value_epoch.get(v) == Some(&scratch.epoch) {
-            scratch.value_credit[v]
-        } else {
-            0.0
-        };
-        value_bound(credit + residual.capped, self.value_weight[v])
+        self.credited_bound(v, scratch, residual)
+    }
+
+    #[cfg(test)]
+    /// Walks words with fewer rows and values than the real caps, to exercise the bounds
+    /// of words too common to walk on small tables.
+    pub(crate) fn lower_caps(&mut self, cap: usize) {
+        self.cap = cap;
+        self.value_cap = cap;
     }
 }
 
-/// `2a / (a + R)` with `a = min(credit, R)`: the largest score a value of weight `R` can
-/// have when its matched terms sum to at most `credit`.
-fn value_bound(credit: f32, weight: f32) -> f32 {
+/// `2a / (a + R)` with `a = min(credit, R)`: the largest Dice score a value of weight `R`
+/// can have when its matched terms sum to at most `credit`.
+fn dice_bound(credit: f32, weight: f32) -> f32 {
     let a = credit.min(weight);
     if a <= 0.0 || weight <= 0.0 {
         0.0
     } else {
-        (2.0 * a / (a + weight)).min(1.0)
+        2.0 * a / (a + weight)
     }
+}
+
+/// `a / b`, and 1 (the most any measure scores) when `b` is not positive.
+fn ratio(a: f32, b: f32) -> f32 {
+    if b > 0.0 {
+        a / b
+    } else {
+        1.0
+    }
+}
+
+/// A bound raised against rounding, at most 1.
+fn raise(bound: f32) -> f32 {
+    (bound * BOUND_SLACK).min(1.0)
+}
+
+/// The L2 norm of some weights, summed in `f64`.
+fn norm(weights: impl Iterator<Item = f32>) -> f64 {
+    weights
+        .map(|w| f64::from(w) * f64::from(w))
+        .sum::<f64>()
+        .sqrt()
 }
 
 #[cfg(test)]
@@ -843,8 +1036,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const MEASURES: [FuzzyMeasure; 3] = [
+        FuzzyMeasure::Cosine,
+        FuzzyMeasure::Dice,
+        FuzzyMeasure::Containment,
+    ];
+
     fn column(values: &[&str]) -> FuzzyColumn {
-        FuzzyColumn::build(values.iter().copied(), 0.0)
+        column_with(values, FuzzyMeasure::Dice)
+    }
+
+    fn column_with(values: &[&str], measure: FuzzyMeasure) -> FuzzyColumn {
+        FuzzyColumn::build(values.iter().copied(), 0.0, measure)
     }
 
     fn score(col: &FuzzyColumn, doc: &str, row: u32) -> f64 {
@@ -874,44 +1077,187 @@ mod tests {
         assert_eq!(tokenize("kx-tg9341t"), ["kxtg9341t"]);
         assert_eq!(tokenize("kx tg9341t"), ["kxtg9341t"]);
         assert_eq!(tokenize("kxtg9341t"), ["kxtg9341t"]);
+        assert_eq!(tokenize("deh-p3000ib"), ["dehp3000ib"]);
+        assert_eq!(tokenize("10/100 ethernet"), ["10100", "ethernet"]);
         assert_eq!(tokenize("s.a."), ["sa"]);
         assert_eq!(
             tokenize("muller gmbh & co. kg"),
             ["muller", "gmbh", "co", "kg"]
         );
         assert_eq!(tokenize("iphone 15 pro"), ["iphone", "15", "pro"]);
-        assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
         assert_eq!(tokenize("u.s.a. inc"), ["usa", "inc"]);
         assert_eq!(
             tokenize("thistle facilities limited"),
             ["thistle", "facilities", "ltd"]
         );
+        assert_eq!(
+            tokenize("acme incorporated, acme corporation company"),
+            ["acme", "inc", "corp", "co"]
+        );
+    }
+
+    #[test]
+    fn spaced_initials_stay_apart() {
+        assert_eq!(tokenize("a. m. ouksel"), ["a", "m", "ouksel"]);
+        assert_eq!(tokenize("j d ullman"), ["j", "d", "ullman"]);
+    }
+
+    #[test]
+    fn groups_without_a_digit_give_one_word_per_piece() {
+        assert_eq!(tokenize("e-mail client"), ["e", "mail", "client"]);
+        assert_eq!(tokenize("norton anti-virus"), ["norton", "anti", "virus"]);
+    }
+
+    #[test]
+    fn only_a_short_word_a_single_space_before_a_code_joins_it() {
+        // A word of one or two letters joins a following code that starts with a letter.
+        assert_eq!(tokenize("hp c4280 printer"), ["hpc4280", "printer"]);
+        assert_eq!(tokenize("kx tg-9341t"), ["kxtg9341t"]);
+        // Not a longer word, not a code starting with a digit, not across punctuation.
+        assert_eq!(tokenize("sony dsc-w55"), ["sony", "dscw55"]);
+        assert_eq!(tokenize("ab 123"), ["ab", "123"]);
+        assert_eq!(tokenize("kx, tg9341t"), ["kx", "tg9341t"]);
+        assert_eq!(tokenize("office 2007"), ["office", "2007"]);
+    }
+
+    #[test]
+    fn model_number_glued_to_the_next_word_across_a_space() {
+        assert_eq!(
+            tokenize("panasonic kx-tg4323b 5.8 ghz"),
+            ["panasonic", "kxtg4323b", "58", "ghz"]
+        );
+        let col = column_with(
+            &[
+                "Panasonic KX-TG4323B Cordless Phone",
+                "Panasonic KX-TG4321B",
+            ],
+            FuzzyMeasure::Cosine,
+        );
+        assert!(
+            score(&col, "Panasonic KX-TG4323B 5.8 GHz", 0)
+                > score(&col, "Panasonic KX-TG4323B 5.8 GHz", 1)
+        );
+    }
+
+    #[test]
+    fn a_value_is_the_set_of_its_words() {
+        assert_eq!(tokenize("the the band the"), ["the", "band"]);
+        for measure in MEASURES {
+            let col = column_with(
+                &["alpha office supplies", "alpha alpha office", "beta"],
+                measure,
+            );
+            // A repeated document word does not count twice, on either side.
+            assert_eq!(
+                score(&col, "alpha alpha office", 0),
+                score(&col, "alpha office", 0),
+                "{measure:?}"
+            );
+            assert_eq!(score(&col, "alpha office", 1), 1.0, "{measure:?}");
+        }
+    }
+
+    /// Three rows, so that `N = 3`: `apple` is in two (`ln 2.5`), the rest in one (`ln 4`),
+    /// and a word the column never uses weighs `ln(1 + 3) = ln 4`.
+    fn fruit(measure: FuzzyMeasure) -> FuzzyColumn {
+        column_with(&["apple banana", "apple cherry", "date"], measure)
+    }
+
+    #[test]
+    fn cosine_on_a_hand_computed_example() {
+        let (common, rare) = (2.5f64.ln(), 4f64.ln());
+        let col = fruit(FuzzyMeasure::Cosine);
+        // q = (apple, banana, kiwi), w = (apple, banana).
+        let expected = (common * common + rare * rare)
+            / ((common * common + 2.0 * rare * rare).sqrt()
+                * (common * common + rare * rare).sqrt());
+        assert!((score(&col, "apple banana kiwi", 0) - expected).abs() < 1e-6);
+        // A typo (`aple`, unseen: weight ln 4) pairs with `apple` at 0.8.
+        let expected = (rare * 0.8 * common + rare * rare)
+            / ((3.0 * rare * rare).sqrt() * (common * common + rare * rare).sqrt());
+        assert!((score(&col, "aple banana kiwi", 0) - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn dice_on_a_hand_computed_example() {
+        let (common, rare) = (2.5f64.ln(), 4f64.ln());
+        let col = fruit(FuzzyMeasure::Dice);
+        // 2 x sum(s w_r) / (paired row weights + unpaired document weights + row weight).
+        let expected = 2.0 * (common + rare) / ((common + rare) + rare + (common + rare));
+        assert!((score(&col, "apple banana kiwi", 0) - expected).abs() < 1e-6);
+        let expected = 2.0 * (0.8 * common + rare) / ((common + rare) + rare + (common + rare));
+        assert!((score(&col, "aple banana kiwi", 0) - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn containment_on_a_hand_computed_example() {
+        let (common, rare) = (2.5f64.ln(), 4f64.ln());
+        let col = fruit(FuzzyMeasure::Containment);
+        let expected = (common + rare) / (common + 2.0 * rare);
+        assert!((score(&col, "apple banana kiwi", 0) - expected).abs() < 1e-6);
+        let expected = (rare * 0.8 + rare) / (3.0 * rare);
+        assert!((score(&col, "aple banana kiwi", 0) - expected).abs() < 1e-6);
+        // A short document value found whole in a long row scores 1.
+        assert_eq!(score(&col, "banana", 0), 1.0);
+    }
+
+    #[test]
+    fn cosine_does_not_punish_a_long_value_as_dice_does() {
+        let rows = [
+            "acme rocket skates",
+            "acme rocket skates with spare wheels and a carrying case",
+            "acme anvil",
+        ];
+        let cosine = column_with(&rows, FuzzyMeasure::Cosine);
+        let dice = column_with(&rows, FuzzyMeasure::Dice);
+        let doc = "acme rocket skates carrying case";
+        assert!(score(&cosine, doc, 1) > score(&dice, doc, 1));
     }
 
     #[test]
     fn word_order_case_and_diacritics_do_not_matter() {
-        let col = column(VENDORS);
-        assert_eq!(score(&col, "GmbH Nordwind Logistik", 0), 1.0);
-        assert_eq!(score(&col, "MULLER DRUCK GMBH", 4), 1.0);
+        for measure in MEASURES {
+            let col = column_with(VENDORS, measure);
+            assert_eq!(score(&col, "GmbH Nordwind Logistik", 0), 1.0);
+            assert_eq!(score(&col, "MULLER DRUCK GMBH", 4), 1.0);
+        }
     }
 
     #[test]
     fn a_typo_costs_little() {
-        let col = column(VENDORS);
-        let s = score(&col, "Nordwnid Logistik GmbH", 0);
-        assert!(s > 0.85 && s < 1.0, "{s}");
+        for measure in MEASURES {
+            let col = column_with(VENDORS, measure);
+            let s = score(&col, "Nordwnid Logistik GmbH", 0);
+            assert!(s > 0.85 && s < 1.0, "{measure:?}: {s}");
+        }
     }
 
     #[test]
     fn rare_words_outweigh_legal_forms() {
-        let col = column(VENDORS);
-        // Dropping the legal form costs less than dropping the distinctive name.
-        let without_form = score(&col, "Schmidt Bau", 5);
-        let without_name = score(&col, "Bau GmbH", 5);
+        for measure in MEASURES {
+            rare_words_outweigh_legal_forms_in(measure);
+        }
+    }
+
+    fn rare_words_outweigh_legal_forms_in(measure: FuzzyMeasure) {
+        let col = column_with(VENDORS, measure);
+        // A wrong legal form costs less than a wrong distinctive name.
+        let wrong_form = score(&col, "Schmidt Bau Inc", 5);
+        let wrong_name = score(&col, "Weber Bau GmbH", 5);
         assert!(
-            without_form > without_name,
-            "{without_form} vs {without_name}"
+            wrong_form > wrong_name,
+            "{measure:?}: {wrong_form} vs {wrong_name}"
         );
+        if measure != FuzzyMeasure::Containment {
+            // Dropping the legal form costs less than dropping the distinctive name (a
+            // document value wholly in the row is wholly contained either way).
+            let without_form = score(&col, "Schmidt Bau", 5);
+            let without_name = score(&col, "Bau GmbH", 5);
+            assert!(
+                without_form > without_name,
+                "{measure:?}: {without_form} vs {without_name}"
+            );
+        }
         // The right vendor beats its look-alike.
         assert!(score(&col, "Alpha Office Supplies", 2) > score(&col, "Alpha Office Supplies", 3));
         assert!(score(&col, "Nordwind Logistik", 0) > score(&col, "Nordwind Logistik", 1));
@@ -919,21 +1265,27 @@ mod tests {
 
     #[test]
     fn codes_match_across_separators_but_not_across_digits() {
-        let col = column(VENDORS);
-        assert_eq!(score(&col, "panasonic kxtg9341t phone", 7), 1.0);
-        assert_eq!(score(&col, "Panasonic KX TG9341T Phone", 7), 1.0);
         assert_eq!(word_similarity("mx350", "mx850"), 0.0);
-        assert!(score(&col, "Logitech MX350 Mouse", 8) > score(&col, "Logitech MX350 Mouse", 9));
+        for measure in MEASURES {
+            let col = column_with(VENDORS, measure);
+            assert_eq!(score(&col, "panasonic kxtg9341t phone", 7), 1.0);
+            assert_eq!(score(&col, "Panasonic KX TG9341T Phone", 7), 1.0);
+            assert!(
+                score(&col, "Logitech MX350 Mouse", 8) > score(&col, "Logitech MX350 Mouse", 9)
+            );
+        }
     }
 
     #[test]
     fn min_similarity_zeroes_weak_scores() {
-        let col = FuzzyColumn::build(VENDORS.iter().copied(), 0.9);
-        let probe = col.prepare(Some("Schmidt Elektro"), &mut FuzzyScratch::default());
-        assert_eq!(
-            col.score(&probe, 5, &mut FuzzyScratch::default()),
-            FieldScore::Score(0.0)
-        );
+        for measure in MEASURES {
+            let col = FuzzyColumn::build(VENDORS.iter().copied(), 0.9, measure);
+            let probe = col.prepare(Some("Schmidt Elektro"), &mut FuzzyScratch::default());
+            assert_eq!(
+                col.score(&probe, 5, &mut FuzzyScratch::default()),
+                FieldScore::Score(0.0)
+            );
+        }
     }
 
     #[test]
@@ -980,10 +1332,40 @@ mod tests {
             .eq(b.chars().filter(char::is_ascii_digit))
     }
 
+    /// Words for the property tests: typos, codes with and without separators, legal forms.
+    const POOL: [&str; 18] = [
+        "nordwind",
+        "nordwnid",
+        "logistik",
+        "logistics",
+        "gmbh",
+        "alpha",
+        "alpah",
+        "office",
+        "kx-tg9341t",
+        "kx tg9341t",
+        "tg9341t",
+        "mx350",
+        "mx850",
+        "5.8",
+        "ghz",
+        "s.a.",
+        "co",
+        "company",
+    ];
+
+    fn words(picks: &[usize]) -> String {
+        picks
+            .iter()
+            .map(|&i| POOL[i % POOL.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     proptest! {
         #[test]
-        fn bounded_and_identity(a in "[a-zA-Z0-9 .-]{1,30}", b in "[a-zA-Z0-9 .-]{1,30}") {
-            let col = column(&[&a, &b]);
+        fn bounded_and_identity(a in "[a-zA-Z0-9 .-]{1,30}", b in "[a-zA-Z0-9 .-]{1,30}", m in 0usize..3) {
+            let col = column_with(&[&a, &b], MEASURES[m]);
             let mut scratch = FuzzyScratch::default();
             for row in 0..2 {
                 if let FieldScore::Score(s) = col.score(&col.prepare(Some(&a), &mut FuzzyScratch::default()), row, &mut scratch) {
@@ -992,6 +1374,59 @@ mod tests {
             }
             if let FieldScore::Score(s) = col.score(&col.prepare(Some(&a), &mut FuzzyScratch::default()), 0, &mut scratch) {
                 prop_assert!((s - 1.0).abs() < 1e-9, "{}", s);
+            }
+        }
+
+        /// Cosine is symmetric when both values are rows of the column (so their words
+        /// weigh the same on either side) and no two distinct words are alike.
+        #[test]
+        fn cosine_is_symmetric(a in proptest::collection::vec(0usize..8, 1..6), b in proptest::collection::vec(0usize..8, 1..6)) {
+            let distinct = ["nordwind", "logistik", "gmbh", "alpha", "office", "mx350", "mx850", "ghz"];
+            let text = |p: &[usize]| p.iter().map(|&i| distinct[i]).collect::<Vec<_>>().join(" ");
+            let (a, b) = (text(&a), text(&b));
+            let col = column_with(&[&a, &b], FuzzyMeasure::Cosine);
+            prop_assert!((score(&col, &a, 1) - score(&col, &b, 0)).abs() < 1e-9);
+        }
+
+        /// A document value whose words are all in the row is wholly contained in it.
+        #[test]
+        fn containment_of_a_part_is_one(row in proptest::collection::vec(0usize..18, 1..6), take in 1usize..6) {
+            // Commas keep a short word from joining the code after it.
+            let list = |picks: &[usize]| picks.iter().map(|&i| POOL[i]).collect::<Vec<_>>().join(", ");
+            let text = list(&row);
+            let part = list(&row[..take.min(row.len())]);
+            let col = column_with(&[&text, "alpha beta"], FuzzyMeasure::Containment);
+            prop_assert!((score(&col, &part, 0) - 1.0).abs() < 1e-9, "{} in {}", part, text);
+        }
+
+        /// Whatever the walk leaves unwalked, every row's score is within its value's bound
+        /// and within `unseen`, and a row whose value got no credit within `uncredited`.
+        #[test]
+        fn walked_bounds_hold_for_every_row(
+            rows in proptest::collection::vec(proptest::collection::vec(0usize..18, 0..5), 1..25),
+            doc in proptest::collection::vec(0usize..18, 1..6),
+            m in 0usize..3,
+            cap in 1usize..6,
+        ) {
+            let texts: Vec<String> = rows.iter().map(|r| words(r)).collect();
+            let mut col = column_with(&texts.iter().map(String::as_str).collect::<Vec<_>>(), MEASURES[m]);
+            col.lower_caps(cap);
+            let doc = words(&doc);
+            let mut walk = FuzzyScratch::default();
+            let probe = col.prepare(Some(&doc), &mut walk);
+            let residual = col.walk_values(&probe, &mut walk);
+            let mut scoring = FuzzyScratch::default();
+            for row in 0..texts.len() as u32 {
+                let FieldScore::Score(s) = col.score(&probe, row, &mut scoring) else {
+                    continue;
+                };
+                let bound = f64::from(col.bound(row, &walk, &residual));
+                prop_assert!(s <= bound, "{doc:?} vs {:?}: {s} > bound {bound}", texts[row as usize]);
+                prop_assert!(s <= f64::from(residual.unseen), "{s} > unseen {}", residual.unseen);
+                let v = col.row_values()[row as usize] as usize;
+                if walk.value_epoch[v] != walk.epoch {
+                    prop_assert!(s <= f64::from(residual.uncredited), "{doc:?} vs {:?}: {s} > uncredited {}", texts[row as usize], residual.uncredited);
+                }
             }
         }
 

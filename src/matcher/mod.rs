@@ -237,9 +237,14 @@ impl MatchIndex {
                 let values = reference.values[column].iter();
                 match m.strategy {
                     Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
-                    Strategy::Fuzzy { min_similarity } => FieldIndex::Fuzzy(Box::new(
-                        fuzzy::FuzzyColumn::build(values, min_similarity),
-                    )),
+                    Strategy::Fuzzy {
+                        min_similarity,
+                        measure,
+                    } => FieldIndex::Fuzzy(Box::new(fuzzy::FuzzyColumn::build(
+                        values,
+                        min_similarity,
+                        measure,
+                    ))),
                     Strategy::DateRange {
                         tolerance_days,
                         order,
@@ -1088,8 +1093,19 @@ mod tests {
         {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.1},
         {"source": "alias", "target": "vendor", "strategy": "fuzzy", "weight": 0.1}]}"#;
 
-    const WORDS: [&str; 8] = [
-        "nordwind", "logistik", "gmbh", "alpha", "alpah", "office", "supplies", "ag",
+    const WORDS: [&str; 12] = [
+        "nordwind",
+        "logistik",
+        "gmbh",
+        "alpha",
+        "alpah",
+        "office",
+        "supplies",
+        "ag",
+        "kx-tg9341t",
+        "kx tg9341t",
+        "tg9341t 5.8 ghz",
+        "alpha alpha",
     ];
 
     fn value(pick: u8, kind: usize) -> String {
@@ -1101,7 +1117,7 @@ mod tests {
             },
             1 | 5 => match p % 11 {
                 0 => String::new(),
-                n => format!("{} {}", WORDS[n % 8], WORDS[(n * 3 + p) % 8]),
+                n => format!("{} {}", WORDS[n % 12], WORDS[(n * 3 + p) % 12]),
             },
             2 => match p % 13 {
                 0 => String::new(),
@@ -1149,6 +1165,12 @@ mod tests {
         t
     }
 
+    const MEASURES: [crate::config::FuzzyMeasure; 3] = [
+        crate::config::FuzzyMeasure::Cosine,
+        crate::config::FuzzyMeasure::Dice,
+        crate::config::FuzzyMeasure::Containment,
+    ];
+
     fn outcome_key(o: &MatchOutcome) -> Vec<(u32, f64)> {
         o.candidates.iter().map(|c| (c.row, c.confidence)).collect()
     }
@@ -1164,6 +1186,8 @@ mod tests {
             one_to_one in any::<bool>(),
             assignment_candidates in 1usize..12,
             threshold in 0u8..=100,
+            measures in (0usize..3, 0usize..3),
+            min_similarity in prop_oneof![Just(0.0), Just(0.4), Just(0.7)],
         ) {
             let mut config = MatchConfig::from_json(CONFIG, "test").unwrap();
             if missing_zero {
@@ -1173,6 +1197,13 @@ mod tests {
                 config.assignment = Assignment::OneToOne;
                 config.assignment_candidates = assignment_candidates;
                 config.threshold = f64::from(threshold) / 100.0;
+            }
+            // Each fuzzy mapping under any measure: the bounds differ per measure.
+            for (i, pick) in [(1, measures.0), (5, measures.1)] {
+                config.mappings[i].strategy = crate::config::Strategy::Fuzzy {
+                    min_similarity,
+                    measure: MEASURES[pick],
+                };
             }
             let reference = Arc::new(table(&rows));
             let exact = Matcher::build(config.clone(), Arc::clone(&reference)).unwrap();
