@@ -96,6 +96,29 @@ pub enum BenchCommand {
     /// The server path on a generated set: import, a run with every result stored, run
     /// detail over HTTP.
     Server(DataBenchArgs),
+    /// The quality table: hand-written, generated and fitted configs, each with and
+    /// without one-to-one assignment, on the fixtures, the public benchmarks and a
+    /// generated realistic set; F1 at the config's threshold and the best F1.
+    Quality(QualityBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QualityBenchArgs {
+    /// Folder of the public benchmarks (`dblp-acm/`, `amazon-google/`); a set that is
+    /// absent is skipped with a message.
+    #[arg(long, value_name = "DIR", default_value = "../shared/benchmarks")]
+    pub benchmarks: PathBuf,
+    /// Reference rows of the generated realistic set.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub synth_rows: u64,
+    /// Documents of the generated realistic set.
+    #[arg(long, value_name = "M", default_value_t = 2_000)]
+    pub synth_documents: u64,
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+    /// Matcher threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub fn run(cli: &Cli, command: &BenchCommand) -> Result<()> {
         BenchCommand::Http(args) => http(cli, args),
         BenchCommand::Eval(args) => super::bench_data::eval(args),
         BenchCommand::Server(args) => super::bench_data::server(cli, args),
+        BenchCommand::Quality(args) => super::bench_quality::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! (the strategy generator), fitted to labelled data when `--truth` is given.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::calibrate;
@@ -13,38 +14,43 @@ use crate::strategy::{self, DocumentSample};
 /// Documents read to profile; the rest of a larger file is not needed for a proposal.
 const SAMPLE: usize = 20_000;
 
-pub fn run(args: &GenerateArgs) -> Result<()> {
-    let pool = crate::matcher::thread_pool(args.threads)?;
-    let reference = pool.install(|| {
-        ingest::read_reference(&args.reference, args.encoding, args.id_column.as_deref())
-    })?;
-    let scan = ingest::scan_documents(
-        &args.documents,
-        args.encoding,
-        args.document_id_column.as_deref(),
-    )?;
+/// The first `SAMPLE` documents of a file as `strategy` profiles them, with the scan of
+/// the whole file (its ids).
+pub(crate) fn read_sample(
+    path: &Path,
+    encoding: ingest::Encoding,
+    id_column: Option<&str>,
+) -> Result<(DocumentSample, ingest::DocumentScan)> {
+    let scan = ingest::scan_documents(path, encoding, id_column)?;
     let columns: Vec<&str> = scan.headers.iter().map(String::as_str).collect();
     let mut sample = DocumentSample {
         columns: scan.headers.clone(),
         ids: Vec::new(),
         rows: Vec::new(),
     };
-    ingest::for_each_document_chunk(
+    ingest::for_each_document_chunk(path, encoding, &columns, 4_096, |first, rows| {
+        for (i, row) in rows.iter().enumerate() {
+            if sample.rows.len() < SAMPLE {
+                sample
+                    .ids
+                    .push(scan.ids.get(first + i).cloned().unwrap_or_default());
+                sample.rows.push(row.clone());
+            }
+        }
+        Ok(())
+    })?;
+    Ok((sample, scan))
+}
+
+pub fn run(args: &GenerateArgs) -> Result<()> {
+    let pool = crate::matcher::thread_pool(args.threads)?;
+    let reference = pool.install(|| {
+        ingest::read_reference(&args.reference, args.encoding, args.id_column.as_deref())
+    })?;
+    let (sample, scan) = read_sample(
         &args.documents,
         args.encoding,
-        &columns,
-        4_096,
-        |first, rows| {
-            for (i, row) in rows.iter().enumerate() {
-                if sample.rows.len() < SAMPLE {
-                    sample
-                        .ids
-                        .push(scan.ids.get(first + i).cloned().unwrap_or_default());
-                    sample.rows.push(row.clone());
-                }
-            }
-            Ok(())
-        },
+        args.document_id_column.as_deref(),
     )?;
     let reference = Arc::new(reference);
     let mut proposal = pool.install(|| strategy::propose(&reference, &sample))?;

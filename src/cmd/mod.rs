@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_data;
+mod bench_quality;
 mod demo;
 mod eval;
 mod generate;
