@@ -95,9 +95,7 @@ pub fn run(args: &QualityBenchArgs) -> Result<()> {
     );
     for set in &sets {
         eprintln!("{}", set.name);
-        let mut hand = set.hand.clone();
-        hand.assignment = Some(Assignment::None);
-        rows(&mut out, set, "hand-written", &hand, String::new(), &pool)?;
+        rows(&mut out, set, "hand-written", &set.hand, String::new(), &pool)?;
 
         let started = Instant::now();
         let proposal = pool.install(|| strategy::propose(&set.reference, &set.documents))?;
