@@ -95,7 +95,14 @@ pub fn run(args: &QualityBenchArgs) -> Result<()> {
     );
     for set in &sets {
         eprintln!("{}", set.name);
-        rows(&mut out, set, "hand-written", &set.hand, String::new(), &pool)?;
+        rows(
+            &mut out,
+            set,
+            "hand-written",
+            &set.hand,
+            String::new(),
+            &pool,
+        )?;
 
         let started = Instant::now();
         let proposal = pool.install(|| strategy::propose(&set.reference, &set.documents))?;

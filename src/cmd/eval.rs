@@ -38,17 +38,27 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     } else {
         Mode::Indexed
     };
-    let bar = super::progress_bar(documents.ids.len() * offline.passes(), "matching");
-    let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents.ids.len());
     let mut worst = report_file.as_ref().map(|_| Worst::default());
-    offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
-        tops.extend(outcomes.iter().map(MatchOutcome::prediction));
-        if let Some(worst) = worst.as_mut() {
-            worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
+    let tops = match worst.as_mut() {
+        // Only the report needs each document's candidates and evidence.
+        None => {
+            let bar = super::progress_bar(documents.ids.len(), "matching");
+            let tops = offline.predictions(mode, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            tops
         }
-        Ok(())
-    })?;
-    bar.finish_and_clear();
+        Some(worst) => {
+            let bar = super::progress_bar(documents.ids.len() * offline.passes(), "matching");
+            let mut tops = Vec::with_capacity(documents.ids.len());
+            offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
+                tops.extend(outcomes.iter().map(MatchOutcome::prediction));
+                worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
+                Ok(())
+            })?;
+            bar.finish_and_clear();
+            tops
+        }
+    };
     let predictions: Vec<Prediction> = documents
         .ids
         .iter()

@@ -70,6 +70,40 @@ impl Offline {
         }
     }
 
+    /// Each document's prediction (`MatchOutcome::prediction`), in file order, in one pass
+    /// even with a one-to-one assignment: the assignment needs only each document's
+    /// assignable rows, and the prediction only the matched row or the top candidate.
+    pub fn predictions(
+        &self,
+        mode: crate::matcher::Mode,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<Option<(u32, f64)>>> {
+        let sources: Vec<&str> = self.matcher.sources().collect();
+        let mut lite = Vec::with_capacity(self.documents.ids.len());
+        ingest::for_each_document_chunk(
+            &self.documents_path,
+            self.encoding,
+            &sources,
+            DOCUMENT_CHUNK,
+            |_, values| {
+                let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                lite.extend(outcomes.into_iter().map(|mut o| {
+                    o.candidates.truncate(1);
+                    for c in &mut o.candidates {
+                        c.fields = Vec::new();
+                    }
+                    o
+                }));
+                Ok(())
+            },
+        )?;
+        self.matcher.assign(&mut lite, &self.documents.ids);
+        Ok(lite
+            .iter()
+            .map(crate::matcher::MatchOutcome::prediction)
+            .collect())
+    }
+
     /// Matches the documents chunk by chunk in file order; `on_chunk` gets the position of
     /// the chunk's first document, its values and its outcomes. With a one-to-one
     /// assignment a first pass keeps only each document's assignable rows (a few per

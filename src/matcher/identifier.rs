@@ -355,6 +355,9 @@ fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
     keys
 }
 
+/// Rows a partial key may hold and still be walked (see `IdentifierColumn::cap_of`).
+const PARTIAL_CAP: usize = 1_024;
+
 pub struct IdentifierColumn {
     /// Folded values; an empty one is missing.
     full: StrColumn,
@@ -439,9 +442,22 @@ impl IdentifierColumn {
             return 0;
         };
         keys.iter()
-            .map(|(key, _)| self.postings.get(key).len())
-            .filter(|&n| n <= self.cap)
+            .map(|(key, bound)| (self.postings.get(key).len(), self.cap_of(*bound)))
+            .filter(|&(n, cap)| n <= cap)
+            .map(|(n, _)| n)
             .sum()
+    }
+
+    /// The longest list of a key with this bound that is walked: whole-value keys up to
+    /// the table's cap; partial keys (segments, deletion variants) up to `PARTIAL_CAP`
+    /// whatever the table's size, since each row they reach costs an edit distance, and a
+    /// segment shared by tens of thousands of rows (a year, a vendor's prefix) says little.
+    fn cap_of(&self, bound: f32) -> usize {
+        if bound >= 1.0 {
+            self.cap
+        } else {
+            self.cap.min(PARTIAL_CAP)
+        }
     }
 
     /// Credits every row sharing a key with the document with its exact weighted score,
@@ -456,7 +472,7 @@ impl IdentifierColumn {
         let mut residual = 0.0f32;
         for (key, bound) in keys {
             let rows = self.postings.get(key);
-            if rows.len() > self.cap {
+            if rows.len() > self.cap_of(*bound) {
                 residual = residual.max(*bound);
                 continue;
             }
