@@ -743,11 +743,14 @@ pub fn generate_strategy(
     if labelled > 0 {
         proposal = crate::calibrate::fit(proposal, reference, &sample, &labels, pool)?;
     }
-    let strategy = serde_json::json!({
+    let mut strategy = serde_json::json!({
         "field_mappings": proposal.config.field_mappings,
         "threshold": proposal.config.threshold,
         "min_coverage": proposal.config.min_coverage,
     });
+    if let (Some(assignment), Value::Object(map)) = (proposal.config.assignment, &mut strategy) {
+        map.insert("assignment".into(), serde_json::json!(assignment));
+    }
     let metrics = proposal.metrics.map(|m| {
         serde_json::json!({
             "labelled_documents": labelled,

@@ -129,6 +129,7 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
     let mut kept: Vec<Kept> = Vec::with_capacity(sample);
     let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents);
     let matching_started = Instant::now();
+    let threshold = matcher.config().threshold;
     offline.for_each_chunk(Mode::Indexed, &|| {}, |first, values, outcomes| {
         for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
             let top = outcome.candidates.first().map(|c| (c.row, c.confidence));
@@ -137,10 +138,13 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
                 kept.push(Kept {
                     values: doc.clone(),
                     top,
-                    matched: outcome.matched,
+                    // The document's own answer, before any one-to-one assignment: what
+                    // the full scan of this one document finds.
+                    matched: top.filter(|&(_, c)| c >= threshold).map(|(row, _)| row),
                 });
             }
-            tops.push(top);
+            // As `eval` judges it: the assigned row under one-to-one assignment.
+            tops.push(outcome.prediction());
         }
         Ok(())
     })?;
