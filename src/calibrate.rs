@@ -863,6 +863,143 @@ pub fn fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::{self, Encoding};
+    use std::collections::HashSet;
+    use std::path::{Path, PathBuf};
+
+    struct Set {
+        reference: Arc<ReferenceTable>,
+        documents: DocumentSample,
+        truth: Truth,
+    }
+
+    fn load(dir: &Path) -> Set {
+        let reference =
+            ingest::read_reference(&dir.join("reference.csv"), Encoding::Utf8, None).unwrap();
+        let (documents, scan) =
+            crate::cmd::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)
+                .unwrap();
+        let ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
+        let rows: HashSet<&str> = reference.ids.iter().collect();
+        let mut truth = ingest::truth_from_csv(
+            ingest::read_csv(&dir.join("truth.csv"), Encoding::Utf8).unwrap(),
+            &ids,
+            &|id| rows.contains(id),
+        )
+        .unwrap();
+        for id in &documents.ids {
+            truth.entry(id.clone()).or_insert(None);
+        }
+        Set {
+            reference: Arc::new(reference),
+            documents,
+            truth,
+        }
+    }
+
+    /// F1 at the config's threshold and the best F1 over thresholds, as `eval` counts.
+    fn f1s(set: &Set, raw: &crate::config::RawConfig, pool: &rayon::ThreadPool) -> (f64, f64) {
+        let config = raw.validate("test").unwrap();
+        let matcher = pool
+            .install(|| Matcher::build(config, Arc::clone(&set.reference)))
+            .unwrap();
+        let values = source_values(matcher.config(), &set.documents).unwrap();
+        let mut outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
+        matcher.assign(&mut outcomes, &set.documents.ids);
+        let predictions: Vec<Prediction> = set
+            .documents
+            .ids
+            .iter()
+            .zip(&outcomes)
+            .map(|(id, o)| Prediction {
+                document_id: id,
+                top: o
+                    .prediction()
+                    .map(|(row, c)| (set.reference.id(row as usize), c)),
+            })
+            .collect();
+        let report = evaluate::evaluate(
+            &predictions,
+            &set.truth,
+            matcher.config().threshold,
+            set.reference.len(),
+            false,
+        );
+        (report.f1, report.best_f1)
+    }
+
+    /// Issue 12's bar for configs generated without labels: the F1 at the generated
+    /// threshold within 0.03 of the best those mappings reach.
+    fn check_unlabelled(dir: &Path) -> (f64, f64, Proposal) {
+        let set = load(dir);
+        let pool = crate::matcher::thread_pool(2).unwrap();
+        let proposal = pool
+            .install(|| crate::strategy::propose(&set.reference, &set.documents))
+            .unwrap();
+        let calibrated =
+            calibrate(proposal, Arc::clone(&set.reference), &set.documents, &pool).unwrap();
+        let (f1, best) = f1s(&set, &calibrated.config, &pool);
+        assert!(
+            f1 >= best - 0.03,
+            "{}: F1 {f1} at the generated threshold, best {best}",
+            dir.display()
+        );
+        (f1, best, calibrated)
+    }
+
+    #[test]
+    fn a_config_generated_without_labels_is_usable_at_its_own_threshold_on_the_fixtures() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/invoices");
+        let (f1, best, proposal) = check_unlabelled(&dir);
+        assert!(best >= 0.99, "{best}");
+        assert!(f1 >= 0.99, "{f1}");
+        // Open items are claimed once, and the data say so.
+        assert_eq!(proposal.config.assignment, Some(Assignment::OneToOne));
+        let calibration = proposal.calibration.unwrap();
+        assert!((0.5..=1.0).contains(&calibration.expected_match_rate));
+    }
+
+    #[test]
+    fn a_config_generated_without_labels_is_usable_on_the_public_benchmarks() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/benchmarks");
+        for name in ["dblp-acm", "amazon-google"] {
+            let dir = root.join(name);
+            if !dir.join("truth.csv").exists() {
+                eprintln!("SKIPPED {name}: {} is absent", dir.display());
+                continue;
+            }
+            let (f1, best, _) = check_unlabelled(&dir);
+            eprintln!("{name}: generated F1 {f1}, best {best}");
+        }
+    }
+
+    #[test]
+    fn fitting_reports_a_cross_validated_f1_beside_the_in_sample_one() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/invoices");
+        let set = load(&dir);
+        let pool = crate::matcher::thread_pool(2).unwrap();
+        let proposal = pool
+            .install(|| crate::strategy::propose(&set.reference, &set.documents))
+            .unwrap();
+        let fitted = fit(
+            proposal,
+            Arc::clone(&set.reference),
+            &set.documents,
+            &set.truth,
+            &pool,
+        )
+        .unwrap();
+        let m = fitted.metrics.unwrap();
+        let (f1, _) = f1s(&set, &fitted.config, &pool);
+        // The in-sample figure is what eval counts at the fitted threshold.
+        assert_eq!(m.f1_after, round4(f1));
+        assert!(
+            m.f1_cross_validated > 0.9 && m.f1_cross_validated <= 1.0,
+            "{m:?}"
+        );
+        // The labels say each row is the true row of one document at most.
+        assert_eq!(fitted.config.assignment, Some(Assignment::OneToOne));
+    }
 
     #[test]
     fn expected_threshold_separates_confident_from_doubtful_predictions() {

@@ -6,7 +6,7 @@ mod bench_data;
 mod bench_quality;
 mod demo;
 mod eval;
-mod generate;
+pub(crate) mod generate;
 mod import;
 mod keys;
 mod match_;
