@@ -71,7 +71,10 @@ fn the_histogram_counts_each_result_once_by_its_confidence_in_hundredths() {
         .iter()
         .inspect(|r| assert_eq!(r["assigned"], true, "{r}"))
         .count() as i64;
-    assert_eq!(at_threshold, run["rows_matched"].as_i64().unwrap() + moved_off);
+    assert_eq!(
+        at_threshold,
+        run["rows_matched"].as_i64().unwrap() + moved_off
+    );
     assert!(histogram["approved"]
         .as_array()
         .unwrap()
