@@ -709,6 +709,38 @@ fn search(
     (weights, best, before)
 }
 
+/// What `eval` reports for `matcher` on documents given by their values (in mapping
+/// order) and ids: matched, assigned as the config says, each prediction judged against
+/// `truth`, with the best F1 over thresholds.
+pub(crate) fn evaluate_sample<S: AsRef<str>>(
+    matcher: &Matcher,
+    values: &[Vec<Option<String>>],
+    ids: &[S],
+    truth: &Truth,
+    pool: &rayon::ThreadPool,
+) -> evaluate::Report {
+    let mut outcomes = matcher.match_many(values, Mode::Indexed, pool, &|| {});
+    matcher.assign(&mut outcomes, ids);
+    let reference = matcher.reference();
+    let predictions: Vec<Prediction> = ids
+        .iter()
+        .zip(&outcomes)
+        .map(|(id, o)| Prediction {
+            document_id: id.as_ref(),
+            top: o
+                .prediction()
+                .map(|(row, c)| (reference.id(row as usize), c)),
+        })
+        .collect();
+    evaluate::evaluate(
+        &predictions,
+        truth,
+        matcher.config().threshold,
+        reference.len(),
+        false,
+    )
+}
+
 /// Fits weights and threshold of `proposal` to labelled pairs (document id -> true
 /// reference row id, or `None` for no true row), maximising F1; returns the fitted
 /// proposal with metrics. Only documents of the sample that have a label count; a caller
@@ -805,20 +837,14 @@ pub fn fit(
     // The reported F1s come from real matches, not from the pool.
     let exact_f1 = |c: &MatchConfig| -> Result<f64> {
         let matcher = Matcher::with_index(c.clone(), Arc::clone(&index))?;
-        let mut outcomes = matcher.match_many(&labelled_values, Mode::Indexed, pool, &|| {});
-        matcher.assign(&mut outcomes, &labelled.ids);
-        let predictions: Vec<Prediction> = labelled
-            .ids
-            .iter()
-            .zip(&outcomes)
-            .map(|(&id, o)| Prediction {
-                document_id: id,
-                top: o
-                    .prediction()
-                    .map(|(row, c)| (reference.id(row as usize), c)),
-            })
-            .collect();
-        Ok(evaluate::count(&predictions, &labelled.truth, |x| x >= c.threshold).f1())
+        Ok(evaluate_sample(
+            &matcher,
+            &labelled_values,
+            &labelled.ids,
+            &labelled.truth,
+            pool,
+        )
+        .f1)
     };
     let f1_before = exact_f1(&config)?;
     let mut fitted = with_weights(&config, &weights);
@@ -904,27 +930,7 @@ mod tests {
             .install(|| Matcher::build(config, Arc::clone(&set.reference)))
             .unwrap();
         let values = source_values(matcher.config(), &set.documents).unwrap();
-        let mut outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
-        matcher.assign(&mut outcomes, &set.documents.ids);
-        let predictions: Vec<Prediction> = set
-            .documents
-            .ids
-            .iter()
-            .zip(&outcomes)
-            .map(|(id, o)| Prediction {
-                document_id: id,
-                top: o
-                    .prediction()
-                    .map(|(row, c)| (set.reference.id(row as usize), c)),
-            })
-            .collect();
-        let report = evaluate::evaluate(
-            &predictions,
-            &set.truth,
-            matcher.config().threshold,
-            set.reference.len(),
-            false,
-        );
+        let report = evaluate_sample(&matcher, &values, &set.documents.ids, &set.truth, pool);
         (report.f1, report.best_f1)
     }
 

@@ -14,9 +14,8 @@ use crate::calibrate;
 use crate::cli::QualityBenchArgs;
 use crate::config::{Assignment, RawConfig};
 use crate::error::{Error, Result};
-use crate::evaluate::{self, Prediction};
 use crate::ingest::{self, Encoding, Truth};
-use crate::matcher::{Matcher, Mode, ReferenceTable};
+use crate::matcher::{Matcher, ReferenceTable};
 use crate::strategy::{self, DocumentSample};
 use crate::synth::{SynthOptions, SynthProfile};
 
@@ -205,27 +204,8 @@ fn score(set: &DataSet, raw: &RawConfig, pool: &rayon::ThreadPool) -> Result<Sco
                 .collect()
         })
         .collect();
-    let mut outcomes = matcher.match_many(&values, Mode::Indexed, pool, &|| {});
-    matcher.assign(&mut outcomes, &set.documents.ids);
-    let predictions: Vec<Prediction> = set
-        .documents
-        .ids
-        .iter()
-        .zip(&outcomes)
-        .map(|(id, o)| Prediction {
-            document_id: id,
-            top: o
-                .prediction()
-                .map(|(row, c)| (set.reference.id(row as usize), c)),
-        })
-        .collect();
-    let report = evaluate::evaluate(
-        &predictions,
-        &set.truth,
-        matcher.config().threshold,
-        set.reference.len(),
-        false,
-    );
+    let report =
+        calibrate::evaluate_sample(&matcher, &values, &set.documents.ids, &set.truth, pool);
     Ok(Scores {
         f1: report.f1,
         best_f1: report.best_f1,

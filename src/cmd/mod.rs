@@ -78,6 +78,21 @@ impl Offline {
         mode: crate::matcher::Mode,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<Option<(u32, f64)>>> {
+        Ok(self
+            .assigned_outcomes(mode, done)?
+            .iter()
+            .map(crate::matcher::MatchOutcome::prediction)
+            .collect())
+    }
+
+    /// Every document's outcome in file order, assigned as the config says, keeping of
+    /// the candidates only the first without its evidence: a few rows per document,
+    /// whatever the input size.
+    fn assigned_outcomes(
+        &self,
+        mode: crate::matcher::Mode,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<crate::matcher::MatchOutcome>> {
         let sources: Vec<&str> = self.matcher.sources().collect();
         let mut lite = Vec::with_capacity(self.documents.ids.len());
         ingest::for_each_document_chunk(
@@ -98,10 +113,7 @@ impl Offline {
             },
         )?;
         self.matcher.assign(&mut lite, &self.documents.ids);
-        Ok(lite
-            .iter()
-            .map(crate::matcher::MatchOutcome::prediction)
-            .collect())
+        Ok(lite)
     }
 
     /// Matches the documents chunk by chunk in file order; `on_chunk` gets the position of
@@ -122,25 +134,7 @@ impl Offline {
         let sources: Vec<&str> = self.matcher.sources().collect();
         let assigned = match self.matcher.config().assignment {
             crate::config::Assignment::None => None,
-            crate::config::Assignment::OneToOne => {
-                let mut lite = Vec::with_capacity(self.documents.ids.len());
-                ingest::for_each_document_chunk(
-                    &self.documents_path,
-                    self.encoding,
-                    &sources,
-                    DOCUMENT_CHUNK,
-                    |_, values| {
-                        let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
-                        lite.extend(outcomes.into_iter().map(|mut o| {
-                            o.candidates = Vec::new();
-                            o
-                        }));
-                        Ok(())
-                    },
-                )?;
-                self.matcher.assign(&mut lite, &self.documents.ids);
-                Some(lite)
-            }
+            crate::config::Assignment::OneToOne => Some(self.assigned_outcomes(mode, done)?),
         };
         ingest::for_each_document_chunk(
             &self.documents_path,
