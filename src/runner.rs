@@ -8,7 +8,8 @@
 //! was triggered, so later edits never change it. Results are written in batches by one
 //! writer thread while the pool matches the next chunk; a cancelled run keeps them. With a
 //! one-to-one assignment every document is matched first (phase `matching`), then the
-//! assignment is made and the results are written (`saving`); cancelling before that keeps none.
+//! assignment is made and the results are written (`saving`); a run cancelled while matching
+//! keeps the documents matched so far, assigned among themselves (SPEC: partial results kept).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -655,7 +656,9 @@ impl Runner {
             }
             progress(done, total.max(0) as u64);
         }
-        if one_to_one && !cancelled {
+        // Cancelled or not, the documents matched so far are assigned among themselves and
+        // kept.
+        if one_to_one {
             let ids: Vec<&str> = held.iter().map(|r| r.document_id.as_str()).collect();
             matcher.assign(&mut held_outcomes, &ids);
             drop(ids);

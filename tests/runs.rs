@@ -10,11 +10,15 @@ use common::server::{cli, request, TestServer};
 use serde_json::{json, Value};
 
 /// A generated set big enough that a run lasts seconds in a debug build: imported through
-/// the CLI (as users do) with a config for it. Returns the config id.
+/// the CLI (as users do) with a config for it. Returns the config id. These tests are about
+/// the lifecycle, so the run's length must be predictable: the clean profile, and each
+/// document's own best row (one-to-one runs are tested with the fixtures below).
 fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
     let dir = server.dir.path().join("set");
     let out = common::refmatch(&[
         "synth",
+        "--profile",
+        "clean",
         "--reference-rows",
         &rows.to_string(),
         "--documents",
@@ -44,6 +48,7 @@ fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
     let mut config: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     config["reference_data_id"] = json!(reference.trim());
+    config["assignment"] = json!("none");
     let created = server.post_json("/v1/matching/configs", &config);
     assert_eq!(created.status, 201, "{}", created.text());
     created.json()["id"].as_str().unwrap().to_string()
