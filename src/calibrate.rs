@@ -106,7 +106,7 @@ struct CandidatePool {
 }
 
 /// The documents' values for each mapping's source, in mapping order.
-fn source_values(
+pub(crate) fn source_values(
     config: &MatchConfig,
     documents: &DocumentSample,
 ) -> Result<Vec<Vec<Option<String>>>> {

@@ -185,25 +185,7 @@ fn rows(
 fn score(set: &DataSet, raw: &RawConfig, pool: &rayon::ThreadPool) -> Result<Scores> {
     let config = raw.validate("bench quality")?;
     let matcher = pool.install(|| Matcher::build(config, Arc::clone(&set.reference)))?;
-    let columns: Vec<usize> = matcher
-        .sources()
-        .map(|s| {
-            set.documents.column(s).ok_or_else(|| {
-                Error::invalid("bench quality", s, "is not a column of the documents")
-            })
-        })
-        .collect::<Result<_>>()?;
-    let values: Vec<Vec<Option<String>>> = set
-        .documents
-        .rows
-        .iter()
-        .map(|row| {
-            columns
-                .iter()
-                .map(|&c| row.get(c).cloned().flatten())
-                .collect()
-        })
-        .collect();
+    let values = calibrate::source_values(matcher.config(), &set.documents)?;
     let report =
         calibrate::evaluate_sample(&matcher, &values, &set.documents.ids, &set.truth, pool);
     Ok(Scores {
