@@ -535,13 +535,26 @@ fn ai_resolve_rescores_only_the_unreviewed_band_and_records_what_it_changed() {
         assert_eq!(old["confidence"], r["confidence"]);
     }
     // Only a completed run can be resolved.
+    // A fast machine may finish the run before the cancel arrives (the cancel then answers
+    // 409), so try until one run really ends cancelled.
     let config_id = run["matching_config_id"].as_str().unwrap();
-    let queued = server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
-    let queued_id = queued.json()["id"].as_str().unwrap().to_string();
-    server.post_json(&format!("/v1/matching/runs/{queued_id}/cancel"), &json!({}));
+    let cancelled_id = (0..20)
+        .find_map(|_| {
+            let queued =
+                server.post_json(&format!("/v1/matching/configs/{config_id}/run"), &json!({}));
+            let queued_id = queued.json()["id"].as_str().unwrap().to_string();
+            let cancel =
+                server.post_json(&format!("/v1/matching/runs/{queued_id}/cancel"), &json!({}));
+            if cancel.status != 200 {
+                return None;
+            }
+            let ended = server.wait_for_run(&queued_id, 60);
+            (ended["status"] == "cancelled").then_some(queued_id)
+        })
+        .expect("one of 20 runs is cancelled before it completes");
     server
         .post_json(
-            &format!("/v1/matching/runs/{queued_id}/ai-resolve"),
+            &format!("/v1/matching/runs/{cancelled_id}/ai-resolve"),
             &json!({}),
         )
         .assert_error(409, "conflict");
