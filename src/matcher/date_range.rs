@@ -113,7 +113,6 @@ impl DateColumn {
         let Parsed::Value(day) = probe.day else {
             return 0.0;
         };
-        acc.begin_group();
         for batch in self.window(probe).chunks(PREFETCH) {
             acc.prefetch(batch.iter().map(|&(_, row)| row));
             for &(d, row) in batch {

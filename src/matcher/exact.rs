@@ -97,7 +97,6 @@ impl ExactColumn {
     /// not credited: 0, every other row scores 0.
     pub fn enumerate(&self, probe: &ExactProbe, weight: f32, acc: &mut Accumulator) -> f32 {
         if let Parsed::Value(Some(key)) = probe.key {
-            acc.begin_group();
             for &row in self.postings.rows_of(key) {
                 acc.credit(row, weight);
             }

@@ -436,12 +436,14 @@ impl IdentifierColumn {
         self.get(row).is_some()
     }
 
-    /// Rows `enumerate` walks: those sharing a key that is not too common to walk.
-    pub fn cost(&self, probe: &IdentifierProbe) -> usize {
-        let Parsed::Value((_, keys)) = &probe.value else {
+    /// Rows `enumerate` walks for `keys`: those sharing such a key that is not too common
+    /// to walk.
+    pub fn cost(&self, probe: &IdentifierProbe, keys: Keys) -> usize {
+        let Parsed::Value((_, all)) = &probe.value else {
             return 0;
         };
-        keys.iter()
+        all.iter()
+            .filter(|(_, bound)| keys.takes(*bound))
             .map(|(key, bound)| (self.postings.get(key).len(), self.cap_of(*bound)))
             .filter(|&(n, cap)| n <= cap)
             .map(|(n, _)| n)
@@ -460,24 +462,40 @@ impl IdentifierColumn {
         }
     }
 
-    /// Credits every row sharing a key with the document with its exact weighted score,
-    /// once, when that score is above 0. Every row scoring above 0 shares a key, so rows not
-    /// credited score 0, unless a key was too common to walk: the returned bound for rows
-    /// not credited is then the most a row found only through such a key can score.
-    pub fn enumerate(&self, probe: &IdentifierProbe, weight: f32, acc: &mut Accumulator) -> f32 {
-        let Parsed::Value((folded, keys)) = &probe.value else {
+    /// Credits every row sharing one of `keys` with the document with its exact weighted
+    /// score, once per row, when that score is above 0. Every row scoring above 0 shares a
+    /// key, so once whole and partial keys are walked, rows not credited score 0, unless a
+    /// key was too common to walk. Returns the most a row not credited so far can score:
+    /// after the whole-value keys, up to the best partial key's bound (its score comes
+    /// from an edit); after the partial keys, up to the bound of the keys too common to
+    /// walk.
+    pub fn enumerate(
+        &self,
+        probe: &IdentifierProbe,
+        keys: Keys,
+        weight: f32,
+        acc: &mut Accumulator,
+    ) -> f32 {
+        let Parsed::Value((folded, all)) = &probe.value else {
             return 0.0;
         };
-        acc.begin_group();
         let mut residual = 0.0f32;
-        for (key, bound) in keys {
+        for (key, bound) in all {
             let rows = self.postings.get(key);
             if rows.len() > self.cap_of(*bound) {
+                // Too common to walk, in either step.
                 residual = residual.max(*bound);
                 continue;
             }
+            if !keys.takes(*bound) {
+                if keys == Keys::Whole {
+                    // A partial key, walked later if at all.
+                    residual = residual.max(*bound);
+                }
+                continue;
+            }
             for &row in rows {
-                if acc.fresh_in_group(row) {
+                if acc.fresh(row) {
                     if let Some(b) = self.get(row) {
                         let score = score_refs(folded.as_ref(), b);
                         if score > 0.0 {
@@ -488,6 +506,25 @@ impl IdentifierColumn {
             }
         }
         residual
+    }
+}
+
+/// Which of a document's keys a walk takes: the whole-value keys (its folded form, with and
+/// without prefix), which find equal and prefix-dropped rows from short lists, or the
+/// partial keys, which find rows up to two edits away at the cost of an edit distance per
+/// row. Partial keys are walked only when rows an edit away can still matter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keys {
+    Whole,
+    Partial,
+}
+
+impl Keys {
+    fn takes(self, bound: f32) -> bool {
+        match self {
+            Keys::Whole => bound >= 1.0,
+            Keys::Partial => bound < 1.0,
+        }
     }
 }
 
@@ -748,11 +785,25 @@ mod tests {
         }
     }
 
-    /// What `enumerate` credits, by row, and the residual it returns.
+    /// What `enumerate` credits over both steps, by row, and the residual it returns.
     fn walk(col: &IdentifierColumn, doc: &str, rows: usize) -> (Vec<(u32, f32)>, f32) {
+        walk_keys(col, doc, rows, &[Keys::Whole, Keys::Partial])
+    }
+
+    fn walk_keys(
+        col: &IdentifierColumn,
+        doc: &str,
+        rows: usize,
+        steps: &[Keys],
+    ) -> (Vec<(u32, f32)>, f32) {
         let mut acc = Accumulator::new(rows, &[], &[]);
         acc.begin_document();
-        let residual = col.enumerate(&col.prepare(Some(doc)), 1.0, &mut acc);
+        acc.begin_field(0);
+        let probe = col.prepare(Some(doc));
+        let mut residual = 1.0;
+        for &keys in steps {
+            residual = col.enumerate(&probe, keys, 1.0, &mut acc);
+        }
         let mut credited: Vec<(u32, f32)> = acc
             .touched()
             .iter()
@@ -790,6 +841,32 @@ mod tests {
                 .collect();
             assert_eq!(credited, expected, "{doc}");
         }
+    }
+
+    #[test]
+    fn whole_keys_credit_equal_and_prefix_dropped_rows_and_bound_the_rest() {
+        let values = [
+            "INV-2023-0042",
+            "INV-2023-0043",
+            "2023-0042",
+            "RE-2023-0042",
+        ];
+        let col = IdentifierColumn::build(values.into_iter());
+        let (credited, residual) = walk_keys(&col, "INV-2O23-OO42", values.len(), &[Keys::Whole]);
+        // `RE-2023-0042` shares the form without prefix but not a rule: reached, not credited.
+        assert_eq!(credited, vec![(0, 1.0), (2, 0.9)]);
+        // One insertion, in 12 characters: the best a row found only by a partial key scores.
+        assert!(
+            (residual - (1.0 - 1.0 / 12.0) as f32).abs() < 1e-6,
+            "{residual}"
+        );
+        // The partial keys then add the row one edit away, and credit no row twice.
+        let (both, residual) = walk(&col, "INV-2O23-OO42", values.len());
+        assert_eq!(residual, 0.0);
+        assert_eq!(both.len(), 3);
+        assert_eq!((both[0], both[2]), (credited[0], credited[1]));
+        assert_eq!(both[1].0, 1);
+        assert!((both[1].1 - (1.0 - 1.0 / 11.0) as f32).abs() < 1e-6);
     }
 
     #[test]

@@ -86,29 +86,33 @@ pub const PREFETCH: usize = 32;
 /// Per-thread scratch space, reused across documents.
 ///
 /// For each row a document's walked lists reach, it holds an upper bound of the row's
-/// weighted score on the linear fields (`credit`); fuzzy fields keep their bounds per value
-/// in their own scratch. Reached rows get a dense slot in the order
+/// weighted score on the linear fields (`credit`), and which fields credited it: a field's
+/// lists may be walked in more than one step (an identifier's whole-value keys, then its
+/// partial keys), and each row takes only the first credit of each field. Fuzzy fields
+/// keep their bounds per value in their own scratch. Reached rows get a dense slot in the order
 /// they were reached, so passes over them read memory in order; only the first touch of a
 /// row looks it up in the per-row table.
 pub struct Accumulator {
-    /// Per row: the document epoch it was last reached in, its dense slot, the group that
-    /// last credited it, and two row facts bounds need (copied here so that reaching a row
-    /// costs one cache miss and later passes read only dense arrays).
+    /// Per row: the document epoch it was last reached in, its dense slot, and two row
+    /// facts bounds need (copied here so that reaching a row costs one cache miss and later
+    /// passes read only dense arrays).
     rows: Vec<RowState>,
     touched: Vec<u32>,
     linear: Vec<f32>,
+    /// Per slot, a bit per field that credited the row.
+    credited: Vec<u64>,
     scored: Vec<bool>,
     class: Vec<u32>,
     value: Vec<u32>,
     epoch: u32,
-    group_id: u32,
+    /// The bit of the field now crediting.
+    field: u64,
 }
 
 #[derive(Clone, Copy, Default)]
 struct RowState {
     epoch: u32,
     slot: u32,
-    group: u32,
     class: u32,
     value: u32,
 }
@@ -127,11 +131,12 @@ impl Accumulator {
                 .collect(),
             touched: Vec::new(),
             linear: Vec::new(),
+            credited: Vec::new(),
             scored: Vec::new(),
             class: Vec::new(),
             value: Vec::new(),
             epoch: 0,
-            group_id: 0,
+            field: 1,
         }
     }
 
@@ -139,46 +144,45 @@ impl Accumulator {
     pub fn begin_document(&mut self) {
         self.touched.clear();
         self.linear.clear();
+        self.credited.clear();
         self.scored.clear();
         self.class.clear();
         self.value.clear();
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.rows.iter_mut().for_each(|r| {
-                r.epoch = 0;
-                r.group = 0;
-            });
+            self.rows.iter_mut().for_each(|r| r.epoch = 0);
             self.epoch = 1;
         }
     }
 
-    /// Starts a group of credits of which each row receives only the first.
-    pub fn begin_group(&mut self) {
-        self.group_id = self.group_id.wrapping_add(1);
-        if self.group_id == 0 {
-            self.rows.iter_mut().for_each(|r| r.group = 0);
-            self.group_id = 1;
-        }
+    /// Makes `field` (a mapping's index, below 64) the one whose credits follow; each row
+    /// receives only the first credit of each field.
+    pub fn begin_field(&mut self, field: usize) {
+        self.field = 1u64 << (field % 64);
     }
 
-    /// The dense slot of `row` if this group has not credited it yet, reaching it first
-    /// when needed.
+    /// The dense slot of `row` if the current field has not credited it yet, reaching it
+    /// first when needed.
     fn slot_for_credit(&mut self, row: u32) -> Option<usize> {
-        let (epoch, group_id) = (self.epoch, self.group_id);
+        let epoch = self.epoch;
         let state = self.rows.get_mut(row as usize)?;
-        if state.epoch == epoch && state.group == group_id {
-            return None;
+        if state.epoch == epoch {
+            let slot = state.slot as usize;
+            let credited = self.credited.get_mut(slot)?;
+            if *credited & self.field != 0 {
+                return None;
+            }
+            *credited |= self.field;
+            return Some(slot);
         }
-        state.group = group_id;
-        if state.epoch != epoch {
-            state.epoch = epoch;
-            state.slot = self.touched.len() as u32;
-            self.touched.push(row);
-            self.linear.push(0.0);
-            self.scored.push(false);
-            self.class.push(state.class);
-            self.value.push(state.value);
-        }
+        state.epoch = epoch;
+        state.slot = self.touched.len() as u32;
+        self.touched.push(row);
+        self.linear.push(0.0);
+        self.credited.push(self.field);
+        self.scored.push(false);
+        self.class.push(state.class);
+        self.value.push(state.value);
         Some(state.slot as usize)
     }
 
@@ -195,15 +199,20 @@ impl Accumulator {
         std::hint::black_box(sum);
     }
 
-    /// Whether this group has not credited `row` yet (so computing its credit is worth it).
-    pub fn fresh_in_group(&self, row: u32) -> bool {
-        self.rows
-            .get(row as usize)
-            .is_some_and(|s| s.epoch != self.epoch || s.group != self.group_id)
+    /// Whether the current field has not credited `row` yet (so computing its credit is
+    /// worth it).
+    pub fn fresh(&self, row: u32) -> bool {
+        self.rows.get(row as usize).is_some_and(|s| {
+            s.epoch != self.epoch
+                || self
+                    .credited
+                    .get(s.slot as usize)
+                    .is_some_and(|c| c & self.field == 0)
+        })
     }
 
-    /// Adds `amount` to `row`'s linear bound unless the row was already credited in this
-    /// group; callers credit in descending amount so the first credit is the best one.
+    /// Adds `amount` to `row`'s linear bound unless the current field already credited
+    /// it; callers credit in descending amount so the first credit is the best one.
     pub fn credit(&mut self, row: u32, amount: f32) {
         if let Some(slot) = self.slot_for_credit(row) {
             self.linear[slot] += amount;
@@ -217,6 +226,11 @@ impl Accumulator {
 
     pub fn linear(&self, slot: usize) -> f32 {
         self.linear.get(slot).copied().unwrap_or(0.0)
+    }
+
+    /// The fields that credited the row in `slot`, a bit per mapping.
+    pub fn credited(&self, slot: usize) -> u64 {
+        self.credited.get(slot).copied().unwrap_or(0)
     }
 
     /// The class of the row in `slot`.
@@ -263,17 +277,21 @@ mod tests {
     }
 
     #[test]
-    fn accumulator_credits_once_per_group_and_forgets_between_documents() {
+    fn accumulator_credits_once_per_field_and_forgets_between_documents() {
         let mut acc = Accumulator::new(5, &[0, 1, 2, 3, 4], &[]);
         acc.begin_document();
-        acc.begin_group();
+        acc.begin_field(0);
         acc.credit(1, 0.5);
         acc.credit(1, 0.4);
         acc.credit(3, 0.5);
-        acc.begin_group();
+        acc.begin_field(1);
         acc.credit(1, 0.2);
         acc.credit(4, 1.5);
         acc.credit(9, 1.0);
+        // A field walked in a second step credits a row it already credited no more.
+        acc.begin_field(0);
+        assert!(!acc.fresh(1) && acc.fresh(4) && acc.fresh(2));
+        acc.credit(1, 0.9);
         assert_eq!(acc.touched(), &[1, 3, 4]);
         assert_eq!(acc.linear(0), 0.7);
         assert_eq!(acc.linear(2), 1.5);
@@ -282,7 +300,7 @@ mod tests {
         assert!(acc.mark_scored(1));
         assert!(!acc.mark_scored(1));
         acc.begin_document();
-        acc.begin_group();
+        acc.begin_field(0);
         acc.credit(2, 0.1);
         acc.credit(1, 0.3);
         assert_eq!(acc.touched(), &[2, 1]);

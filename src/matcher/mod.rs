@@ -27,14 +27,17 @@ use rayon::prelude::*;
 use crate::config::{Assignment, MatchConfig, MissingValues, Strategy};
 use crate::error::{Error, Result};
 pub use combine::combine;
+use identifier::Keys;
 pub use reference::{ReferenceTable, StrColumn};
 
 /// How many candidates a result reports.
 pub const TOP_CANDIDATES: usize = 5;
 /// When a document's lists hold at most this many rows in all, the index keeps going until
 /// all five candidates are certain; above it, until the best one is (SPEC holds the index
-/// to the best candidate; the others are the best of the rows it had to score).
-pub const EXACT_CANDIDATES_BUDGET: usize = 4_096;
+/// to the best candidate; the others are the best of the rows it had to score). On messy
+/// invoices lists of a few thousand rows are common, and proving four more candidates
+/// there cost a third of the matching time.
+pub const EXACT_CANDIDATES_BUDGET: usize = 1_024;
 /// Rows scored between two looks at whether the rest can still matter.
 const SCORE_ROUND: usize = 8;
 /// Scoring a row exactly costs about as much as crediting this many rows from a list: when
@@ -98,6 +101,9 @@ pub struct MatchOutcome {
     /// Set by `Matcher::assign` when the assignment changed `matched` from the first
     /// candidate at or above the threshold (to another row, or to none).
     pub assigned: bool,
+    /// Reference rows retrieval reached (credited from a list) for this document; every
+    /// row in `Mode::Exhaustive`. What the index cost, for benchmarks.
+    pub reached: usize,
 }
 
 impl MatchOutcome {
@@ -149,10 +155,12 @@ pub struct Scratch {
     class_bounds: Vec<(f64, f64)>,
 }
 
-/// One step of retrieval: walk a field's list, or for a fuzzy field its values, then rows.
+/// One step of retrieval: walk a field's list (for an identifier its whole-value keys,
+/// then its partial keys), or for a fuzzy field its values, then rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
     List,
+    IdentifierPartial,
     FuzzyValues,
     FuzzyRows,
 }
@@ -538,16 +546,20 @@ impl Matcher {
     ) -> MatchOutcome {
         let probes = self.prepare(values, scratch);
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(self.kept() + 1);
-        match mode {
+        let reached = match mode {
             Mode::Exhaustive => {
                 for row in 0..self.index.reference.len() as u32 {
                     if !excluded.contains(&row) {
                         self.score_into(&probes, row, scratch, &mut best);
                     }
                 }
+                self.index.reference.len()
             }
-            Mode::Indexed => self.retrieve(&probes, excluded, scratch, &mut best),
-        }
+            Mode::Indexed => {
+                self.retrieve(&probes, excluded, scratch, &mut best);
+                scratch.acc.touched().len()
+            }
+        };
         let threshold = self.config.threshold;
         let assignable = match self.config.assignment {
             Assignment::None => Vec::new(),
@@ -581,6 +593,7 @@ impl Matcher {
             candidates,
             assignable,
             assigned: false,
+            reached,
         }
     }
 
@@ -690,6 +703,12 @@ impl Matcher {
                 let values = c.value_cost(p);
                 order.push((values, i, Step::FuzzyValues));
                 order.push((c.row_cost(p).max(values + 1), i, Step::FuzzyRows));
+            } else if let (FieldIndex::Identifier(c), Probe::Identifier(p)) = (field, probe) {
+                // Whole-value keys first (short lists), partial keys only if still needed.
+                let whole = c.cost(p, Keys::Whole);
+                order.push((whole, i, Step::List));
+                let partial = c.cost(p, Keys::Partial);
+                order.push((partial.max(whole + 1), i, Step::IdentifierPartial));
             } else {
                 let cost = field.cost(probe);
                 if cost != usize::MAX {
@@ -697,6 +716,7 @@ impl Matcher {
                 }
             }
         }
+        scratch.acc.begin_document();
         if doc_mask == 0 {
             return;
         }
@@ -710,7 +730,6 @@ impl Matcher {
             1
         };
         let mut residuals = vec![Residual::Unwalked; self.index.fields.len()];
-        scratch.acc.begin_document();
         scratch.pending.clear();
         scratch.cursor = 0;
         scratch.sorted = 0;
@@ -726,6 +745,7 @@ impl Matcher {
             }
             let weight = self.config.mappings[i].weight as f32;
             let acc = &mut scratch.acc;
+            acc.begin_field(i);
             residuals[i] = match (&self.index.fields[i], &probes[i]) {
                 (FieldIndex::Exact(c), Probe::Exact(p)) => {
                     Residual::Linear(c.enumerate(p, weight, acc))
@@ -737,7 +757,11 @@ impl Matcher {
                     Residual::Linear(c.enumerate(p, weight, acc))
                 }
                 (FieldIndex::Identifier(c), Probe::Identifier(p)) => {
-                    Residual::Linear(c.enumerate(p, weight, acc))
+                    let keys = match step {
+                        Step::IdentifierPartial => Keys::Partial,
+                        _ => Keys::Whole,
+                    };
+                    Residual::Linear(c.enumerate(p, keys, weight, acc))
                 }
                 (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
                     (Step::FuzzyRows, Residual::Fuzzy(r)) => {
@@ -780,6 +804,9 @@ impl Matcher {
     }
 
     /// The bound of `row`'s confidence from what the walked lists credited it.
+    /// `with_residual` has the walked linear fields whose uncredited rows may still score
+    /// above 0: the class constant counts their residual, which a row the field credited
+    /// (at its exact score) does not take.
     #[allow(clippy::too_many_arguments)]
     fn row_bound(
         &self,
@@ -788,7 +815,7 @@ impl Matcher {
         doc_mask: u64,
         residuals: &[Residual],
         class_bounds: &[(f64, f64)],
-        fuzzy_walked: u64,
+        (fuzzy_walked, with_residual): (u64, u64),
         acc: &index::Accumulator,
         scratches: &[fuzzy::FuzzyScratch],
     ) -> f64 {
@@ -797,6 +824,12 @@ impl Matcher {
             return 1.0;
         };
         let mut sum = f64::from(acc.linear(slot)) + constant;
+        let row_mask = doc_mask & self.index.classes[class];
+        for i in bits(row_mask & with_residual & acc.credited(slot)) {
+            if let Residual::Linear(r) = residuals[i] {
+                sum -= self.config.mappings[i].weight * f64::from(r);
+            }
+        }
         let walked = doc_mask & self.index.classes[class] & fuzzy_walked;
         for i in bits(walked) {
             if let (Residual::Fuzzy(r), FieldIndex::Fuzzy(c), Some(scratch)) =
@@ -877,6 +910,11 @@ impl Matcher {
             .enumerate()
             .filter(|(_, r)| matches!(r, Residual::Fuzzy(_)))
             .fold(0u64, |m, (i, _)| m | (1 << i));
+        let with_residual = residuals
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Residual::Linear(r) if *r > 0.0))
+            .fold(0u64, |m, (i, _)| m | (1 << i));
         let theta = self.theta(best, k);
         let acc = &scratch.acc;
         let bound_of = |slot: usize, row: u32| {
@@ -886,7 +924,7 @@ impl Matcher {
                 doc_mask,
                 residuals,
                 &class_bounds,
-                fuzzy_walked,
+                (fuzzy_walked, with_residual),
                 acc,
                 &scratch.fuzzy,
             )
@@ -1065,7 +1103,7 @@ impl FieldIndex {
             (FieldIndex::Exact(c), Probe::Exact(p)) => c.cost(p),
             (FieldIndex::Date(c), Probe::Date(p)) => c.cost(p),
             (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.cost(p),
-            (FieldIndex::Identifier(c), Probe::Identifier(p)) => c.cost(p),
+            (FieldIndex::Identifier(c), Probe::Identifier(p)) => c.cost(p, Keys::Whole),
             _ => usize::MAX,
         }
     }

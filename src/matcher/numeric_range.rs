@@ -138,7 +138,6 @@ impl NumericColumn {
         let Parsed::Value(amount) = &probe.amount else {
             return 0.0;
         };
-        acc.begin_group();
         for batch in self.candidates(probe).chunks(PREFETCH) {
             acc.prefetch(batch.iter().map(|&(_, row)| row));
             for (reference, row) in batch {
