@@ -126,29 +126,42 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
     // Evenly spread documents kept for the agreement and latency checks.
     let sample = args.sample.min(documents);
     let every = (documents / sample.max(1)).max(1);
-    let mut kept: Vec<Kept> = Vec::with_capacity(sample);
-    let mut tops: Vec<Option<(u32, f64)>> = Vec::with_capacity(documents);
     let matching_started = Instant::now();
     let threshold = matcher.config().threshold;
-    offline.for_each_chunk(Mode::Indexed, &|| {}, |first, values, outcomes| {
-        for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
-            let top = outcome.candidates.first().map(|c| (c.row, c.confidence));
-            let n = first + i;
-            if n % every == 0 && kept.len() < sample {
-                kept.push(Kept {
-                    values: doc.clone(),
-                    top,
-                    // The document's own answer, before any one-to-one assignment: what
-                    // the full scan of this one document finds.
-                    matched: top.filter(|&(_, c)| c >= threshold).map(|(row, _)| row),
-                });
-            }
-            // As `eval` judges it: the assigned row under one-to-one assignment.
-            tops.push(outcome.prediction());
-        }
-        Ok(())
-    })?;
+    // One pass, as `eval` makes it: with a one-to-one assignment, the assignment over
+    // every document's assignable rows follows.
+    let outcomes = offline.assigned_outcomes(Mode::Indexed, &|| {})?;
     let matching = matching_started.elapsed();
+    // As `eval` judges it: the assigned row under one-to-one assignment.
+    let tops: Vec<Option<(u32, f64)>> = outcomes.iter().map(|o| o.prediction()).collect();
+    let mut reached: Vec<f64> = outcomes.iter().map(|o| o.reached as f64).collect();
+    let mut kept: Vec<Kept> = Vec::with_capacity(sample);
+    let sources: Vec<&str> = matcher.sources().collect();
+    ingest::for_each_document_chunk(
+        &set.dir.join("documents.csv"),
+        Encoding::Utf8,
+        &sources,
+        8_192,
+        |first, values| {
+            for (i, doc) in values.iter().enumerate() {
+                let n = first + i;
+                if n % every == 0 && kept.len() < sample {
+                    let top = outcomes
+                        .get(n)
+                        .and_then(|o| o.candidates.first())
+                        .map(|c| (c.row, c.confidence));
+                    kept.push(Kept {
+                        values: doc.clone(),
+                        top,
+                        // The document's own answer, before any one-to-one assignment:
+                        // what the full scan of this one document finds.
+                        matched: top.filter(|&(_, c)| c >= threshold).map(|(row, _)| row),
+                    });
+                }
+            }
+            Ok(())
+        },
+    )?;
     let truth_csv = ingest::read_csv(&set.dir.join("truth.csv"), Encoding::Utf8)?;
     let document_ids = offline.documents.ids.iter().map(String::as_str).collect();
     let truth =
@@ -185,6 +198,7 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
+    reached.sort_by(f64::total_cmp);
 
     // The index against a full scan of every row, on the sample.
     let exhaustive_started = Instant::now();
@@ -225,6 +239,13 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         "top_candidate_equal": same_top,
         "matched_row_equal": same_matched,
         "exhaustive_ms": ms(exhaustive_started.elapsed()),
+        "rows_reached_per_document": {
+            "p50": percentile(&reached, 0.5),
+            "p90": percentile(&reached, 0.9),
+            "p99": percentile(&reached, 0.99),
+            "max": percentile(&reached, 1.0),
+            "mean": (reached.iter().sum::<f64>() / reached.len().max(1) as f64).round(),
+        },
         "single_document_ms": {
             "p50": percentile(&latencies, 0.5),
             "p99": percentile(&latencies, 0.99),

@@ -88,7 +88,7 @@ impl Offline {
     /// Every document's outcome in file order, assigned as the config says, keeping of
     /// the candidates only the first without its evidence: a few rows per document,
     /// whatever the input size.
-    fn assigned_outcomes(
+    pub(crate) fn assigned_outcomes(
         &self,
         mode: crate::matcher::Mode,
         done: &(dyn Fn() + Sync),
