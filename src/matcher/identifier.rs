@@ -436,39 +436,43 @@ impl IdentifierColumn {
         self.get(row).is_some()
     }
 
-    /// Rows `enumerate` walks for `keys`: those sharing such a key that is not too common
-    /// to walk.
+    /// Rows `enumerate` walks for `keys`: the lists of the keys of that step.
     pub fn cost(&self, probe: &IdentifierProbe, keys: Keys) -> usize {
         let Parsed::Value((_, all)) = &probe.value else {
             return 0;
         };
         all.iter()
-            .filter(|(_, bound)| keys.takes(*bound))
-            .map(|(key, bound)| (self.postings.get(key).len(), self.cap_of(*bound)))
-            .filter(|&(n, cap)| n <= cap)
-            .map(|(n, _)| n)
+            .filter_map(|(key, bound)| {
+                let n = self.postings.get(key).len();
+                (self.step_of(*bound, n) == Some(keys)).then_some(n)
+            })
             .sum()
     }
 
-    /// The longest list of a key with this bound that is walked: whole-value keys up to
-    /// the table's cap; partial keys (segments, deletion variants) up to `PARTIAL_CAP`
-    /// whatever the table's size, since each row they reach costs an edit distance, and a
-    /// segment shared by tens of thousands of rows (a year, a vendor's prefix) says little.
-    fn cap_of(&self, bound: f32) -> usize {
-        if bound >= 1.0 {
-            self.cap
+    /// The step that walks a key with this bound and list length: whole-value keys up to
+    /// the table's cap; partial keys (segments, deletion variants) up to `PARTIAL_CAP` in
+    /// the partial step, since each row they reach costs an edit distance, and a segment
+    /// shared by thousands of rows (a year, a vendor's prefix) says little; longer partial
+    /// lists, up to the table's cap, in a last step that only documents whose best row is
+    /// weak need. `None`: too common to walk at all.
+    fn step_of(&self, bound: f32, rows: usize) -> Option<Keys> {
+        if rows > self.cap {
+            None
+        } else if bound >= 1.0 {
+            Some(Keys::Whole)
+        } else if rows <= PARTIAL_CAP {
+            Some(Keys::Partial)
         } else {
-            self.cap.min(PARTIAL_CAP)
+            Some(Keys::Common)
         }
     }
 
-    /// Credits every row sharing one of `keys` with the document with its exact weighted
-    /// score, once per row, when that score is above 0. Every row scoring above 0 shares a
-    /// key, so once whole and partial keys are walked, rows not credited score 0, unless a
-    /// key was too common to walk. Returns the most a row not credited so far can score:
-    /// after the whole-value keys, up to the best partial key's bound (its score comes
-    /// from an edit); after the partial keys, up to the bound of the keys too common to
-    /// walk.
+    /// Credits every row sharing one of the step's keys with the document with its exact
+    /// weighted score, once per row, when that score is above 0. Every row scoring above 0
+    /// shares a key, so once every step is walked, rows not credited score 0, unless a key
+    /// was too common to walk. Steps are walked in the order of `Keys`; returns the most a
+    /// row not credited so far can score: the best bound of the keys of later steps and
+    /// of the keys too common to walk.
     pub fn enumerate(
         &self,
         probe: &IdentifierProbe,
@@ -482,17 +486,14 @@ impl IdentifierColumn {
         let mut residual = 0.0f32;
         for (key, bound) in all {
             let rows = self.postings.get(key);
-            if rows.len() > self.cap_of(*bound) {
-                // Too common to walk, in either step.
-                residual = residual.max(*bound);
-                continue;
-            }
-            if !keys.takes(*bound) {
-                if keys == Keys::Whole {
-                    // A partial key, walked later if at all.
+            match self.step_of(*bound, rows.len()) {
+                Some(step) if step == keys => {}
+                Some(step) if step < keys => continue,
+                _ => {
+                    // Walked by a later step, if at all.
                     residual = residual.max(*bound);
+                    continue;
                 }
-                continue;
             }
             for &row in rows {
                 if acc.fresh(row) {
@@ -509,23 +510,16 @@ impl IdentifierColumn {
     }
 }
 
-/// Which of a document's keys a walk takes: the whole-value keys (its folded form, with and
-/// without prefix), which find equal and prefix-dropped rows from short lists, or the
-/// partial keys, which find rows up to two edits away at the cost of an edit distance per
-/// row. Partial keys are walked only when rows an edit away can still matter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which of a document's keys a walk takes, in walking order: the whole-value keys (its
+/// folded form, with and without prefix), which find equal and prefix-dropped rows from
+/// short lists; the partial keys, which find rows up to two edits away at the cost of an
+/// edit distance per row; and partial keys shared by more than `PARTIAL_CAP` rows. Each is
+/// walked only when rows it may find can still matter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Keys {
     Whole,
     Partial,
-}
-
-impl Keys {
-    fn takes(self, bound: f32) -> bool {
-        match self {
-            Keys::Whole => bound >= 1.0,
-            Keys::Partial => bound < 1.0,
-        }
-    }
+    Common,
 }
 
 #[cfg(test)]
@@ -787,7 +781,7 @@ mod tests {
 
     /// What `enumerate` credits over both steps, by row, and the residual it returns.
     fn walk(col: &IdentifierColumn, doc: &str, rows: usize) -> (Vec<(u32, f32)>, f32) {
-        walk_keys(col, doc, rows, &[Keys::Whole, Keys::Partial])
+        walk_keys(col, doc, rows, &[Keys::Whole, Keys::Partial, Keys::Common])
     }
 
     fn walk_keys(
@@ -867,6 +861,27 @@ mod tests {
         assert_eq!((both[0], both[2]), (credited[0], credited[1]));
         assert_eq!(both[1].0, 1);
         assert!((both[1].1 - (1.0 - 1.0 / 11.0) as f32).abs() < 1e-6);
+    }
+
+    #[test]
+    fn partial_keys_shared_by_many_rows_are_walked_last() {
+        // 1,500 rows share their first two segments: past `PARTIAL_CAP`, within the cap.
+        let values: Vec<String> = (0..1_500).map(|i| format!("INV-2023-{i:06}")).collect();
+        let col = IdentifierColumn::build(values.iter().map(String::as_str));
+        let doc = "INV-2023-900042";
+        let (_, residual) = walk_keys(&col, doc, values.len(), &[Keys::Whole, Keys::Partial]);
+        assert!(residual > 0.8, "{residual}");
+        let (credited, residual) = walk(&col, doc, values.len());
+        assert_eq!(residual, 0.0);
+        let probe = col.prepare(Some(doc));
+        let expected: Vec<(u32, f32)> = (0..values.len() as u32)
+            .filter_map(|row| match col.score(&probe, row) {
+                FieldScore::Score(s) if s > 0.0 => Some((row, s as f32)),
+                _ => None,
+            })
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(credited, expected);
     }
 
     #[test]
