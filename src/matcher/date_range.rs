@@ -88,6 +88,26 @@ impl DateColumn {
         matches!(self.values.get(row as usize), Some(Parsed::Value(_)))
     }
 
+    /// The row's day number as a sort key (see `within`), when it has a date.
+    pub fn key(&self, row: u32) -> Option<f64> {
+        match self.values.get(row as usize) {
+            Some(Parsed::Value(day)) => Some(f64::from(*day)),
+            _ => None,
+        }
+    }
+
+    /// The keys of the rows `enumerate` credits: the days within the tolerance.
+    pub fn key_range(&self, probe: &DateProbe) -> Option<(f64, f64)> {
+        let Parsed::Value(day) = probe.day else {
+            return None;
+        };
+        let tolerance = self.tolerance_days as i32;
+        Some((
+            f64::from(day.saturating_sub(tolerance)),
+            f64::from(day.saturating_add(tolerance)),
+        ))
+    }
+
     /// The slice of `sorted` within the tolerance of the document's date.
     fn window(&self, probe: &DateProbe) -> &[(i32, u32)] {
         let Parsed::Value(day) = probe.day else {

@@ -996,6 +996,16 @@ impl FuzzyColumn {
         &self.row_value
     }
 
+    /// How many distinct values the column holds.
+    pub fn value_count(&self) -> usize {
+        self.value_row_offsets.len().saturating_sub(1)
+    }
+
+    /// The values `walk_values` credited for the current document.
+    pub fn credited_values(scratch: &FuzzyScratch) -> &[u32] {
+        &scratch.credited
+    }
+
     /// The bound of `row`'s score after `walk_values`.
     pub fn bound(&self, row: u32, scratch: &FuzzyScratch, residual: &FuzzyResidual) -> f32 {
         match self.row_value.get(row as usize) {

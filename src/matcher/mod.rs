@@ -19,6 +19,7 @@ pub mod identifier;
 pub mod index;
 pub mod numeric_range;
 pub mod reference;
+pub mod within;
 
 use std::sync::{Arc, Mutex};
 
@@ -156,12 +157,17 @@ pub struct Scratch {
 }
 
 /// One step of retrieval: walk a field's list (for an identifier its whole-value keys,
-/// then its partial keys), or for a fuzzy field its values, then rows.
+/// then its partial keys, then partial keys shared by many rows), or for a fuzzy field its
+/// values, then rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
     List,
     IdentifierPartial,
+    IdentifierCommon,
     FuzzyValues,
+    /// The rows of the first fuzzy field's credited values inside the window of a date or
+    /// amount field (the step's field), through `MatchIndex::within`.
+    Within,
     FuzzyRows,
 }
 
@@ -194,6 +200,10 @@ pub struct MatchIndex {
     row_class: Vec<u32>,
     /// The first fuzzy mapping, whose per-row value the accumulator keeps.
     first_fuzzy: Option<usize>,
+    /// The first fuzzy mapping's values crossed with each date or amount mapping.
+    within: Vec<within::WithinIndex>,
+    /// A bit per mapping that is not fuzzy: the fields whose credit is an exact score.
+    linear: u64,
 }
 
 /// A config compiled against one reference table's index.
@@ -306,6 +316,31 @@ impl MatchIndex {
         let first_fuzzy = fields
             .iter()
             .position(|f| matches!(f, FieldIndex::Fuzzy(_)));
+        let within: Vec<within::WithinIndex> = match first_fuzzy.map(|f| &fields[f]) {
+            Some(FieldIndex::Fuzzy(c)) => fields
+                .par_iter()
+                .enumerate()
+                .filter_map(|(j, field)| {
+                    let key: Box<dyn Fn(u32) -> Option<f64> + Sync> = match field {
+                        FieldIndex::Date(d) => Box::new(move |row| d.key(row)),
+                        FieldIndex::Numeric(n) => Box::new(move |row| n.key(row)),
+                        _ => return None,
+                    };
+                    Some(within::WithinIndex::build(
+                        j,
+                        c.row_values(),
+                        c.value_count(),
+                        key,
+                    ))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let linear = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !matches!(f, FieldIndex::Fuzzy(_)))
+            .fold(0u64, |m, (i, _)| m | (1 << i));
         Ok(MatchIndex {
             reference,
             spec: config
@@ -319,6 +354,8 @@ impl MatchIndex {
             classes,
             row_class,
             first_fuzzy,
+            within,
+            linear,
         })
     }
 
@@ -336,7 +373,8 @@ impl MatchIndex {
             .map(|c| c.approx_bytes())
             .sum();
         // Per row: ranks, class, and per field its postings and parsed value.
-        reference + self.reference.len() * (12 + 40 * self.fields.len())
+        let within: usize = self.within.iter().map(|w| w.approx_bytes()).sum();
+        reference + self.reference.len() * (12 + 40 * self.fields.len()) + within
     }
 }
 
@@ -707,8 +745,10 @@ impl Matcher {
                 // Whole-value keys first (short lists), partial keys only if still needed.
                 let whole = c.cost(p, Keys::Whole);
                 order.push((whole, i, Step::List));
-                let partial = c.cost(p, Keys::Partial);
-                order.push((partial.max(whole + 1), i, Step::IdentifierPartial));
+                let partial = c.cost(p, Keys::Partial).max(whole + 1);
+                order.push((partial, i, Step::IdentifierPartial));
+                let common = c.cost(p, Keys::Common).max(partial + 1);
+                order.push((common, i, Step::IdentifierCommon));
             } else {
                 let cost = field.cost(probe);
                 if cost != usize::MAX {
@@ -735,51 +775,145 @@ impl Matcher {
         scratch.sorted = 0;
         scratch.collected = 0;
         let mut waiting = 0usize;
-        for &(cost, i, step) in &order {
+        // Range fields whose window was walked inside the first fuzzy field's values.
+        let mut within = 0u64;
+        let mut next = 0;
+        while let Some(&(cost, i, step)) = order.get(next) {
+            next += 1;
             let theta = self.theta(best, k);
             if theta > 0.0
-                && self.unseen_bound(doc_mask, &residuals) + MARGIN < theta
+                && self.unseen_bound(doc_mask, &residuals, within) + MARGIN < theta
                 && waiting.saturating_mul(SCORE_COST) <= cost
             {
                 break;
             }
             let weight = self.config.mappings[i].weight as f32;
-            let acc = &mut scratch.acc;
-            acc.begin_field(i);
-            residuals[i] = match (&self.index.fields[i], &probes[i]) {
-                (FieldIndex::Exact(c), Probe::Exact(p)) => {
-                    Residual::Linear(c.enumerate(p, weight, acc))
+            if step == Step::Within {
+                if matches!(residuals[i], Residual::Unwalked) {
+                    self.walk_within(i, probes, scratch);
+                    within |= 1 << i;
                 }
-                (FieldIndex::Date(c), Probe::Date(p)) => {
-                    Residual::Linear(c.enumerate(p, weight, acc))
-                }
-                (FieldIndex::Numeric(c), Probe::Numeric(p)) => {
-                    Residual::Linear(c.enumerate(p, weight, acc))
-                }
-                (FieldIndex::Identifier(c), Probe::Identifier(p)) => {
-                    let keys = match step {
-                        Step::IdentifierPartial => Keys::Partial,
-                        _ => Keys::Whole,
-                    };
-                    Residual::Linear(c.enumerate(p, keys, weight, acc))
-                }
-                (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
-                    (Step::FuzzyRows, Residual::Fuzzy(r)) => {
-                        c.walk_rows(&scratch.fuzzy[i], acc);
-                        Residual::Fuzzy(fuzzy::FuzzyResidual {
-                            unseen: r.uncredited,
-                            ..r
-                        })
+            } else {
+                let acc = &mut scratch.acc;
+                acc.begin_field(i);
+                residuals[i] = match (&self.index.fields[i], &probes[i]) {
+                    (FieldIndex::Exact(c), Probe::Exact(p)) => {
+                        Residual::Linear(c.enumerate(p, weight, acc))
                     }
-                    _ => Residual::Fuzzy(c.walk_values(p, &mut scratch.fuzzy[i])),
-                },
-                _ => Residual::Unwalked,
-            };
+                    (FieldIndex::Date(c), Probe::Date(p)) => {
+                        Residual::Linear(c.enumerate(p, weight, acc))
+                    }
+                    (FieldIndex::Numeric(c), Probe::Numeric(p)) => {
+                        Residual::Linear(c.enumerate(p, weight, acc))
+                    }
+                    (FieldIndex::Identifier(c), Probe::Identifier(p)) => {
+                        let keys = match step {
+                            Step::IdentifierPartial => Keys::Partial,
+                            Step::IdentifierCommon => Keys::Common,
+                            _ => Keys::Whole,
+                        };
+                        Residual::Linear(c.enumerate(p, keys, weight, acc))
+                    }
+                    (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
+                        (Step::FuzzyRows, Residual::Fuzzy(r)) => {
+                            c.walk_rows(&scratch.fuzzy[i], acc);
+                            Residual::Fuzzy(fuzzy::FuzzyResidual {
+                                unseen: r.uncredited,
+                                ..r
+                            })
+                        }
+                        _ => Residual::Fuzzy(c.walk_values(p, &mut scratch.fuzzy[i])),
+                    },
+                    _ => Residual::Unwalked,
+                };
+                if step == Step::FuzzyValues && Some(i) == self.index.first_fuzzy {
+                    // The credited values are known: their rows inside each date or amount
+                    // window not yet walked are a step of their own.
+                    let at = order.len();
+                    self.plan_within(doc_mask, probes, &residuals, scratch, &mut order);
+                    if order.len() > at {
+                        order[next..].sort_unstable();
+                    }
+                }
+            }
             self.collect_pending(doc_mask, &residuals, k, excluded, scratch, best);
             waiting = self.score_pending(probes, k, Some(SCORE_ROUND), scratch, best);
         }
         // The bounds of the last walk still hold: score on from where that round stopped.
         let _ = self.score_pending(probes, k, None, scratch, best);
+    }
+
+    /// The keys of the rows a date or amount field's walk would credit.
+    fn key_range(&self, j: usize, probes: &[Probe]) -> Option<(f64, f64)> {
+        match (&self.index.fields[j], &probes[j]) {
+            (FieldIndex::Date(c), Probe::Date(p)) => c.key_range(p),
+            (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.key_range(p),
+            _ => None,
+        }
+    }
+
+    /// Adds a `Within` step, with its exact cost, for every date or amount field the
+    /// document has and the walk has not reached yet.
+    fn plan_within(
+        &self,
+        doc_mask: u64,
+        probes: &[Probe],
+        residuals: &[Residual],
+        scratch: &Scratch,
+        order: &mut Vec<(usize, usize, Step)>,
+    ) {
+        let Some(f) = self.index.first_fuzzy else {
+            return;
+        };
+        let Some(values) = scratch
+            .fuzzy
+            .get(f)
+            .map(fuzzy::FuzzyColumn::credited_values)
+        else {
+            return;
+        };
+        for w in &self.index.within {
+            let j = w.range;
+            if doc_mask & (1 << j) == 0 || !matches!(residuals[j], Residual::Unwalked) {
+                continue;
+            }
+            let Some((lo, hi)) = self.key_range(j, probes) else {
+                continue;
+            };
+            let cost: usize = values.iter().map(|&v| w.rows_in(v, lo, hi).len()).sum();
+            order.push((cost, j, Step::Within));
+        }
+    }
+
+    /// Reaches the rows of the first fuzzy field's credited values whose date or amount
+    /// (field `j`) lies in the document's window, crediting `j` with its exact score.
+    fn walk_within(&self, j: usize, probes: &[Probe], scratch: &mut Scratch) {
+        let (Some(f), Some((lo, hi))) = (self.index.first_fuzzy, self.key_range(j, probes)) else {
+            return;
+        };
+        let Some(w) = self.index.within.iter().find(|w| w.range == j) else {
+            return;
+        };
+        let weight = self.config.mappings[j].weight as f32;
+        let Scratch { acc, fuzzy, .. } = scratch;
+        let Some(values) = fuzzy.get(f).map(fuzzy::FuzzyColumn::credited_values) else {
+            return;
+        };
+        for &v in values {
+            for &(_, row) in w.rows_in(v, lo, hi) {
+                let score = match (&self.index.fields[j], &probes[j]) {
+                    (FieldIndex::Date(c), Probe::Date(p)) => c.score(p, row),
+                    (FieldIndex::Numeric(c), Probe::Numeric(p)) => c.score(p, row),
+                    _ => FieldScore::Missing,
+                };
+                acc.begin_field(f);
+                acc.credit(row, 0.0);
+                acc.begin_field(j);
+                if let FieldScore::Score(s) = score {
+                    acc.credit(row, weight * s as f32);
+                }
+            }
+        }
     }
 
     /// Per row class, the part of a bound that is the same for every row of the class (the
@@ -804,9 +938,9 @@ impl Matcher {
     }
 
     /// The bound of `row`'s confidence from what the walked lists credited it.
-    /// `with_residual` has the walked linear fields whose uncredited rows may still score
-    /// above 0: the class constant counts their residual, which a row the field credited
-    /// (at its exact score) does not take.
+    /// `with_residual` has the linear fields whose uncredited rows may still score above 0
+    /// (not walked, or walked with a residual): the class constant counts that maximum or
+    /// residual, which a row the field credited (at its exact score) does not take.
     #[allow(clippy::too_many_arguments)]
     fn row_bound(
         &self,
@@ -826,8 +960,11 @@ impl Matcher {
         let mut sum = f64::from(acc.linear(slot)) + constant;
         let row_mask = doc_mask & self.index.classes[class];
         for i in bits(row_mask & with_residual & acc.credited(slot)) {
-            if let Residual::Linear(r) = residuals[i] {
-                sum -= self.config.mappings[i].weight * f64::from(r);
+            let weight = self.config.mappings[i].weight;
+            match residuals[i] {
+                Residual::Linear(r) => sum -= weight * f64::from(r),
+                Residual::Unwalked => sum -= weight,
+                Residual::Fuzzy(_) => {}
             }
         }
         let walked = doc_mask & self.index.classes[class] & fuzzy_walked;
@@ -851,31 +988,53 @@ impl Matcher {
         }
     }
 
-    /// The bound of the confidence of any row the walked lists did not reach.
-    fn unseen_bound(&self, doc_mask: u64, residuals: &[Residual]) -> f64 {
-        self.index
-            .classes
-            .iter()
-            .map(|&row_mask| {
-                let mask = doc_mask & row_mask;
-                let sum: f64 = bits(mask)
-                    .map(|i| {
-                        let weight = self.config.mappings[i].weight;
-                        match residuals[i] {
-                            Residual::Unwalked => weight,
-                            Residual::Linear(r) => weight * f64::from(r),
-                            Residual::Fuzzy(r) => weight * f64::from(r.unseen),
-                        }
-                    })
-                    .sum();
-                let denominator = self.denominator(mask);
-                if denominator > 0.0 {
-                    sum / denominator
-                } else {
-                    0.0
-                }
-            })
-            .fold(0.0, f64::max)
+    /// The bound of the confidence of any row the walked lists did not reach. With `within`
+    /// walks (a bit per date or amount field), an unreached row either has a value the
+    /// first fuzzy field did not credit (bounded by its `uncredited`), or lies outside those
+    /// fields' windows (they score 0): the larger of the two bounds holds.
+    fn unseen_bound(&self, doc_mask: u64, residuals: &[Residual], within: u64) -> f64 {
+        let bound = |uncredited_value: bool| {
+            self.index
+                .classes
+                .iter()
+                .map(|&row_mask| {
+                    let mask = doc_mask & row_mask;
+                    let sum: f64 = bits(mask)
+                        .map(|i| {
+                            let weight = self.config.mappings[i].weight;
+                            match residuals[i] {
+                                Residual::Unwalked if within & (1 << i) != 0 => {
+                                    if uncredited_value {
+                                        weight
+                                    } else {
+                                        0.0
+                                    }
+                                }
+                                Residual::Unwalked => weight,
+                                Residual::Linear(r) => weight * f64::from(r),
+                                Residual::Fuzzy(r)
+                                    if uncredited_value && Some(i) == self.index.first_fuzzy =>
+                                {
+                                    weight * f64::from(r.uncredited)
+                                }
+                                Residual::Fuzzy(r) => weight * f64::from(r.unseen),
+                            }
+                        })
+                        .sum();
+                    let denominator = self.denominator(mask);
+                    if denominator > 0.0 {
+                        sum / denominator
+                    } else {
+                        0.0
+                    }
+                })
+                .fold(0.0, f64::max)
+        };
+        if within == 0 {
+            bound(false)
+        } else {
+            bound(true).max(bound(false))
+        }
     }
 
     /// What divides a weighted sum over the fields in `mask` to give a confidence: SPEC's
@@ -913,8 +1072,10 @@ impl Matcher {
         let with_residual = residuals
             .iter()
             .enumerate()
-            .filter(|(_, r)| matches!(r, Residual::Linear(r) if *r > 0.0))
-            .fold(0u64, |m, (i, _)| m | (1 << i));
+            .filter(|(_, r)| matches!(r, Residual::Unwalked | Residual::Linear(_)))
+            .filter(|(_, r)| !matches!(r, Residual::Linear(r) if *r <= 0.0))
+            .fold(0u64, |m, (i, _)| m | (1 << i))
+            & self.index.linear;
         let theta = self.theta(best, k);
         let acc = &scratch.acc;
         let bound_of = |slot: usize, row: u32| {

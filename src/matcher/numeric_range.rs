@@ -117,6 +117,22 @@ impl NumericColumn {
         matches!(self.values.get(row as usize), Some(Parsed::Value(_)))
     }
 
+    /// The row's amount as a sort key (see `within`), when it has one.
+    pub fn key(&self, row: u32) -> Option<f64> {
+        match self.values.get(row as usize) {
+            Some(Parsed::Value(amount)) => Some(amount.value),
+            _ => None,
+        }
+    }
+
+    /// The keys of the rows `enumerate` walks: the amounts that can score above 0.
+    pub fn key_range(&self, probe: &NumericProbe) -> Option<(f64, f64)> {
+        match &probe.amount {
+            Parsed::Value(amount) => Some(self.window(amount.value)),
+            _ => None,
+        }
+    }
+
     /// The slice of `sorted` that can score above 0 against the document's value.
     fn candidates(&self, probe: &NumericProbe) -> &[(Amount, u32)] {
         let Parsed::Value(amount) = &probe.amount else {
