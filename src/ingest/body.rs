@@ -27,6 +27,12 @@ pub const MAX_FIELDS_PER_DOCUMENT: usize = 256;
 /// which refuses deeper input before it can exhaust the stack; stated here so the API
 /// documentation can quote it.
 pub const MAX_JSON_DEPTH: usize = 128;
+/// At most this many JSON values (each string, number, literal, array and object counts
+/// one) in one body, counted while it is parsed: a parsed value costs some 200 bytes of
+/// memory whatever its size in the body, so a 60 MB body of short fields would otherwise
+/// become gigabytes before any other limit looks at it. 100,000 documents of 10 fields
+/// fit; larger loads are sent in several bodies.
+pub const MAX_JSON_VALUES: usize = 1_200_000;
 /// At most this many distinct keys over the rows of a JSON reference table.
 pub const MAX_REFERENCE_COLUMNS: usize = 1024;
 /// At most this many cells (rows times columns) in a JSON reference table. A CSV body
@@ -420,6 +426,7 @@ pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
     let bytes = strip_bom(bytes);
     let mut documents = Vec::new();
     let mut places = Vec::new();
+    let budget = std::cell::Cell::new(MAX_JSON_VALUES);
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -431,7 +438,7 @@ pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
                 format!("more than {MAX_DOCUMENTS_PER_BODY} documents in one body"),
             ));
         }
-        let value: Value = serde_json::from_slice(line).map_err(|e| {
+        let value: Value = parse_bounded(line, &budget).map_err(|e| {
             // serde counts lines and columns within this line; only the column means anything.
             let message = e.to_string();
             let position = format!(" at line {} column {}", e.line(), e.column());
@@ -662,7 +669,120 @@ pub fn documents_from_csv(
 /// Parses a JSON body; a syntax error, invalid UTF-8 or nesting deeper than
 /// [`MAX_JSON_DEPTH`] names no field and carries serde's line and column.
 fn parse_json(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(strip_bom(bytes)).map_err(|e| invalid("", e.to_string()))
+    parse_bounded(strip_bom(bytes), &std::cell::Cell::new(MAX_JSON_VALUES))
+        .map_err(|e| invalid("", e.to_string()))
+}
+
+/// Parses one JSON text, taking one from `budget` per value as it is built; past the
+/// budget parsing stops with an error, before the rest is read.
+fn parse_bounded(bytes: &[u8], budget: &std::cell::Cell<usize>) -> serde_json::Result<Value> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Bounded(budget).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// A `serde_json::Value` seed that counts the values it builds against a budget.
+#[derive(Clone, Copy)]
+struct Bounded<'a>(&'a std::cell::Cell<usize>);
+
+impl Bounded<'_> {
+    fn take<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        match self.0.get().checked_sub(1) {
+            Some(left) => {
+                self.0.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(format!(
+                "holds more than {MAX_JSON_VALUES} JSON values; send fewer documents or \
+                 fields per body"
+            ))),
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Bounded<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Bounded<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Value, A::Error> {
+        self.take()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        self.take()?;
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Some Windows tools start UTF-8 text with a byte order mark, which JSON does not allow.
