@@ -45,8 +45,7 @@ const MAX_SHARED_STRINGS: u64 = 1_000_000;
 fn inflate_limit(upload: usize) -> u64 {
     (upload as u64)
         .saturating_mul(MAX_INFLATION_RATIO)
-        .max(MIN_INFLATED_ALLOWANCE)
-        .min(MAX_INFLATED_BYTES)
+        .clamp(MIN_INFLATED_ALLOWANCE, MAX_INFLATED_BYTES)
 }
 
 /// Excel's last date, 9999-12-31, is serial 2958465 (1900 system); later serials and
