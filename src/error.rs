@@ -57,6 +57,10 @@ pub enum Error {
     MethodNotAllowed { allowed: &'static str },
     /// The key used up its requests for now; `retry_after` seconds until the next one.
     RateLimited { retry_after: u64 },
+    /// A request's head or body did not arrive within its deadline.
+    RequestTimeout(String),
+    /// The request line and headers together are over `limit` bytes.
+    HeadersTooLarge { limit: u64 },
     /// A database failure that is not the caller's doing; the detail is for the log only.
     Database(String),
 }
@@ -108,6 +112,8 @@ impl Error {
             | Error::Unavailable(_)
             | Error::MethodNotAllowed { .. }
             | Error::RateLimited { .. }
+            | Error::RequestTimeout(_)
+            | Error::HeadersTooLarge { .. }
             | Error::Database(_) => 1,
         }
     }
@@ -124,6 +130,13 @@ impl Error {
             }
             Error::Conflict(_) => (409, "conflict", "Conflict", false),
             Error::RateLimited { .. } => (429, "rate_limited", "Too Many Requests", true),
+            Error::RequestTimeout(_) => (408, "request_timeout", "Request Timeout", true),
+            Error::HeadersTooLarge { .. } => (
+                431,
+                "headers_too_large",
+                "Request Header Fields Too Large",
+                false,
+            ),
             Error::PayloadTooLarge { .. } => (413, "payload_too_large", "Payload Too Large", false),
             Error::UnsupportedMediaType(_) => (
                 415,
@@ -214,7 +227,12 @@ impl fmt::Display for Error {
             | Error::Unauthorized(message)
             | Error::Forbidden(message)
             | Error::UnsupportedMediaType(message)
+            | Error::RequestTimeout(message)
             | Error::Unavailable(message) => f.write_str(message),
+            Error::HeadersTooLarge { limit } => write!(
+                f,
+                "the request line and headers are larger than the limit of {limit} bytes"
+            ),
             Error::PayloadTooLarge { limit } => {
                 write!(
                     f,

@@ -535,7 +535,10 @@ mod tests {
         let err = parse(b"id,name\nR1,\"Acme Inc\nR2,Beta\nR3,Gamma\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 2") && err.contains("never closed"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("never closed"),
+            "{err}"
+        );
         let err = parse(b"\xEF\xBB\xBFa;b\r\n1;2\r\n3;\"x\r\n\r\n")
             .unwrap_err()
             .to_string();
@@ -545,7 +548,10 @@ mod tests {
         text.push_str(&"3,row\n".repeat(MAX_FIELD_LINES as usize + 5));
         text.push_str("\"\n");
         let err = parse(text.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("spans more than"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("spans more than"),
+            "{err}"
+        );
         // Legitimate quoting: a multi-line address, doubled quotes, an inch mark inside an
         // unquoted field, a quote right after a closing one.
         let t = parse(
