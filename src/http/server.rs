@@ -62,24 +62,6 @@ pub struct ServerOptions {
     pub upload_memory: u64,
 }
 
-impl ServerOptions {
-    /// Options with the defaults of `serve` for everything but the address.
-    pub fn new(addr: &str) -> ServerOptions {
-        ServerOptions {
-            addr: addr.to_string(),
-            http_workers: 8,
-            max_body: 64 << 20,
-            access_log: false,
-            io_timeout: Duration::from_secs(30),
-            max_connections: 0,
-            header_timeout: Duration::from_secs(10),
-            min_body_rate: 32 * 1024,
-            max_uploads: 2,
-            upload_memory: 256 << 20,
-        }
-    }
-}
-
 /// The default cap on open connections: half of what the file-descriptor limit leaves after
 /// 64 for the database, its journal and the logs, between 16 and 4,096. Each connection
 /// costs one descriptor and one thread.
@@ -392,7 +374,7 @@ fn refuse(stream: TcpStream, message: &str) {
         "error": "Service Unavailable",
         "message": message,
         "retryable": true,
-        "request_id": "",
+        "request_id": Request::new(Method::Other, "").request_id,
         "timestamp": crate::store::now_iso(),
         "path": "",
         "details": [],
