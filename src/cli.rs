@@ -201,8 +201,9 @@ pub struct ServerArgs {
     /// Uploads (bodies over 64 KiB) read and handled at once; more wait up to 5 s, then 503.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub max_uploads: usize,
-    /// Declared body bytes of the uploads read and handled at once, in MiB.
-    #[arg(long, value_name = "MB", default_value_t = 256)]
+    /// Memory the uploads read and handled at once may take, in MiB, each counted at four
+    /// times its body size; an upload over the whole budget runs alone.
+    #[arg(long, value_name = "MB", default_value_t = 384)]
     pub upload_memory_mb: u64,
     /// Do not write an access log line per request to stderr.
     #[arg(long)]

@@ -29,7 +29,7 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         min_body_rate_kb: 32,
         max_connections: 0,
         max_uploads: 2,
-        upload_memory_mb: 256,
+        upload_memory_mb: 384,
         quiet: true,
         index_cache_mb: 1024,
         rate_limit: 0,

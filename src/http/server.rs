@@ -18,8 +18,9 @@
 //! - the key is checked from the head before a body is read; a body is read within
 //!   `header_timeout` plus its size at `min_body_rate`, never past `max_body`;
 //! - requests with small or no bodies are answered under `http_workers` permits; bodies over
-//!   64 KiB are read and handled under upload permits instead (`max_uploads`, and a byte
-//!   budget `upload_memory`), so uploads never take the places that answer `GET`s.
+//!   64 KiB are read and handled under upload permits instead (`max_uploads`, and a memory
+//!   budget `upload_memory` that each upload takes four times its size from), so uploads
+//!   never take the places that answer `GET`s, nor together more memory than the budget.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -38,6 +39,10 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// A body up to this size is read and answered like any other request; above it, it is
 /// an upload and waits for an upload permit.
 pub const SMALL_BODY: u64 = 64 * 1024;
+/// What an upload may cost in memory while it is read and parsed, per byte of its body:
+/// the body itself, and what parsing builds from it (a JSON body of short values becomes a
+/// tree some three times its size before the value budget stops it).
+pub const UPLOAD_AMPLIFICATION: u64 = 4;
 
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -58,7 +63,8 @@ pub struct ServerOptions {
     pub min_body_rate: u64,
     /// Uploads (bodies over 64 KiB) read and handled at once.
     pub max_uploads: usize,
-    /// Declared bytes of the uploads read and handled at once.
+    /// Memory the uploads read and handled at once may take, estimated at
+    /// `UPLOAD_AMPLIFICATION` times their declared size (one upload may take it all).
     pub upload_memory: u64,
 }
 
@@ -869,10 +875,10 @@ fn serve_request(shared: &Shared, conn: &mut Conn, head: Head, started: Instant)
             return false;
         }
         if framing == Framing::Chunked || declared > SMALL_BODY {
-            match shared
-                .uploads
-                .acquire(declared, Some(Duration::from_secs(5)))
-            {
+            match shared.uploads.acquire(
+                declared.saturating_mul(UPLOAD_AMPLIFICATION),
+                Some(Duration::from_secs(5)),
+            ) {
                 Some(permit) => upload = Some(permit),
                 None => {
                     let error = Error::Unavailable(
@@ -920,8 +926,21 @@ fn serve_request(shared: &Shared, conn: &mut Conn, head: Head, started: Instant)
         shared, conn, &request, handled, head.minor, keep_alive, started,
     );
     drop(worker);
-    drop(upload);
+    if upload.take().is_some() {
+        release_freed_memory();
+    }
     keep_alive
+}
+
+/// Hands memory an upload freed back to the system. Each connection thread allocates from
+/// its own glibc arena, and an arena keeps what was freed in it, so without this every
+/// thread that once parsed a large upload would hold that upload's peak for good.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Answers an error found before the handler, closes the writing side, and reads what the

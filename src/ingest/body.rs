@@ -30,9 +30,10 @@ pub const MAX_JSON_DEPTH: usize = 128;
 /// At most this many JSON values (each string, number, literal, array and object counts
 /// one) in one body, counted while it is parsed: a parsed value costs some 200 bytes of
 /// memory whatever its size in the body, so a 60 MB body of short fields would otherwise
-/// become gigabytes before any other limit looks at it. 100,000 documents of 10 fields
-/// fit; larger loads are sent in several bodies.
-pub const MAX_JSON_VALUES: usize = 1_200_000;
+/// become gigabytes before any other limit looks at it; this bounds it near 120 MB, so
+/// that the two uploads a server handles at once stay well under 512 MB together. 50,000
+/// documents of 8 fields, or 25,000 of 20, fit; larger loads are sent in several bodies.
+pub const MAX_JSON_VALUES: usize = 600_000;
 /// At most this many distinct keys over the rows of a JSON reference table.
 pub const MAX_REFERENCE_COLUMNS: usize = 1024;
 /// At most this many cells (rows times columns) in a JSON reference table. A CSV body
