@@ -76,6 +76,28 @@ pub struct HttpError {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Text that may hold what a client or a file sent, fit for one log line: control
+/// characters (ESC, NUL, newlines, DEL and the C1 range) are written as `\xNN` or
+/// `\u{NNNN}`, and a backslash as `\\`, so input can neither forge log lines nor drive
+/// the terminal that reads them (issue 13).
+pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || c == '\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl Error {
     /// A validation error with a single detail.
     pub fn invalid(
@@ -252,3 +274,17 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_escapes_every_control_character() {
+        assert_eq!(loggable("/v1/runs"), "/v1/runs");
+        assert_eq!(
+            loggable("/v1/\x1b[31mred\0\nGET /forged \u{9b}\\"),
+            "/v1/\\x1b[31mred\\x00\\x0aGET /forged \\u{009b}\\\\"
+        );
+    }
+}

@@ -355,7 +355,11 @@ impl Runner {
             }
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                eprintln!("refmatch: run {} failed: {e}", run.id);
+                eprintln!(
+                    "refmatch: run {} failed: {}",
+                    run.id,
+                    crate::error::loggable(&e.to_string())
+                );
                 Outcome::Failed(e.public_message())
             }
             Err(_) => Outcome::Failed("internal error while matching; see the server log".into()),
@@ -402,7 +406,10 @@ impl Runner {
     /// run returns to `completed` with its results as they were.
     pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<(f64, f64)>) {
         if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
-            eprintln!("refmatch: cannot resolve run {run_id}: {e}");
+            eprintln!(
+                "refmatch: cannot resolve run {run_id}: {}",
+                crate::error::loggable(&e.to_string())
+            );
             return;
         }
         self.resolve_begun(ws, run_id, band);

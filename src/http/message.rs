@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+pub use crate::error::loggable;
 use crate::error::{Error, Result};
 use crate::store::now_iso;
 
@@ -161,27 +162,6 @@ impl Request {
         serde_json::from_slice(&self.body)
             .map_err(|e| Error::invalid("body", "", format!("is not valid JSON: {e}")))
     }
-}
-
-/// Text a client sent, fit for one log line: control characters (ESC, NUL, newlines, DEL
-/// and the C1 range) are written as `\xNN` or `\u{NNNN}`, and a backslash as `\\`, so a
-/// request can neither forge log lines nor drive the terminal that reads them.
-pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() || c == '\\') {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// `a=1&b=x%20y` into pairs; `+` is a space; bad escapes are kept as written.
