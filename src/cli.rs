@@ -187,8 +187,9 @@ pub struct ServerArgs {
     /// Seconds a keep-alive connection may idle, and a write to a client may wait.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub read_timeout_secs: u64,
-    /// Seconds a request's line and headers may take to arrive; a body gets as long again
-    /// plus its size at --min-body-rate-kb.
+    /// Seconds a new connection may wait before its first byte, and a request's line and
+    /// headers may take to arrive; a body gets as long again plus its size at
+    /// --min-body-rate-kb.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
     /// KiB per second a request body must arrive at, on average.

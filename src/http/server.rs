@@ -548,10 +548,17 @@ fn io_error(e: std::io::Error, what: &str) -> ReadError {
     }
 }
 
-/// Reads one request head: the first byte may take `io_timeout` (a keep-alive connection
-/// idling), the rest must follow within `header_timeout`, 64 KiB at most.
-fn read_head(conn: &mut Conn, options: &ServerOptions) -> Result<Head, ReadError> {
-    let idle_deadline = Instant::now() + options.io_timeout;
+/// Reads one request head, 64 KiB at most. Its first byte may take `header_timeout` on a
+/// new connection (one that sends nothing holds a place no longer than one that trickles)
+/// and `io_timeout` on a keep-alive connection between requests; the rest must follow
+/// within `header_timeout` of the first byte.
+fn read_head(conn: &mut Conn, options: &ServerOptions, first: bool) -> Result<Head, ReadError> {
+    let idle = if first {
+        options.header_timeout
+    } else {
+        options.io_timeout
+    };
+    let idle_deadline = Instant::now() + idle;
     let mut deadline = None;
     let mut searched = 0;
     loop {
@@ -776,8 +783,8 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
         buf: Vec::new(),
         pos: 0,
     };
-    loop {
-        let head = match read_head(&mut conn, options) {
+    for served in 0usize.. {
+        let head = match read_head(&mut conn, options, served == 0) {
             Ok(head) => head,
             Err(ReadError::Closed) => return,
             Err(ReadError::Answer(error)) => {
