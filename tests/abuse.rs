@@ -168,6 +168,21 @@ fn a_trickled_body_is_cut_off_at_its_minimum_rate() {
         "{:?}",
         started.elapsed()
     );
+
+    // A connection that sends nothing at all is closed after the header timeout too, not
+    // after the 30 s keep-alive idle time.
+    let mut silent = TcpStream::connect(&server.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    assert!(matches!(silent.read(&mut buf), Ok(0)));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// Starts `refmatch serve` under `ulimit -n 256`.
