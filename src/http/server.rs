@@ -1155,6 +1155,23 @@ mod tests {
     }
 
     #[test]
+    fn only_a_lost_listener_ends_the_accept_loop() {
+        let os = std::io::Error::from_raw_os_error;
+        for retried in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOMEM,
+            libc::ENOBUFS,
+            libc::ECONNABORTED,
+        ] {
+            assert!(!listener_is_gone(&os(retried)), "{retried}");
+        }
+        for fatal in [libc::EBADF, libc::EINVAL, libc::ENOTSOCK] {
+            assert!(listener_is_gone(&os(fatal)), "{fatal}");
+        }
+    }
+
+    #[test]
     fn a_gate_bounds_permits_and_bytes() {
         let gate = Gate::new(2, 100);
         let a = gate.acquire(60, Some(Duration::ZERO)).unwrap();

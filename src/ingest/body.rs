@@ -424,10 +424,20 @@ pub fn documents_from_json(bytes: &[u8]) -> Result<Vec<NewDocument>> {
 /// Parses JSON Lines: one document object (as in the single form of
 /// [`documents_from_json`]) per non-blank line. Errors name the 1-based line.
 pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
+    jsonl_within(bytes, MAX_JSON_VALUES)
+}
+
+/// Like [`documents_from_jsonl`] for a file the operator imports on the command line, which
+/// no client controls: without the JSON value budget.
+pub fn documents_from_local_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
+    jsonl_within(bytes, usize::MAX)
+}
+
+fn jsonl_within(bytes: &[u8], values: usize) -> Result<Vec<NewDocument>> {
     let bytes = strip_bom(bytes);
     let mut documents = Vec::new();
     let mut places = Vec::new();
-    let budget = std::cell::Cell::new(MAX_JSON_VALUES);
+    let budget = std::cell::Cell::new(values);
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -1016,6 +1026,37 @@ mod tests {
             reference_from_json(body.as_bytes()),
             "rows",
             "send a table this large as CSV",
+        );
+    }
+
+    #[test]
+    fn json_values_are_counted_while_parsing_and_stop_it() {
+        // Regression (issue 13): a 63 MB body of 7,000,000 fields was a 1.6 GB tree before
+        // any limit looked at it.
+        let budget = std::cell::Cell::new(6);
+        let value = parse_bounded(br#"{"a": [1, "x", null], "b": true}"#, &budget).unwrap();
+        assert_eq!(value, json!({"a": [1, "x", null], "b": true}));
+        assert_eq!(budget.get(), 0);
+        let budget = std::cell::Cell::new(5);
+        let err = parse_bounded(br#"{"a": [1, "x", null], "b": true}"#, &budget).unwrap_err();
+        assert!(err.to_string().contains("JSON values"), "{err}");
+        // Across the lines of JSON Lines, and not for a file imported on the command line.
+        let line = format!(
+            "{{\"fields\": {{{}}}}}\n",
+            (0..99)
+                .map(|i| format!("\"f{i}\": 1"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let many = line.repeat(MAX_JSON_VALUES / 100);
+        assert_invalid(
+            documents_from_jsonl(many.as_bytes()),
+            "line 5941",
+            "JSON values",
+        );
+        assert_eq!(
+            documents_from_local_jsonl(many.as_bytes()).unwrap().len(),
+            MAX_JSON_VALUES / 100
         );
     }
 
