@@ -202,7 +202,7 @@ pub struct ServerArgs {
     /// Uploads (bodies over 64 KiB) read and handled at once; more wait up to 5 s, then 503.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub max_uploads: usize,
-    /// Memory the uploads read and handled at once may take, in MiB, each counted at four
+    /// Memory the uploads read and handled at once may take, in MiB, each counted at six
     /// times its body size; an upload over the whole budget runs alone.
     #[arg(long, value_name = "MB", default_value_t = 384)]
     pub upload_memory_mb: u64,

@@ -809,7 +809,7 @@ fn read_documents(req: &Request) -> Result<(&'static str, Vec<body::NewDocument>
         | "application/jsonlines" => Ok(("jsonl", body::documents_from_jsonl(&req.body)?)),
         "text/csv" => Ok((
             "csv",
-            body::documents_from_csv(
+            body::documents_from_csv_body(
                 "body",
                 &req.body,
                 encoding(req)?,

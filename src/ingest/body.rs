@@ -27,13 +27,15 @@ pub const MAX_FIELDS_PER_DOCUMENT: usize = 256;
 /// which refuses deeper input before it can exhaust the stack; stated here so the API
 /// documentation can quote it.
 pub const MAX_JSON_DEPTH: usize = 128;
-/// At most this many JSON values (each string, number, literal, array and object counts
-/// one) in one body, counted while it is parsed: a parsed value costs some 200 bytes of
+/// At most this many values in one HTTP body of documents or reference rows, counted while
+/// it is parsed: for JSON each string, number, literal, array and object counts one, for a
+/// CSV body of documents each field of each row. A parsed value costs 100 to 200 bytes of
 /// memory whatever its size in the body, so a 60 MB body of short fields would otherwise
 /// become gigabytes before any other limit looks at it; this bounds it near 120 MB, so
 /// that the two uploads a server handles at once stay well under 512 MB together. 50,000
-/// documents of 8 fields, or 25,000 of 20, fit; larger loads are sent in several bodies.
-pub const MAX_JSON_VALUES: usize = 600_000;
+/// JSON documents of 8 fields, or 25,000 of 20, fit; larger loads are sent in several
+/// bodies. Files imported on the command line have no such budget.
+pub const MAX_BODY_VALUES: usize = 600_000;
 /// At most this many distinct keys over the rows of a JSON reference table.
 pub const MAX_REFERENCE_COLUMNS: usize = 1024;
 /// At most this many cells (rows times columns) in a JSON reference table. A CSV body
@@ -424,7 +426,7 @@ pub fn documents_from_json(bytes: &[u8]) -> Result<Vec<NewDocument>> {
 /// Parses JSON Lines: one document object (as in the single form of
 /// [`documents_from_json`]) per non-blank line. Errors name the 1-based line.
 pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
-    jsonl_within(bytes, MAX_JSON_VALUES)
+    jsonl_within(bytes, MAX_BODY_VALUES)
 }
 
 /// Like [`documents_from_jsonl`] for a file the operator imports on the command line, which
@@ -581,6 +583,44 @@ pub fn documents_from_csv(
     id_column: Option<&str>,
     filename_column: Option<&str>,
 ) -> Result<Vec<NewDocument>> {
+    csv_documents_within(
+        name,
+        bytes,
+        encoding,
+        id_column,
+        filename_column,
+        usize::MAX,
+    )
+}
+
+/// [`documents_from_csv`] for a body a client sent: at most [`MAX_BODY_VALUES`] fields in
+/// all, counted as rows are read.
+pub fn documents_from_csv_body(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    id_column: Option<&str>,
+    filename_column: Option<&str>,
+) -> Result<Vec<NewDocument>> {
+    csv_documents_within(
+        name,
+        bytes,
+        encoding,
+        id_column,
+        filename_column,
+        MAX_BODY_VALUES,
+    )
+}
+
+fn csv_documents_within(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    id_column: Option<&str>,
+    filename_column: Option<&str>,
+    max_values: usize,
+) -> Result<Vec<NewDocument>> {
+    let mut values = 0usize;
     let mut id_col = None;
     let mut id_header = String::new();
     let mut filename_col = None;
@@ -633,6 +673,17 @@ pub fn documents_from_csv(
                         format!("more than {MAX_DOCUMENTS_PER_BODY} documents in one body"),
                     ));
                 }
+                values = values.saturating_add(field_cols.len());
+                if values > max_values {
+                    return Err(Error::invalid(
+                        name,
+                        format!("line {line}"),
+                        format!(
+                            "brings the body over {max_values} fields in all; send fewer \
+                             documents or columns per body"
+                        ),
+                    ));
+                }
                 let cell = |i: usize| record.get(i).unwrap_or("");
                 let external_id = match id_col {
                     Some(c) => match cell(c).trim() {
@@ -680,7 +731,7 @@ pub fn documents_from_csv(
 /// Parses a JSON body; a syntax error, invalid UTF-8 or nesting deeper than
 /// [`MAX_JSON_DEPTH`] names no field and carries serde's line and column.
 fn parse_json(bytes: &[u8]) -> Result<Value> {
-    parse_bounded(strip_bom(bytes), &std::cell::Cell::new(MAX_JSON_VALUES))
+    parse_bounded(strip_bom(bytes), &std::cell::Cell::new(MAX_BODY_VALUES))
         .map_err(|e| invalid("", e.to_string()))
 }
 
@@ -706,7 +757,7 @@ impl Bounded<'_> {
                 Ok(())
             }
             None => Err(E::custom(format!(
-                "holds more than {MAX_JSON_VALUES} JSON values; send fewer documents or \
+                "holds more than {MAX_BODY_VALUES} JSON values; send fewer documents or \
                  fields per body"
             ))),
         }
@@ -1048,7 +1099,7 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let many = line.repeat(MAX_JSON_VALUES / 100);
+        let many = line.repeat(MAX_BODY_VALUES / 100);
         assert_invalid(
             documents_from_jsonl(many.as_bytes()),
             "line 5941",
@@ -1056,8 +1107,29 @@ mod tests {
         );
         assert_eq!(
             documents_from_local_jsonl(many.as_bytes()).unwrap().len(),
-            MAX_JSON_VALUES / 100
+            MAX_BODY_VALUES / 100
         );
+    }
+
+    #[test]
+    fn csv_document_fields_are_counted_as_rows_are_read() {
+        // Regression (issue 13): a 61 MB CSV of 300,000 rows x 100 columns held 1.8 GB
+        // before the 100,000 documents limit stopped it.
+        let mut csv = (0..100)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        csv.push('\n');
+        let row = vec!["1"; 100].join(",") + "\n";
+        csv.push_str(&row.repeat(MAX_BODY_VALUES / 100 + 1));
+        let result = documents_from_csv_body("d.csv", csv.as_bytes(), Encoding::Utf8, None, None);
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.contains("line 6002") && message.contains("600000 fields"),
+            "{message}"
+        );
+        let all = documents_from_csv("d.csv", csv.as_bytes(), Encoding::Utf8, None, None);
+        assert_eq!(all.unwrap().len(), MAX_BODY_VALUES / 100 + 1);
     }
 
     #[test]

@@ -41,6 +41,12 @@ const MAX_SHARED_STRINGS_BYTES: u64 = 64 << 20;
 /// ... and the strings in it (each costs memory even when empty).
 const MAX_SHARED_STRINGS: u64 = 1_000_000;
 
+/// At most this many filled cells in the first sheet. A cell is some 20 bytes of XML and
+/// 60 bytes of memory once read, so the 256 MiB of XML a workbook may inflate to could
+/// otherwise hold 13 million of them (over a gigabyte); 2,000,000 is 200,000 rows of 10
+/// columns. Larger tables are uploaded as CSV.
+const MAX_XLSX_CELLS: usize = 2_000_000;
+
 /// What a workbook of `upload` bytes may inflate to in all.
 fn inflate_limit(upload: usize) -> u64 {
     (upload as u64)
@@ -176,13 +182,13 @@ fn read_workbook(
             continue;
         }
         text_bytes = text_bytes.saturating_add(text.len());
-        if cells.len() == MAX_REFERENCE_CELLS || text_bytes > MAX_TEXT_BYTES {
+        if cells.len() == MAX_XLSX_CELLS.min(MAX_REFERENCE_CELLS) || text_bytes > MAX_TEXT_BYTES {
             return Err(Error::invalid(
                 name,
                 "",
                 format!(
-                    "holds more than {MAX_REFERENCE_CELLS} filled cells or {MAX_TEXT_BYTES} \
-                     bytes of text in its first sheet"
+                    "holds more than {MAX_XLSX_CELLS} filled cells or {MAX_TEXT_BYTES} bytes \
+                     of text in its first sheet; upload a table this large as CSV"
                 ),
             ));
         }
