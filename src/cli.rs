@@ -184,9 +184,28 @@ pub struct ServerArgs {
     /// Largest request body accepted, in MiB.
     #[arg(long, value_name = "MB", default_value_t = 64)]
     pub max_body_mb: u64,
-    /// Seconds a client connection may stall mid-request or idle before it is closed.
+    /// Seconds a keep-alive connection may idle, and a write to a client may wait.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub read_timeout_secs: u64,
+    /// Seconds a new connection may wait before its first byte, and a request's line and
+    /// headers may take to arrive; a body gets as long again plus its size at
+    /// --min-body-rate-kb.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// KiB per second a request body must arrive at, on average.
+    #[arg(long, value_name = "KB", default_value_t = 32)]
+    pub min_body_rate_kb: u64,
+    /// Open connections at most; the extra ones are answered 503 and closed at once
+    /// (default 0: half the file-descriptor limit less 64, between 16 and 4096).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Uploads (bodies over 64 KiB) read and handled at once; more wait up to 5 s, then 503.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub max_uploads: usize,
+    /// Memory the uploads read and handled at once may take, in MiB, each counted at six
+    /// times its body size; an upload over the whole budget runs alone.
+    #[arg(long, value_name = "MB", default_value_t = 384)]
+    pub upload_memory_mb: u64,
     /// Do not write an access log line per request to stderr.
     #[arg(long)]
     pub quiet: bool,

@@ -57,6 +57,10 @@ pub enum Error {
     MethodNotAllowed { allowed: &'static str },
     /// The key used up its requests for now; `retry_after` seconds until the next one.
     RateLimited { retry_after: u64 },
+    /// A request's head or body did not arrive within its deadline.
+    RequestTimeout(String),
+    /// The request line and headers together are over `limit` bytes.
+    HeadersTooLarge { limit: u64 },
     /// A database failure that is not the caller's doing; the detail is for the log only.
     Database(String),
 }
@@ -71,6 +75,28 @@ pub struct HttpError {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Text that may hold what a client or a file sent, fit for one log line: control
+/// characters (ESC, NUL, newlines, DEL and the C1 range) are written as `\xNN` or
+/// `\u{NNNN}`, and a backslash as `\\`, so input can neither forge log lines nor drive
+/// the terminal that reads them (issue 13).
+pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || c == '\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 impl Error {
     /// A validation error with a single detail.
@@ -108,6 +134,8 @@ impl Error {
             | Error::Unavailable(_)
             | Error::MethodNotAllowed { .. }
             | Error::RateLimited { .. }
+            | Error::RequestTimeout(_)
+            | Error::HeadersTooLarge { .. }
             | Error::Database(_) => 1,
         }
     }
@@ -124,6 +152,13 @@ impl Error {
             }
             Error::Conflict(_) => (409, "conflict", "Conflict", false),
             Error::RateLimited { .. } => (429, "rate_limited", "Too Many Requests", true),
+            Error::RequestTimeout(_) => (408, "request_timeout", "Request Timeout", true),
+            Error::HeadersTooLarge { .. } => (
+                431,
+                "headers_too_large",
+                "Request Header Fields Too Large",
+                false,
+            ),
             Error::PayloadTooLarge { .. } => (413, "payload_too_large", "Payload Too Large", false),
             Error::UnsupportedMediaType(_) => (
                 415,
@@ -214,7 +249,12 @@ impl fmt::Display for Error {
             | Error::Unauthorized(message)
             | Error::Forbidden(message)
             | Error::UnsupportedMediaType(message)
+            | Error::RequestTimeout(message)
             | Error::Unavailable(message) => f.write_str(message),
+            Error::HeadersTooLarge { limit } => write!(
+                f,
+                "the request line and headers are larger than the limit of {limit} bytes"
+            ),
             Error::PayloadTooLarge { limit } => {
                 write!(
                     f,
@@ -234,3 +274,17 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_escapes_every_control_character() {
+        assert_eq!(loggable("/v1/runs"), "/v1/runs");
+        assert_eq!(
+            loggable("/v1/\x1b[31mred\0\nGET /forged \u{9b}\\"),
+            "/v1/\\x1b[31mred\\x00\\x0aGET /forged \\u{009b}\\\\"
+        );
+    }
+}

@@ -17,6 +17,7 @@
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
+//! - `export`: what every CSV cell meant for a spreadsheet passes (formula neutralising).
 //! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
 //!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
 
@@ -26,6 +27,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

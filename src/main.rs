@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("refmatch: {e}");
+            eprintln!("refmatch: {}", refmatch::error::loggable(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -135,8 +135,8 @@ pub enum Outcome {
 
 /// Executes runs for one process.
 pub struct Runner {
-    /// Documents matched by this process's runs (for `/metrics`).
-    pub documents_matched: std::sync::atomic::AtomicU64,
+    /// Documents matched by this process's runs, per workspace (for `/metrics`).
+    pub documents_matched: std::sync::Mutex<std::collections::HashMap<i64, u64>>,
     resolver: Resolver,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
@@ -173,7 +173,7 @@ impl Runner {
         resolver: Resolver,
     ) -> Arc<Runner> {
         Arc::new(Runner {
-            documents_matched: std::sync::atomic::AtomicU64::new(0),
+            documents_matched: Default::default(),
             resolver,
             store,
             pool,
@@ -355,7 +355,11 @@ impl Runner {
             }
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                eprintln!("refmatch: run {} failed: {e}", run.id);
+                eprintln!(
+                    "refmatch: run {} failed: {}",
+                    run.id,
+                    crate::error::loggable(&e.to_string())
+                );
                 Outcome::Failed(e.public_message())
             }
             Err(_) => Outcome::Failed("internal error while matching; see the server log".into()),
@@ -402,7 +406,10 @@ impl Runner {
     /// run returns to `completed` with its results as they were.
     pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<(f64, f64)>) {
         if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
-            eprintln!("refmatch: cannot resolve run {run_id}: {e}");
+            eprintln!(
+                "refmatch: cannot resolve run {run_id}: {}",
+                crate::error::loggable(&e.to_string())
+            );
             return;
         }
         self.resolve_begun(ws, run_id, band);
@@ -633,8 +640,12 @@ impl Runner {
                 });
             let batch = batch_progress(&results);
             done += results.len() as u64;
-            self.documents_matched
-                .fetch_add(results.len() as u64, Ordering::Relaxed);
+            *self
+                .documents_matched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(ws.0)
+                .or_default() += results.len() as u64;
             let per_document = matching.elapsed().as_secs_f64() / results.len().max(1) as f64;
             chunk = ((BATCH_TIME.as_secs_f64() / per_document.max(1e-7)) as usize)
                 .clamp(FIRST_CHUNK, MAX_CHUNK);

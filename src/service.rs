@@ -781,10 +781,20 @@ pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
     let reference_data_id = current["reference_data_id"].as_str().unwrap_or("");
     let mut candidate = strategy.clone();
     if let Value::Object(map) = &mut candidate {
-        map.insert("reference_data_id".into(), Value::from(reference_data_id));
+        // A reference_data_id the patch sets is checked too (it was stored unchecked, issue
+        // 13): it must name a table of the workspace, and the strategy's own.
+        map.entry("reference_data_id")
+            .or_insert_with(|| Value::from(reference_data_id));
     }
     // Checked exactly as a config created from it would be.
     checked_config(store, ws, candidate.to_string().as_bytes(), None)?;
+    if candidate["reference_data_id"] != reference_data_id {
+        return Err(Error::invalid(
+            "body",
+            "reference_data_id",
+            "cannot change; generate a new strategy for another table",
+        ));
+    }
     store.update_strategy(ws, id, &strategy)
 }
 

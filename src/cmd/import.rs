@@ -74,7 +74,7 @@ pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
     let origin = file.display().to_string();
     let jsonl = origin.ends_with(".jsonl") || origin.ends_with(".ndjson");
     let (source_type, documents) = if jsonl {
-        let documents = body::documents_from_jsonl(&bytes).map_err(|e| rename(e, &origin))?;
+        let documents = body::documents_from_local_jsonl(&bytes).map_err(|e| rename(e, &origin))?;
         ("jsonl", documents)
     } else {
         let documents = body::documents_from_csv(

@@ -25,6 +25,11 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         http_workers,
         max_body_mb: 64,
         read_timeout_secs: 30,
+        header_timeout_secs: 10,
+        min_body_rate_kb: 32,
+        max_connections: 0,
+        max_uploads: 2,
+        upload_memory_mb: 384,
         quiet: true,
         index_cache_mb: 1024,
         rate_limit: 0,
@@ -64,13 +69,29 @@ impl Service {
             let _ = signal.send(());
         })
         .map_err(|e| Error::Internal(format!("cannot handle signals: {e}")))?;
-        let _ = stop.recv();
+        // A listener that failed for good cannot be mended from inside: stop as on a signal
+        // and exit non-zero, so that a supervisor starts a new process.
+        let failure = loop {
+            match stop.recv_timeout(Duration::from_millis(250)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(failure) = self.server.failure() {
+                        break Some(failure);
+                    }
+                }
+                _ => break None,
+            }
+        };
         eprintln!("refmatch: stopping");
         self.server.stop();
         self.runner.shutdown();
         self.server.join();
         eprintln!("refmatch: stopped");
-        Ok(())
+        match failure {
+            Some(failure) => Err(Error::Internal(format!(
+                "the listener failed and cannot be kept: {failure}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub fn start(store: Store, args: &ServerArgs) -> Result<Service> {
@@ -95,6 +116,11 @@ impl Service {
                 max_body: args.max_body_mb.saturating_mul(1024 * 1024),
                 access_log: !args.quiet,
                 io_timeout: Duration::from_secs(args.read_timeout_secs.max(1)),
+                max_connections: args.max_connections,
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                min_body_rate: args.min_body_rate_kb.max(1).saturating_mul(1024),
+                max_uploads: args.max_uploads.max(1),
+                upload_memory: args.upload_memory_mb.max(1).saturating_mul(1 << 20),
             },
         )?;
         Ok(Service { server, runner })

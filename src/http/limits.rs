@@ -1,6 +1,8 @@
 //! Per-key rate limits and the request metrics `/metrics` shows. Both live in memory: a
-//! token bucket per API key (capacity N, refilled at N per minute), and per route and
-//! status a request count with a latency histogram.
+//! token bucket per API key (capacity N, refilled at N per minute), and per workspace, route
+//! and status a request count with a latency histogram. A key sees its own workspace's
+//! figures only; requests without a workspace (no key, a bad key) are shown only on an
+//! open `/metrics` (`serve --metrics-open`), which shows everything.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -81,16 +83,28 @@ struct RouteStats {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Whose requests a `/metrics` page counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every workspace and the requests without one (`--metrics-open`).
+    All,
+    /// One workspace's requests (the key's).
+    Workspace(i64),
+}
+
+/// A workspace (none for requests without a key), a route and a status.
+type RouteKey = (Option<i64>, &'static str, u16);
+
 #[derive(Default)]
 pub struct Metrics {
-    routes: Mutex<HashMap<(&'static str, u16), RouteStats>>,
+    routes: Mutex<HashMap<RouteKey, RouteStats>>,
 }
 
 impl Metrics {
-    pub fn record(&self, route: &'static str, status: u16, took: Duration) {
+    pub fn record(&self, workspace: Option<i64>, route: &'static str, status: u16, took: Duration) {
         let seconds = took.as_secs_f64();
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let stats = routes.entry((route, status)).or_default();
+        let stats = routes.entry((workspace, route, status)).or_default();
         stats.count += 1;
         stats.seconds += seconds;
         for (bucket, &le) in stats.buckets.iter_mut().zip(&BUCKETS) {
@@ -100,9 +114,27 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of the requests so far, followed by `extra` lines.
-    pub fn render(&self, runs_by_status: &[(String, i64)], documents_matched: u64) -> String {
-        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+    /// The Prometheus text exposition of the requests of `scope` so far, then the runs.
+    pub fn render(
+        &self,
+        scope: Scope,
+        runs_by_status: &[(String, i64)],
+        documents_matched: u64,
+    ) -> String {
+        let all = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut routes: HashMap<(&'static str, u16), RouteStats> = HashMap::new();
+        for ((workspace, route, status), stats) in all.iter() {
+            if scope != Scope::All && workspace.map(Scope::Workspace) != Some(scope) {
+                continue;
+            }
+            let sum = routes.entry((route, *status)).or_default();
+            sum.count += stats.count;
+            sum.seconds += stats.seconds;
+            for (a, b) in sum.buckets.iter_mut().zip(&stats.buckets) {
+                *a += b;
+            }
+        }
+        drop(all);
         let mut keys: Vec<&(&'static str, u16)> = routes.keys().collect();
         keys.sort();
         let mut out = String::new();
@@ -191,9 +223,11 @@ mod tests {
     #[test]
     fn metrics_render_counters_and_histograms() {
         let m = Metrics::default();
-        m.record("run_detail", 200, Duration::from_millis(3));
-        m.record("run_detail", 200, Duration::from_millis(30));
-        let text = m.render(&[("completed".into(), 2)], 150);
+        m.record(Some(1), "run_detail", 200, Duration::from_millis(3));
+        m.record(Some(1), "run_detail", 200, Duration::from_millis(30));
+        m.record(Some(2), "run_detail", 200, Duration::from_millis(30));
+        m.record(None, "runs", 401, Duration::from_millis(1));
+        let text = m.render(Scope::Workspace(1), &[("completed".into(), 2)], 150);
         assert!(
             text.contains("refmatch_http_requests_total{route=\"run_detail\",status=\"200\"} 2")
         );
@@ -202,5 +236,12 @@ mod tests {
         ));
         assert!(text.contains("refmatch_runs{status=\"completed\"} 2"));
         assert!(text.contains("refmatch_documents_matched_total 150"));
+        assert!(!text.contains("status=\"401\""), "{text}");
+        let everything = m.render(Scope::All, &[], 0);
+        assert!(everything
+            .contains("refmatch_http_requests_total{route=\"run_detail\",status=\"200\"} 3"));
+        assert!(
+            everything.contains("refmatch_http_requests_total{route=\"runs\",status=\"401\"} 1")
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+pub use crate::error::loggable;
 use crate::error::{Error, Result};
 use crate::store::now_iso;
 
@@ -88,13 +89,17 @@ impl Request {
     }
 
     pub fn with_content_type(mut self, value: &str) -> Request {
+        self.set_content_type(value);
+        self
+    }
+
+    pub fn set_content_type(&mut self, value: &str) {
         self.media_type = value
             .split(';')
             .next()
             .map(|m| m.trim().to_ascii_lowercase())
             .filter(|m| !m.is_empty());
         self.content_type = Some(value.to_string());
-        self
     }
 
     /// The last value of a query parameter; an empty value counts as absent.

@@ -1,6 +1,7 @@
 //! The HTTP API (SPEC section 3). `message` holds the plain request and response values and
 //! the error envelope, `routes` the router and handlers, `ui` the review page's embedded
-//! files, `server` the tiny_http adapter; only `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
+//! files, `server` the socket side (accept loop, bounded request reading, tiny_http's response
+//! writer); only `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
 
 pub mod limits;
 pub mod message;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::limits::{Metrics, RateLimiter, RateState};
+use super::limits::{Metrics, RateLimiter, RateState, Scope};
 use super::message::{
-    cursor_list, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
+    cursor_list, loggable, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
 };
 use crate::error::{Error, Result};
 use crate::ingest::{self, body, multipart, Encoding};
@@ -32,6 +32,8 @@ pub struct Context {
 pub struct Handled {
     pub response: Response,
     pub key_id: Option<String>,
+    /// The key's workspace, which the request counts for in `/metrics`.
+    pub workspace: Option<i64>,
     pub route: &'static str,
 }
 
@@ -246,22 +248,24 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
         return Handled {
             response,
             key_id: None,
+            workspace: None,
             route: "review_page",
         };
     }
-    let mut key_id = None;
+    let mut key = None;
     let mut rate = None;
     let resolved = resolve(&request.path);
     let route = resolved.as_ref().map_or("unknown", |(r, _)| r.label());
-    let mut response = match dispatch(ctx, request, resolved, &mut key_id, &mut rate) {
+    let mut response = match dispatch(ctx, request, resolved, &mut key, &mut rate) {
         Ok(response) => response,
         Err(error) => {
             if error.http().status >= 500 {
                 eprintln!(
-                    "refmatch: {} {} {}: {error}",
+                    "refmatch: {} {} {}: {}",
                     request.request_id,
                     request.method.as_str(),
-                    request.path
+                    loggable(&request.path),
+                    loggable(&error.to_string())
                 );
             }
             Response::error(&error, request)
@@ -278,9 +282,22 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
     }
     Handled {
         response,
-        key_id,
+        key_id: key.as_ref().map(|k| k.id.clone()),
+        workspace: key.map(|k| k.workspace.0),
         route,
     }
+}
+
+/// Decides from the head alone whether a request's body may be read at all: the key must
+/// exist and have the method's scope. Nothing else is checked (the handler does it), and
+/// no rate-limit token is taken.
+pub fn admit(ctx: &Context, request: &Request) -> Result<()> {
+    let method = if request.method == Method::Head {
+        Method::Get
+    } else {
+        request.method
+    };
+    authenticate(ctx, request, method).map(|_| ())
 }
 
 fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiKey> {
@@ -316,7 +333,7 @@ fn dispatch(
     ctx: &Context,
     req: &Request,
     resolved: Option<(Route, Vec<String>)>,
-    key_id: &mut Option<String>,
+    key_out: &mut Option<ApiKey>,
     rate: &mut Option<RateState>,
 ) -> Result<Response> {
     let method = if req.method == Method::Head {
@@ -339,12 +356,12 @@ fn dispatch(
             ));
         }
         Some((Route::Metrics, _)) if ctx.metrics_open && method == Method::Get => {
-            return metrics(ctx);
+            return metrics(ctx, Scope::All);
         }
         _ => {}
     }
     let key = authenticate(ctx, req, method)?;
-    *key_id = Some(key.id.clone());
+    *key_out = Some(key.clone());
     *rate = ctx.limiter.take(&key.id);
     if let Some(after) = rate.and_then(|r| r.retry_after) {
         return Err(Error::RateLimited { retry_after: after });
@@ -604,7 +621,7 @@ fn dispatch(
                 store, ws, id, &req.body,
             )?))
         }
-        (Route::Metrics, _) => metrics(ctx),
+        (Route::Metrics, _) => metrics(ctx, Scope::Workspace(ws.0)),
         (Route::OpenApi, _) => Ok(Response::bytes(
             200,
             "application/json",
@@ -615,14 +632,25 @@ fn dispatch(
 }
 
 /// `GET /metrics`: Prometheus text.
-fn metrics(ctx: &Context) -> Result<Response> {
-    let runs = ctx.store.runs_by_status()?;
-    let text = ctx.metrics.render(
-        &runs,
-        ctx.runner
+/// `/metrics` for `scope`: a key sees its own workspace's requests, runs and documents.
+fn metrics(ctx: &Context, scope: Scope) -> Result<Response> {
+    let workspace = match scope {
+        Scope::All => None,
+        Scope::Workspace(ws) => Some(crate::store::WorkspaceId(ws)),
+    };
+    let runs = ctx.store.runs_by_status(workspace)?;
+    let matched = {
+        let counts = ctx
+            .runner
             .documents_matched
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match workspace {
+            None => counts.values().sum(),
+            Some(ws) => counts.get(&ws.0).copied().unwrap_or(0),
+        }
+    };
+    let text = ctx.metrics.render(scope, &runs, matched);
     Ok(Response::bytes(
         200,
         "text/plain; version=0.0.4; charset=utf-8",
@@ -781,7 +809,7 @@ fn read_documents(req: &Request) -> Result<(&'static str, Vec<body::NewDocument>
         | "application/jsonlines" => Ok(("jsonl", body::documents_from_jsonl(&req.body)?)),
         "text/csv" => Ok((
             "csv",
-            body::documents_from_csv(
+            body::documents_from_csv_body(
                 "body",
                 &req.body,
                 encoding(req)?,

@@ -27,6 +27,15 @@ pub const MAX_FIELDS_PER_DOCUMENT: usize = 256;
 /// which refuses deeper input before it can exhaust the stack; stated here so the API
 /// documentation can quote it.
 pub const MAX_JSON_DEPTH: usize = 128;
+/// At most this many values in one HTTP body of documents or reference rows, counted while
+/// it is parsed: for JSON each string, number, literal, array and object counts one, for a
+/// CSV body of documents each field of each row. A parsed value costs 100 to 200 bytes of
+/// memory whatever its size in the body, so a 60 MB body of short fields would otherwise
+/// become gigabytes before any other limit looks at it; this bounds it near 120 MB, so
+/// that the two uploads a server handles at once stay well under 512 MB together. 50,000
+/// JSON documents of 8 fields, or 25,000 of 20, fit; larger loads are sent in several
+/// bodies. Files imported on the command line have no such budget.
+pub const MAX_BODY_VALUES: usize = 600_000;
 /// At most this many distinct keys over the rows of a JSON reference table.
 pub const MAX_REFERENCE_COLUMNS: usize = 1024;
 /// At most this many cells (rows times columns) in a JSON reference table. A CSV body
@@ -417,9 +426,20 @@ pub fn documents_from_json(bytes: &[u8]) -> Result<Vec<NewDocument>> {
 /// Parses JSON Lines: one document object (as in the single form of
 /// [`documents_from_json`]) per non-blank line. Errors name the 1-based line.
 pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
+    jsonl_within(bytes, MAX_BODY_VALUES)
+}
+
+/// Like [`documents_from_jsonl`] for a file the operator imports on the command line, which
+/// no client controls: without the JSON value budget.
+pub fn documents_from_local_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
+    jsonl_within(bytes, usize::MAX)
+}
+
+fn jsonl_within(bytes: &[u8], values: usize) -> Result<Vec<NewDocument>> {
     let bytes = strip_bom(bytes);
     let mut documents = Vec::new();
     let mut places = Vec::new();
+    let budget = std::cell::Cell::new(values);
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -431,7 +451,7 @@ pub fn documents_from_jsonl(bytes: &[u8]) -> Result<Vec<NewDocument>> {
                 format!("more than {MAX_DOCUMENTS_PER_BODY} documents in one body"),
             ));
         }
-        let value: Value = serde_json::from_slice(line).map_err(|e| {
+        let value: Value = parse_bounded(line, &budget).map_err(|e| {
             // serde counts lines and columns within this line; only the column means anything.
             let message = e.to_string();
             let position = format!(" at line {} column {}", e.line(), e.column());
@@ -563,6 +583,44 @@ pub fn documents_from_csv(
     id_column: Option<&str>,
     filename_column: Option<&str>,
 ) -> Result<Vec<NewDocument>> {
+    csv_documents_within(
+        name,
+        bytes,
+        encoding,
+        id_column,
+        filename_column,
+        usize::MAX,
+    )
+}
+
+/// [`documents_from_csv`] for a body a client sent: at most [`MAX_BODY_VALUES`] fields in
+/// all, counted as rows are read.
+pub fn documents_from_csv_body(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    id_column: Option<&str>,
+    filename_column: Option<&str>,
+) -> Result<Vec<NewDocument>> {
+    csv_documents_within(
+        name,
+        bytes,
+        encoding,
+        id_column,
+        filename_column,
+        MAX_BODY_VALUES,
+    )
+}
+
+fn csv_documents_within(
+    name: &str,
+    bytes: &[u8],
+    encoding: Encoding,
+    id_column: Option<&str>,
+    filename_column: Option<&str>,
+    max_values: usize,
+) -> Result<Vec<NewDocument>> {
+    let mut values = 0usize;
     let mut id_col = None;
     let mut id_header = String::new();
     let mut filename_col = None;
@@ -615,6 +673,17 @@ pub fn documents_from_csv(
                         format!("more than {MAX_DOCUMENTS_PER_BODY} documents in one body"),
                     ));
                 }
+                values = values.saturating_add(field_cols.len());
+                if values > max_values {
+                    return Err(Error::invalid(
+                        name,
+                        format!("line {line}"),
+                        format!(
+                            "brings the body over {max_values} fields in all; send fewer \
+                             documents or columns per body"
+                        ),
+                    ));
+                }
                 let cell = |i: usize| record.get(i).unwrap_or("");
                 let external_id = match id_col {
                     Some(c) => match cell(c).trim() {
@@ -662,7 +731,120 @@ pub fn documents_from_csv(
 /// Parses a JSON body; a syntax error, invalid UTF-8 or nesting deeper than
 /// [`MAX_JSON_DEPTH`] names no field and carries serde's line and column.
 fn parse_json(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(strip_bom(bytes)).map_err(|e| invalid("", e.to_string()))
+    parse_bounded(strip_bom(bytes), &std::cell::Cell::new(MAX_BODY_VALUES))
+        .map_err(|e| invalid("", e.to_string()))
+}
+
+/// Parses one JSON text, taking one from `budget` per value as it is built; past the
+/// budget parsing stops with an error, before the rest is read.
+fn parse_bounded(bytes: &[u8], budget: &std::cell::Cell<usize>) -> serde_json::Result<Value> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Bounded(budget).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// A `serde_json::Value` seed that counts the values it builds against a budget.
+#[derive(Clone, Copy)]
+struct Bounded<'a>(&'a std::cell::Cell<usize>);
+
+impl Bounded<'_> {
+    fn take<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        match self.0.get().checked_sub(1) {
+            Some(left) => {
+                self.0.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(format!(
+                "holds more than {MAX_BODY_VALUES} JSON values; send fewer documents or \
+                 fields per body"
+            ))),
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Bounded<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Bounded<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Value, A::Error> {
+        self.take()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        self.take()?;
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Some Windows tools start UTF-8 text with a byte order mark, which JSON does not allow.
@@ -896,6 +1078,58 @@ mod tests {
             "rows",
             "send a table this large as CSV",
         );
+    }
+
+    #[test]
+    fn json_values_are_counted_while_parsing_and_stop_it() {
+        // Regression (issue 13): a 63 MB body of 7,000,000 fields was a 1.6 GB tree before
+        // any limit looked at it.
+        let budget = std::cell::Cell::new(6);
+        let value = parse_bounded(br#"{"a": [1, "x", null], "b": true}"#, &budget).unwrap();
+        assert_eq!(value, json!({"a": [1, "x", null], "b": true}));
+        assert_eq!(budget.get(), 0);
+        let budget = std::cell::Cell::new(5);
+        let err = parse_bounded(br#"{"a": [1, "x", null], "b": true}"#, &budget).unwrap_err();
+        assert!(err.to_string().contains("JSON values"), "{err}");
+        // Across the lines of JSON Lines, and not for a file imported on the command line.
+        let line = format!(
+            "{{\"fields\": {{{}}}}}\n",
+            (0..99)
+                .map(|i| format!("\"f{i}\": 1"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let many = line.repeat(MAX_BODY_VALUES / 100);
+        assert_invalid(
+            documents_from_jsonl(many.as_bytes()),
+            "line 5941",
+            "JSON values",
+        );
+        assert_eq!(
+            documents_from_local_jsonl(many.as_bytes()).unwrap().len(),
+            MAX_BODY_VALUES / 100
+        );
+    }
+
+    #[test]
+    fn csv_document_fields_are_counted_as_rows_are_read() {
+        // Regression (issue 13): a 61 MB CSV of 300,000 rows x 100 columns held 1.8 GB
+        // before the 100,000 documents limit stopped it.
+        let mut csv = (0..100)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        csv.push('\n');
+        let row = vec!["1"; 100].join(",") + "\n";
+        csv.push_str(&row.repeat(MAX_BODY_VALUES / 100 + 1));
+        let result = documents_from_csv_body("d.csv", csv.as_bytes(), Encoding::Utf8, None, None);
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.contains("line 6002") && message.contains("600000 fields"),
+            "{message}"
+        );
+        let all = documents_from_csv("d.csv", csv.as_bytes(), Encoding::Utf8, None, None);
+        assert_eq!(all.unwrap().len(), MAX_BODY_VALUES / 100 + 1);
     }
 
     #[test]

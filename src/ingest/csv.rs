@@ -11,6 +11,10 @@ pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// The most columns a header may name.
 pub const MAX_COLUMNS: usize = 1024;
+/// The most line breaks one quoted field may hold. An address or a note spans a few lines;
+/// a stray quote that swallows the rows after it spans many, and is reported at the line
+/// where it opened instead of silently turning the rest of the file into one cell.
+pub const MAX_FIELD_LINES: u64 = 100;
 
 /// How the bytes of a file are decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -137,6 +141,7 @@ pub fn for_each_record_in(
         inner: reader,
         read: 0,
         breaks: std::collections::VecDeque::new(),
+        quotes: QuoteScan::default(),
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
     let head = reader.fill_buf().map_err(io_error)?;
@@ -153,6 +158,7 @@ pub fn for_each_record_in(
     if head.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid(name, "", "is empty; expected a header line"));
     }
+    reader.get_mut().quotes.start(delimiter, skipped);
     let mut csv = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -183,7 +189,19 @@ pub fn for_each_record_in(
                 .into_owned()),
         }
     };
-    let header_record = csv.byte_headers().map_err(|e| csv_error(e, None))?.clone();
+    // A runaway quote found while reading is the error, whatever the csv crate made of it.
+    let quote_error = |csv: &mut ::csv::Reader<std::io::BufReader<LineBreaks<_>>>| {
+        csv.get_mut()
+            .get_mut()
+            .quotes
+            .error
+            .take()
+            .map(|(line, message)| Error::invalid(name, format!("line {line}"), message))
+    };
+    let header_record = match csv.byte_headers() {
+        Ok(record) => record.clone(),
+        Err(e) => return Err(quote_error(&mut csv).unwrap_or_else(|| csv_error(e, None))),
+    };
     check_record_size(name, &header_record, 1)?;
     let headers: Vec<String> = header_record
         .iter()
@@ -231,6 +249,9 @@ pub fn for_each_record_in(
                 on_event(CsvEvent::Record(&record, line))?;
             }
             Err(e) => {
+                if let Some(error) = quote_error(&mut csv) {
+                    return Err(error);
+                }
                 // The csv crate's line of a row of the wrong width has the same flaw.
                 let line = matches!(e.kind(), ::csv::ErrorKind::UnequalLengths { .. })
                     .then(|| record_line(&mut csv, &bytes, skipped));
@@ -265,11 +286,112 @@ struct LineBreaks<R> {
     inner: R,
     read: u64,
     breaks: std::collections::VecDeque<(u64, u8)>,
+    quotes: QuoteScan,
+}
+
+/// Follows the quoting of the bytes read, as the csv crate reads it (a quote opens a field
+/// only at its start, `""` inside is a quote), to find a quoted field still open at the end
+/// of the input or spanning more than `MAX_FIELD_LINES` lines. Bytes read before the
+/// delimiter is known wait in `pending`.
+#[derive(Default)]
+struct QuoteScan {
+    delimiter: Option<u8>,
+    pending: Vec<u8>,
+    state: QuoteState,
+    /// Line feeds seen so far.
+    line_feeds: u64,
+    /// The line where the open quote is and the line feeds inside it.
+    opened: (u64, u64),
+    /// Bytes of a byte order mark to pass over before scanning.
+    skip: u64,
+    error: Option<(u64, String)>,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    #[default]
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field's end, or the first half of `""`.
+    QuoteInQuoted,
+}
+
+impl QuoteScan {
+    fn start(&mut self, delimiter: u8, skip: u64) {
+        self.delimiter = Some(delimiter);
+        self.skip = skip;
+        let pending = std::mem::take(&mut self.pending);
+        self.scan(&pending);
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        let Some(delimiter) = self.delimiter else {
+            self.pending.extend_from_slice(bytes);
+            return;
+        };
+        let skip = (self.skip as usize).min(bytes.len());
+        self.skip -= skip as u64;
+        use QuoteState::*;
+        for &b in &bytes[skip..] {
+            if b == b'\n' {
+                self.line_feeds += 1;
+            }
+            self.state = match (self.state, b) {
+                (FieldStart, b'"') => {
+                    self.opened = (self.line_feeds + 1, 0);
+                    Quoted
+                }
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, b'\n') => {
+                    self.opened.1 += 1;
+                    if self.opened.1 > MAX_FIELD_LINES && self.error.is_none() {
+                        self.error = Some((
+                            self.opened.0,
+                            format!(
+                                "a quoted field opens here and spans more than \
+                                 {MAX_FIELD_LINES} lines; is a closing quote missing?"
+                            ),
+                        ));
+                    }
+                    Quoted
+                }
+                (Quoted, _) | (QuoteInQuoted, b'"') => Quoted,
+                (_, b'\n' | b'\r') => FieldStart,
+                (_, b) if b == delimiter => FieldStart,
+                _ => Unquoted,
+            };
+        }
+    }
+
+    /// At the end of the input.
+    fn finish(&mut self) {
+        if self.delimiter.is_some() && self.state == QuoteState::Quoted && self.error.is_none() {
+            self.error = Some((
+                self.opened.0,
+                "a quoted field opens here and is never closed; rows after it would be \
+                 lost in one cell"
+                    .into(),
+            ));
+        }
+    }
 }
 
 impl<R: std::io::Read> std::io::Read for LineBreaks<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if !buf.is_empty() {
+            self.quotes.scan(buf.get(..n).unwrap_or_default());
+            if n == 0 {
+                self.quotes.finish();
+            }
+            if let Some((line, message)) = &self.quotes.error {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line {line}: {message}"),
+                ));
+            }
+        }
         let read = self.read;
         let bytes = buf.get(..n).unwrap_or_default().iter().enumerate();
         self.breaks.extend(
@@ -405,9 +527,41 @@ mod tests {
         assert_eq!(t.lines, [2, 5]);
         let t = parse(b"a,b\r\n\r\n1,2\r\n").unwrap();
         assert_eq!(t.lines, [3]);
-        // A quote left open runs to the end; its line feeds are the row's, not breaks.
-        let t = parse(b"a,b\n1,\"x\n\n").unwrap();
-        assert_eq!(t.lines, [2]);
+    }
+
+    #[test]
+    fn a_quote_left_open_is_an_error_at_its_line_not_a_lost_rest_of_file() {
+        // Regression (issue 13): `R1,"Acme Inc` swallowed every later row into one cell.
+        let err = parse(b"id,name\nR1,\"Acme Inc\nR2,Beta\nR3,Gamma\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("never closed"),
+            "{err}"
+        );
+        let err = parse(b"\xEF\xBB\xBFa;b\r\n1;2\r\n3;\"x\r\n\r\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+        // Closed before the end but spanning more lines than a cell would.
+        let mut text = String::from("id,note\n1,ok\n2,\"runaway\n");
+        text.push_str(&"3,row\n".repeat(MAX_FIELD_LINES as usize + 5));
+        text.push_str("\"\n");
+        let err = parse(text.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3") && err.contains("spans more than"),
+            "{err}"
+        );
+        // Legitimate quoting: a multi-line address, doubled quotes, an inch mark inside an
+        // unquoted field, a quote right after a closing one.
+        let t = parse(
+            b"id,addr,size\n1,\"1 Main St\nSuite 2\nTown\",\"5\"\" screen\"\n2,x,5\" screen\n3,\"a\"\"\",b\n",
+        )
+        .unwrap();
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[0][1], "1 Main St\nSuite 2\nTown");
+        assert_eq!(t.rows[1][2], "5\" screen");
+        assert_eq!(t.lines, [2, 5, 6]);
     }
 
     proptest! {

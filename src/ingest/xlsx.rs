@@ -23,12 +23,36 @@ use crate::matcher::ReferenceTable;
 /// At most this many bytes of cell text over a sheet. A cell may name a shared string
 /// that other cells name too, so a small workbook can hold far more text than its size
 /// suggests; CSV bodies need no such bound because every byte of their text is sent.
-const MAX_TEXT_BYTES: usize = 1 << 30;
+const MAX_TEXT_BYTES: usize = 128 << 20;
 
-/// At most this many bytes inflated from the whole workbook. Deflate packs up to about a
-/// thousand bytes into one, so a 64 MB upload could otherwise unpack to tens of gigabytes
-/// inside the XML reader (a zip bomb) before any cell limit is reached.
-const MAX_INFLATED_BYTES: u64 = 1 << 30;
+/// At most this many bytes inflated from the whole workbook, however large the upload.
+/// Deflate packs up to about a thousand bytes into one, so a 64 MB upload could otherwise
+/// unpack to tens of gigabytes inside the XML reader (a zip bomb) before any cell limit is
+/// reached.
+const MAX_INFLATED_BYTES: u64 = 256 << 20;
+/// And at most this many times the upload's own size: real workbooks inflate 5 to 20
+/// times; ...
+const MAX_INFLATION_RATIO: u64 = 100;
+/// ... but a small workbook may always inflate to this much.
+const MIN_INFLATED_ALLOWANCE: u64 = 16 << 20;
+/// calamine holds the whole shared-strings table in memory before the first cell is read,
+/// at two to three times its XML size, so that member has a bound of its own: its XML ...
+const MAX_SHARED_STRINGS_BYTES: u64 = 64 << 20;
+/// ... and the strings in it (each costs memory even when empty).
+const MAX_SHARED_STRINGS: u64 = 1_000_000;
+
+/// At most this many filled cells in the first sheet. A cell is some 20 bytes of XML and
+/// 60 bytes of memory once read, so the 256 MiB of XML a workbook may inflate to could
+/// otherwise hold 13 million of them (over a gigabyte); 2,000,000 is 200,000 rows of 10
+/// columns. Larger tables are uploaded as CSV.
+const MAX_XLSX_CELLS: usize = 2_000_000;
+
+/// What a workbook of `upload` bytes may inflate to in all.
+fn inflate_limit(upload: usize) -> u64 {
+    (upload as u64)
+        .saturating_mul(MAX_INFLATION_RATIO)
+        .clamp(MIN_INFLATED_ALLOWANCE, MAX_INFLATED_BYTES)
+}
 
 /// Excel's last date, 9999-12-31, is serial 2958465 (1900 system); later serials and
 /// negative ones are shown as `#####` by Excel and kept here as numbers.
@@ -37,35 +61,58 @@ const SERIAL_END: f64 = 2_958_466.0;
 const DAY_SECONDS: u64 = 86_400;
 
 /// Inflates every member of the archive into nothing, counting, and refuses the workbook
-/// once the count passes `limit`. Sizes the archive declares are not trusted: they can lie.
-/// Archives the zip reader cannot open are left for calamine to report in its words.
+/// once the count passes `limit`, or the shared-strings member passes its own bounds. Sizes
+/// the archive declares are not trusted: they can lie. Archives the zip reader cannot open
+/// are left for calamine to report in its words.
 fn check_inflated_size(name: &str, bytes: &[u8], limit: u64) -> Result<()> {
     let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(());
     };
+    let refuse = |message: String| Err(Error::invalid(name, "", message));
     let mut inflated = 0u64;
     let mut buffer = vec![0u8; 64 * 1024];
     for i in 0..archive.len() {
         let Ok(mut member) = archive.by_index(i) else {
             continue;
         };
+        let shared_strings = member
+            .name()
+            .to_ascii_lowercase()
+            .ends_with("sharedstrings.xml");
+        let (mut member_bytes, mut strings) = (0u64, 0u64);
+        // The last bytes of the previous read, so that a `<si` cut in two is counted.
+        let mut carry = [0u8; 2];
         // A member that fails to inflate is calamine's to report; its bytes so far count,
         // since a bad checksum is only found at the end.
         while let Ok(read @ 1..) = std::io::Read::read(&mut member, &mut buffer) {
             inflated += read as u64;
-            if inflated > limit {
-                break;
+            member_bytes += read as u64;
+            if shared_strings {
+                let chunk = &buffer[..read];
+                let joined = [&carry[..], &chunk[..chunk.len().min(2)]].concat();
+                strings += joined.windows(3).filter(|w| w == b"<si").count() as u64;
+                strings += chunk.windows(3).filter(|w| w == b"<si").count() as u64;
+                if read >= 2 {
+                    carry.copy_from_slice(&chunk[read - 2..]);
+                }
+                if member_bytes > MAX_SHARED_STRINGS_BYTES || strings > MAX_SHARED_STRINGS {
+                    return refuse(format!(
+                        "has a shared-strings table over {} MiB or {MAX_SHARED_STRINGS} \
+                         strings; a workbook may hold at most that",
+                        MAX_SHARED_STRINGS_BYTES >> 20
+                    ));
+                }
             }
-        }
-        if inflated > limit {
-            return Err(Error::invalid(
-                name,
-                "",
-                format!(
-                    "unpacks to more than {} MiB; a workbook may hold at most that much XML",
-                    limit >> 20
-                ),
-            ));
+            if inflated > limit {
+                return refuse(format!(
+                    "unpacks to more than {} MiB; a workbook of this size may hold at most \
+                     that much XML ({MAX_INFLATION_RATIO} times its size, at least {} MiB, \
+                     at most {} MiB)",
+                    limit >> 20,
+                    MIN_INFLATED_ALLOWANCE >> 20,
+                    MAX_INFLATED_BYTES >> 20
+                ));
+            }
         }
     }
     Ok(())
@@ -115,7 +162,7 @@ fn read_workbook(
             format!("is not a readable XLSX workbook: {reason}"),
         )
     };
-    check_inflated_size(name, bytes, MAX_INFLATED_BYTES)?;
+    check_inflated_size(name, bytes, inflate_limit(bytes.len()))?;
     let mut workbook: Xlsx<_> =
         open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let sheet = workbook
@@ -135,13 +182,13 @@ fn read_workbook(
             continue;
         }
         text_bytes = text_bytes.saturating_add(text.len());
-        if cells.len() == MAX_REFERENCE_CELLS || text_bytes > MAX_TEXT_BYTES {
+        if cells.len() == MAX_XLSX_CELLS.min(MAX_REFERENCE_CELLS) || text_bytes > MAX_TEXT_BYTES {
             return Err(Error::invalid(
                 name,
                 "",
                 format!(
-                    "holds more than {MAX_REFERENCE_CELLS} filled cells or {MAX_TEXT_BYTES} \
-                     bytes of text in its first sheet"
+                    "holds more than {MAX_XLSX_CELLS} filled cells or {MAX_TEXT_BYTES} bytes \
+                     of text in its first sheet; upload a table this large as CSV"
                 ),
             ));
         }
@@ -490,6 +537,24 @@ mod tests {
         assert!(check_inflated_size("big.xlsx", &archive, 4 << 20).is_ok());
         // Not a zip at all: calamine reports it, in its words.
         assert!(check_inflated_size("x.xlsx", b"not a zip", 1).is_ok());
+    }
+
+    #[test]
+    fn the_inflate_limit_follows_the_upload_and_shared_strings_have_their_own() {
+        // Regression (issue 13): a 2.5 MB workbook could inflate to 1,000 MiB of shared
+        // strings, which calamine held at 3.3 GB.
+        assert_eq!(inflate_limit(1000), MIN_INFLATED_ALLOWANCE);
+        assert_eq!(inflate_limit(1 << 20), 100 << 20);
+        assert_eq!(inflate_limit(64 << 20), MAX_INFLATED_BYTES);
+        let many = "<si><t>a</t></si>".repeat(MAX_SHARED_STRINGS as usize + 1);
+        let archive = zip(&[("xl/sharedStrings.xml", many.clone())]);
+        let err = check_inflated_size("s.xlsx", &archive, u64::MAX)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shared-strings table"), "{err}");
+        // The same bytes in another member are only counted towards the total.
+        let archive = zip(&[("xl/worksheets/sheet1.xml", many)]);
+        assert!(check_inflated_size("s.xlsx", &archive, u64::MAX).is_ok());
     }
 
     #[test]

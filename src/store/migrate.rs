@@ -17,19 +17,76 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// `PRAGMA application_id` of a refmatch database ("RfMt"), so that `--db` pointed at
+/// another application's SQLite file is refused instead of getting refmatch's tables.
+pub const APPLICATION_ID: i32 = 0x5266_4d74;
+
+/// Checks that the database at `path` is refmatch's, or new: `application_id` is ours, or
+/// it is unset on an empty database or on one this refmatch's tables already fill (written
+/// before the id existed). A `user_version` below zero or past ours is refused in one line.
+pub fn check_identity(conn: &Connection, path: &Path) -> Result<Identity> {
+    let refuse = |message: String| Error::invalid(path.display().to_string(), "", message);
+    let application_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if application_id != APPLICATION_ID && application_id != 0 {
+        return Err(refuse(format!(
+            "is not a refmatch database (its PRAGMA application_id is {application_id:#x}, \
+             refmatch's is {APPLICATION_ID:#x}); point --db at a refmatch database or a new file"
+        )));
+    }
+    if version < 0 {
+        return Err(refuse(format!(
+            "has schema version {version} (PRAGMA user_version), which no refmatch writes; \
+             is it a refmatch database?"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(refuse(format!(
+            "the database has schema version {version}, newer than this refmatch knows \
+             ({SCHEMA_VERSION}); use the refmatch release that wrote it or a later one"
+        )));
+    }
+    if application_id == APPLICATION_ID {
+        return Ok(Identity::Ours);
+    }
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        [],
+        |r| r.get(0),
+    )?;
+    let ours: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'api_keys')",
+        [],
+        |r| r.get(0),
+    )?;
+    match (version, tables) {
+        (0, 0) => Ok(Identity::New),
+        (1.., _) if ours == 2 => Ok(Identity::Unmarked),
+        _ => Err(refuse(format!(
+            "is not a refmatch database (PRAGMA application_id is 0, schema version {version}, \
+             {tables} tables of another application); point --db at a refmatch database or a \
+             new file"
+        ))),
+    }
+}
+
+/// What `check_identity` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Ours,
+    /// An empty database: refmatch's from now on.
+    New,
+    /// A refmatch database written before `application_id` was set.
+    Unmarked,
+}
+
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "",
-            format!(
-                "the database has schema version {version}, newer than this refmatch knows \
-                 ({SCHEMA_VERSION}); use the refmatch release that wrote it or a later one"
-            ),
-        ));
+    let identity = check_identity(&tx, path)?;
+    if identity != Identity::Ours {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -57,5 +114,58 @@ mod tests {
             .unwrap();
         let err = migrate(&mut conn, &path).unwrap_err().to_string();
         assert!(err.contains("newer than this refmatch"), "{err}");
+        let id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, APPLICATION_ID);
+    }
+
+    #[test]
+    fn foreign_and_impossible_databases_are_refused_in_one_line() {
+        // Regression (issue 13): another application's file got refmatch's tables, and a
+        // user_version of -1 printed the whole schema as the error.
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str, setup: &str| {
+            let path = dir.path().join(name);
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(setup).unwrap();
+            let result = migrate(&mut conn, &path).map_err(|e| e.to_string());
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (result, tables)
+        };
+        let (err, tables) = open("other.db", "PRAGMA application_id = 42; CREATE TABLE t(x);");
+        let err = err.unwrap_err();
+        assert!(
+            err.contains("application_id is 0x2a") && !err.contains('\n'),
+            "{err}"
+        );
+        assert_eq!(tables, 1);
+        let (err, tables) = open(
+            "plain.db",
+            "CREATE TABLE notes(x); PRAGMA user_version = 3;",
+        );
+        assert!(err.unwrap_err().contains("not a refmatch database"));
+        assert_eq!(tables, 1);
+        let (err, _) = open("minus.db", "PRAGMA user_version = -1;");
+        let err = err.unwrap_err();
+        assert!(
+            err.contains("schema version -1") && !err.contains("CREATE"),
+            "{err}"
+        );
+        // A refmatch database from before application_id is adopted.
+        let (ok, _) = open("old.db", "");
+        ok.unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "application_id", 0).unwrap();
+        drop(conn);
+        let (ok, _) = open("old.db", "");
+        ok.unwrap();
     }
 }

@@ -272,7 +272,12 @@ impl Store {
             .to_string();
         let mut header = csv::Writer::from_writer(Vec::new());
         let mut names = vec!["id".to_string()];
-        names.extend(columns.iter().filter(|c| *c != "id").cloned());
+        names.extend(
+            columns
+                .iter()
+                .filter(|c| *c != "id")
+                .map(|c| crate::export::spreadsheet_safe(c).into_owned()),
+        );
         let _ = header.write_record(&names);
         let header = header.into_inner().unwrap_or_default();
         Ok((
@@ -381,13 +386,13 @@ impl ExportReader {
         let mut out = csv::Writer::from_writer(std::mem::take(&mut self.buffer));
         for (ordinal, row_id, vals) in rows {
             let vals: Vec<Cow<'_, str>> = serde_json::from_str(&vals).unwrap_or_default();
-            let mut record = vec![row_id];
+            let mut record = vec![crate::export::spreadsheet_safe(&row_id).into_owned()];
             record.extend(
                 self.columns
                     .iter()
                     .zip(vals)
                     .filter(|(c, _)| *c != "id")
-                    .map(|(_, v)| v.into_owned()),
+                    .map(|(_, v)| crate::export::spreadsheet_safe(&v).into_owned()),
             );
             out.write_record(&record)
                 .map_err(|e| Error::Internal(format!("cannot write CSV: {e}")))?;

@@ -427,7 +427,9 @@ impl Store {
                     }
                 })
             };
-            let record = (0..header.len()).map(text).collect::<Result<Vec<_>>>()?;
+            let record = (0..header.len())
+                .map(|i| text(i).map(|t| crate::export::spreadsheet_safe(&t).into_owned()))
+                .collect::<Result<Vec<_>>>()?;
             out.write_record(&record).map_err(csv_error)?;
         }
         out.into_inner()

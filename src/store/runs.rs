@@ -554,13 +554,15 @@ impl Store {
         })
     }
 
-    /// How many runs have each status, over all workspaces (for `/metrics`).
-    pub fn runs_by_status(&self) -> Result<Vec<(String, i64)>> {
+    /// How many runs have each status, in one workspace or all of them (for `/metrics`).
+    pub fn runs_by_status(&self, ws: Option<WorkspaceId>) -> Result<Vec<(String, i64)>> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status")?;
+        let mut stmt = conn.prepare(
+            "SELECT status, count(*) FROM runs WHERE ?1 IS NULL OR workspace_id = ?1
+             GROUP BY status ORDER BY status",
+        )?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([ws.map(|w| w.0)], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
