@@ -137,6 +137,8 @@ pub enum Outcome {
 pub struct Runner {
     /// Documents matched by this process's runs (for `/metrics`).
     pub documents_matched: std::sync::atomic::AtomicU64,
+    /// Nanoseconds the result writer spent storing batches (for `bench server`).
+    pub results_write_ns: std::sync::atomic::AtomicU64,
     resolver: Resolver,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
@@ -174,6 +176,7 @@ impl Runner {
     ) -> Arc<Runner> {
         Arc::new(Runner {
             documents_matched: std::sync::atomic::AtomicU64::new(0),
+            results_write_ns: std::sync::atomic::AtomicU64::new(0),
             resolver,
             store,
             pool,
@@ -566,11 +569,14 @@ impl Runner {
         let run_id = run.id.clone();
         let writer = thread::Builder::new()
             .name("refmatch-writer".into())
-            .spawn(move || -> Result<()> {
+            .spawn(move || -> Result<Duration> {
+                let mut writing = Duration::ZERO;
                 for (results, batch) in receiver {
+                    let started = Instant::now();
                     store.save_results(&run_id, ws, &results, batch)?;
+                    writing += started.elapsed();
                 }
-                Ok(())
+                Ok(writing)
             })
             .map_err(|e| Error::Internal(format!("cannot start the result writer: {e}")))?;
 
@@ -688,7 +694,11 @@ impl Runner {
         let written = writer
             .join()
             .map_err(|_| Error::Internal("the result writer panicked".into()))?;
-        written?;
+        let writing = written?;
+        self.results_write_ns.fetch_add(
+            u64::try_from(writing.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if send_failed {
             return Err(Error::Internal("the result writer stopped early".into()));
         }

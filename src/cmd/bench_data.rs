@@ -309,8 +309,15 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         .map(|us| f64::from(us) / 1000.0)
         .collect();
     latencies.sort_by(f64::total_cmp);
-    let db_mb = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / (1 << 20) as f64;
+    let write_ms = service_handle
+        .runner
+        .results_write_ns
+        .load(std::sync::atomic::Ordering::Relaxed) as f64
+        / 1e6;
     service_handle.server.stop();
+    let storage = store.results_storage()?;
+    let mb = |bytes: i64| (bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0;
+    let per_100k = |bytes: i64| mb(bytes * 100_000 / storage.results.max(1));
 
     let out = json!({
         "benchmark": "server",
@@ -325,7 +332,15 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "run_trigger_to_completed_ms": ms(run_time),
         "rows_processed": run["rows_processed"],
         "rows_matched": run["rows_matched"],
-        "database_mb": (db_mb * 10.0).round() / 10.0,
+        "results_write_ms": write_ms.round(),
+        "database_mb": mb(storage.file_bytes),
+        "results": {
+            "count": storage.results,
+            "table_mb": mb(storage.table_bytes),
+            "index_mb": mb(storage.index_bytes),
+            "table_mb_per_100k": per_100k(storage.table_bytes),
+            "table_and_indexes_mb_per_100k": per_100k(storage.table_bytes + storage.index_bytes),
+        },
         "run_detail": {
             "requests": latencies.len(),
             "errors": errors,

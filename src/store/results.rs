@@ -148,7 +148,40 @@ fn not_found(id: &str) -> Error {
     }
 }
 
+/// What a database's results take on disk (`bench server`): pages of the table and of its
+/// indexes as SQLite's `dbstat` counts them, after a checkpoint moved the WAL into the file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResultsStorage {
+    pub results: i64,
+    pub table_bytes: i64,
+    pub index_bytes: i64,
+    pub file_bytes: i64,
+}
+
 impl Store {
+    /// Checkpoints the WAL into the database file and measures the results table.
+    pub fn results_storage(&self) -> Result<ResultsStorage> {
+        let conn = self.conn()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let results = conn.query_row("SELECT count(*) FROM results", [], |r| r.get(0))?;
+        let (table_bytes, index_bytes) = conn.query_row(
+            "SELECT coalesce(sum(CASE WHEN name = 'results' THEN pgsize END), 0),
+                    coalesce(sum(CASE WHEN name <> 'results' THEN pgsize END), 0)
+             FROM dbstat WHERE name = 'results'
+                OR name IN (SELECT name FROM sqlite_schema
+                            WHERE type = 'index' AND tbl_name = 'results')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let page_count: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(ResultsStorage {
+            results,
+            table_bytes,
+            index_bytes,
+            file_bytes: page_count * page_size,
+        })
+    }
     /// The run with its `limit` best results, read in one transaction so the counters and
     /// the results agree: what `GET /v1/matching/runs/:id` shows.
     pub fn run_detail(&self, ws: WorkspaceId, run_id: &str, limit: usize) -> Result<RunDetail> {
