@@ -25,6 +25,7 @@ use crate::config::{Assignment, MatchConfig};
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
 use crate::matcher::{index_key, MatchIndex, MatchOutcome, Matcher, Mode};
+use crate::store::compact::StoredDetail;
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
 
@@ -617,7 +618,6 @@ impl Runner {
                             let none = Vec::new();
                             let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
                             let mut outcome = matcher.match_one(&values, Mode::Indexed, excluded);
-                            let best = outcome.candidates.first();
                             let result = NewResult {
                                 document_id: doc.id.clone(),
                                 document_external_id: doc.external_id.clone(),
@@ -626,10 +626,10 @@ impl Runner {
                                     .matched
                                     .map(|row| matcher.reference().id(row as usize).to_string()),
                                 confidence: outcome.confidence,
-                                evidence: best.map(|c| {
-                                    Value::Object(matcher.evidence(&values, c)).to_string()
-                                }),
-                                candidates: matcher.candidates_json(&values, &outcome).to_string(),
+                                // The result's evidence is its best candidate's.
+                                detail: StoredDetail::from_candidates(
+                                    &matcher.candidates_json(&values, &outcome),
+                                ),
                                 assigned: false,
                             };
                             outcome.candidates = Vec::new();

@@ -6,6 +6,7 @@
 //! (`Store::write`): an import or a review is stored entirely or not at all. The store knows
 //! nothing of scoring or HTTP.
 
+pub mod compact;
 pub mod configs;
 pub mod documents;
 pub mod keys;

@@ -2,12 +2,13 @@
 //! reviews. A review updates its result, appends to the review log and keeps the exclusion
 //! list (rows rejected for a document under a config) in step, all in one transaction.
 
-use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql};
+use r2d2_sqlite::rusqlite::types::ValueRef;
+use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql, Transaction};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{now_iso, Store, WorkspaceId};
+use super::{compact, now_iso, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// Filters of `GET /v1/matching/runs/:id/results`.
@@ -117,7 +118,36 @@ fn raw(text: Option<String>) -> Option<Box<RawValue>> {
     text.and_then(|t| RawValue::from_string(t).ok())
 }
 
+/// A result's `(evidence, candidates)` JSON text from the `evidence` and `candidates`
+/// columns, whichever form (`compact`) they are stored in. Candidates that cannot be read
+/// (a database written by something else) read as none rather than failing the page.
+pub(super) fn detail_text(
+    evidence: Option<String>,
+    candidates: ValueRef<'_>,
+) -> (Option<String>, Option<String>) {
+    match candidates {
+        ValueRef::Blob(bytes) => match compact::render(bytes) {
+            Ok(rendered) => {
+                let evidence = evidence.or_else(|| rendered.first_evidence().map(str::to_string));
+                (evidence, Some(rendered.candidates))
+            }
+            Err(compact::Corrupt) => (evidence, None),
+        },
+        ValueRef::Text(text) => (evidence, std::str::from_utf8(text).ok().map(str::to_string)),
+        _ => (evidence, None),
+    }
+}
+
+/// A result's candidates as a JSON value (the resolver's and reviews' reads).
+fn candidates_value(candidates: ValueRef<'_>) -> Value {
+    detail_text(None, candidates)
+        .1
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
 fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
+    let (evidence, candidates) = detail_text(r.get(7)?, r.get_ref(8)?);
     Ok(ResultRow {
         id: r.get(0)?,
         document_id: r.get(1)?,
@@ -126,8 +156,8 @@ fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
         matched_reference_row_id: r.get(4)?,
         confidence: r.get(5)?,
         status: r.get(6)?,
-        evidence: raw(r.get(7)?),
-        candidates: raw(r.get(8)?).unwrap_or_else(empty_array),
+        evidence: raw(evidence),
+        candidates: raw(candidates).unwrap_or_else(empty_array),
         notes: r.get(9)?,
         reviewed_at: r.get(10)?,
         reviewed_by: r.get(11)?,
@@ -146,6 +176,64 @@ fn not_found(id: &str) -> Error {
         what: "result",
         id: id.to_string(),
     }
+}
+
+/// Migration 4: rewrites results whose candidates are JSON text in the compact form, each
+/// only if that form reads back as exactly the text stored (evidence included); the others
+/// keep their text, which reads as before. In batches by `seq`, within the migration's
+/// transaction. The pages freed are reused by later results; `VACUUM` returns them.
+pub(super) fn compact_stored_results(tx: &Transaction<'_>) -> Result<()> {
+    const BATCH: i64 = 2_000;
+    let mut select = tx.prepare(
+        "SELECT seq, evidence, candidates FROM results
+         WHERE seq > ?1 AND typeof(candidates) = 'text' ORDER BY seq LIMIT ?2",
+    )?;
+    let mut update =
+        tx.prepare("UPDATE results SET evidence = ?1, candidates = ?2 WHERE seq = ?3")?;
+    let mut after = 0i64;
+    loop {
+        let rows = select
+            .query_map(params![after, BATCH], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.0;
+        for (seq, evidence, text) in rows {
+            if let Some((evidence, bytes)) = compact_exactly(evidence, &text) {
+                update.execute(params![evidence, bytes, seq])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The compact form of a result stored as text, and its `evidence` column in that form:
+/// None unless it reads back exactly as `(evidence, candidates)`.
+fn compact_exactly(
+    evidence: Option<String>,
+    candidates: &str,
+) -> Option<(Option<String>, Vec<u8>)> {
+    let value: Value = serde_json::from_str(candidates).ok()?;
+    let bytes = compact::encode(&value)?;
+    let rendered = compact::render(&bytes).ok()?;
+    if rendered.candidates != candidates {
+        return None;
+    }
+    let evidence = match (evidence, rendered.first_evidence()) {
+        // The compact form reads a NULL evidence as the first candidate's.
+        (None, Some(_)) => return None,
+        (None, None) => None,
+        (Some(e), Some(first)) if e == first => None,
+        (Some(e), _) => Some(e),
+    };
+    Some((evidence, bytes))
 }
 
 /// What a database's results take on disk (`bench server`): pages of the table and of its
@@ -251,13 +339,12 @@ impl Store {
         ))?;
         let rows = stmt
             .query_map(params![run_id, ws.0], |r| {
-                let candidates: String = r.get(4)?;
                 Ok(ResolveInput {
                     id: r.get(0)?,
                     confidence: r.get(1)?,
                     matched: r.get(2)?,
                     reviewed: r.get(3)?,
-                    candidates: serde_json::from_str(&candidates).unwrap_or(Value::Null),
+                    candidates: candidates_value(r.get_ref(4)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -282,12 +369,7 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![config_id, ws.0, limit as i64], |r| {
-                let candidates: String = r.get(2)?;
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    serde_json::from_str(&candidates).unwrap_or(Value::Null),
-                ))
+                Ok((r.get(0)?, r.get(1)?, candidates_value(r.get_ref(2)?)))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -499,7 +581,7 @@ impl Store {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, Option<String>>(1)?,
-                            r.get::<_, String>(2)?,
+                            candidates_value(r.get_ref(2)?),
                             r.get::<_, String>(3)?,
                         ))
                     },
@@ -509,8 +591,10 @@ impl Store {
             let (document_id, mut matched, candidates, config_id) = row;
             let now = now_iso();
             if let Some(pick) = &review.reference_row_id {
-                let candidates: Vec<Value> = serde_json::from_str(&candidates).unwrap_or_default();
+                let none = Vec::new();
                 let chosen = candidates
+                    .as_array()
+                    .unwrap_or(&none)
                     .iter()
                     .find(|c| c.get("reference_row_id").and_then(Value::as_str) == Some(pick))
                     .ok_or_else(|| {
