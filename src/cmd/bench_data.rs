@@ -309,6 +309,24 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         .map(|us| f64::from(us) / 1000.0)
         .collect();
     latencies.sort_by(f64::total_cmp);
+    // The same reads in process, without sockets: what storage adds to each request.
+    let in_process = |read: &dyn Fn() -> Result<Vec<u8>>| -> Result<f64> {
+        let mut times = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let started = Instant::now();
+            std::hint::black_box(read()?);
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2].round())
+    };
+    let detail_us = in_process(&|| Ok(store.run_detail(ws, &run_id, 50)?.to_json()))?;
+    let filter = crate::store::results::ResultFilter::default();
+    let page_us = in_process(&|| {
+        let (rows, total) = store.results_page(ws, &run_id, &filter, 1, 50)?;
+        serde_json::to_vec(&json!({"data": rows, "total": total}))
+            .map_err(|e| Error::Internal(e.to_string()))
+    })?;
     let write_ms = service_handle
         .runner
         .results_write_ns
@@ -346,7 +364,9 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
             "errors": errors,
             "p50_ms": percentile(&latencies, 0.5),
             "p99_ms": percentile(&latencies, 0.99),
+            "in_process_median_us": detail_us,
         },
+        "results_page_50_in_process_median_us": page_us,
         "peak_memory_mb": peak_memory_mb(),
     });
     super::print_stdout(&format!("{out:#}\n"))

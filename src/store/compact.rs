@@ -25,8 +25,11 @@
 //!               of the field, else length + 3 then bytes
 //! ```
 
-use std::ops::Range;
+use std::sync::Arc;
 
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 const VERSION: u8 = 1;
@@ -211,18 +214,16 @@ fn number(out: &mut Vec<u8>, value: &Value) -> Option<()> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Corrupt;
 
-/// A result's candidates as JSON text, and where in it the first candidate's evidence is.
+/// A result's candidates as JSON text, and its first candidate's evidence.
 #[derive(Debug)]
 pub struct Rendered {
     pub candidates: String,
-    pub first_evidence: Option<Range<usize>>,
+    pub first_evidence: Option<String>,
 }
 
 impl Rendered {
     pub fn first_evidence(&self) -> Option<&str> {
-        self.first_evidence
-            .clone()
-            .and_then(|r| self.candidates.get(r))
+        self.first_evidence.as_deref()
     }
 }
 
@@ -284,108 +285,364 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Where a string of the blob is in `Compact::text`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// One field of the document side.
+#[derive(Clone, Debug)]
+struct Field {
+    name: Span,
+    strategy: Span,
+    source: Option<Span>,
+}
+
+#[derive(Clone, Debug)]
+struct Candidate {
+    reference_row_id: Span,
+    confidence: f64,
+}
+
+/// One field's evidence for one candidate.
+#[derive(Clone, Debug)]
+struct Entry {
+    score: Option<f64>,
+    target: Option<Span>,
+    flag: u8,
+}
+
+/// Compact candidates read from the database: checked and taken apart once, so that
+/// serialising them writes the JSON they stand for straight into the response, with no
+/// text to build and parse again.
+#[derive(Clone, Debug)]
+pub struct Compact {
+    /// Every string of the blob, one after the other; the spans point into it.
+    text: String,
+    fields: Vec<Field>,
+    candidates: Vec<Candidate>,
+    /// `candidates.len() * fields.len()`, candidate by candidate.
+    entries: Vec<Entry>,
+}
+
+impl Compact {
+    pub fn new(bytes: &[u8]) -> Result<Compact, Corrupt> {
+        let mut r = Reader { bytes };
+        if r.byte()? != VERSION {
+            return Err(Corrupt);
+        }
+        let mut text = String::with_capacity(bytes.len());
+        let mut span = |s: &str| -> Result<Span, Corrupt> {
+            let start = u32::try_from(text.len()).map_err(|_| Corrupt)?;
+            text.push_str(s);
+            let end = u32::try_from(text.len()).map_err(|_| Corrupt)?;
+            Ok(Span { start, end })
+        };
+        let field_count = r.varint()?;
+        let mut fields = Vec::new();
+        for _ in 0..field_count {
+            fields.push(Field {
+                name: span(r.text()?)?,
+                strategy: span(r.text()?)?,
+                source: r.optional()?.map(&mut span).transpose()?,
+            });
+        }
+        let candidate_count = r.varint()?;
+        let mut candidates = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        for i in 0..candidate_count {
+            candidates.push(Candidate {
+                reference_row_id: span(r.text()?)?,
+                confidence: r.number()?,
+            });
+            for field in &fields {
+                let tag = r.byte()?;
+                let score = if tag & 1 == 1 {
+                    Some(r.number()?)
+                } else {
+                    None
+                };
+                let flag = tag >> 1;
+                if flag > FLAG_UNPARSABLE {
+                    return Err(Corrupt);
+                }
+                let target = match r.varint()? {
+                    0 => None,
+                    1 => Some(field.source.ok_or(Corrupt)?),
+                    2 if i > 0 => entries[entries.len() - fields.len()].target,
+                    2 => return Err(Corrupt),
+                    n => Some(span(r.take(n - 3)?)?),
+                };
+                entries.push(Entry {
+                    score,
+                    target,
+                    flag,
+                });
+            }
+        }
+        if !r.bytes.is_empty() {
+            return Err(Corrupt);
+        }
+        Ok(Compact {
+            text,
+            fields,
+            candidates,
+            entries,
+        })
+    }
+
+    fn str(&self, span: Span) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The candidates array.
+    pub fn candidates(&self) -> impl Serialize + '_ {
+        CandidatesView(self)
+    }
+
+    /// The first candidate's evidence, the result's own unless a review or the resolver
+    /// replaced it; None without candidates.
+    pub fn first_evidence(&self) -> Option<impl Serialize + '_> {
+        (!self.candidates.is_empty()).then_some(EvidenceView {
+            compact: self,
+            index: 0,
+        })
+    }
+
+    /// Appends the candidates' JSON text to `out`: the same bytes as serialising
+    /// `candidates()`, written by hand because run detail, the hottest read, is mostly
+    /// this text. Each field's name, strategy and document value are escaped once for all
+    /// candidates.
+    pub fn write_candidates(&self, out: &mut Vec<u8>) {
+        let heads = self.field_heads();
+        out.push(b'[');
+        for index in 0..self.candidates.len() {
+            if index > 0 {
+                out.push(b',');
+            }
+            let candidate = &self.candidates[index];
+            out.extend_from_slice(b"{\"reference_row_id\":");
+            push_str(out, self.str(candidate.reference_row_id));
+            out.extend_from_slice(b",\"confidence\":");
+            push_f64(out, candidate.confidence);
+            out.extend_from_slice(b",\"evidence\":");
+            self.write_evidence(index, &heads, out);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+
+    /// Appends the first candidate's evidence, or `null` without candidates.
+    pub fn write_first_evidence(&self, out: &mut Vec<u8>) {
+        if self.candidates.is_empty() {
+            out.extend_from_slice(b"null");
+        } else {
+            self.write_evidence(0, &self.field_heads(), out);
+        }
+    }
+
+    /// Per field: `"name":{"strategy":"..","score":` and `,"source_value":..,"target_value":`.
+    fn field_heads(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let mut head = Vec::with_capacity(48);
+                if i > 0 {
+                    head.push(b',');
+                }
+                push_str(&mut head, self.str(field.name));
+                head.extend_from_slice(b":{\"strategy\":");
+                push_str(&mut head, self.str(field.strategy));
+                head.extend_from_slice(b",\"score\":");
+                let mut middle = b",\"source_value\":".to_vec();
+                push_opt(&mut middle, field.source.map(|s| self.str(s)));
+                middle.extend_from_slice(b",\"target_value\":");
+                (head, middle)
+            })
+            .collect()
+    }
+
+    fn write_evidence(&self, index: usize, heads: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
+        let n = self.fields.len();
+        let entries = self
+            .entries
+            .get(index * n..(index + 1) * n)
+            .unwrap_or_default();
+        out.push(b'{');
+        for ((head, middle), entry) in heads.iter().zip(entries) {
+            out.extend_from_slice(head);
+            match entry.score {
+                Some(score) => push_f64(out, score),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(middle);
+            push_opt(out, entry.target.map(|s| self.str(s)));
+            match entry.flag {
+                FLAG_MISSING => out.extend_from_slice(b",\"missing\":true"),
+                FLAG_UNPARSABLE => out.extend_from_slice(b",\"unparsable\":true"),
+                _ => {}
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+
+    pub fn render(&self) -> Rendered {
+        // Serialising into a String does not fail.
+        Rendered {
+            candidates: serde_json::to_string(&self.candidates()).unwrap_or_default(),
+            first_evidence: self
+                .first_evidence()
+                .and_then(|e| serde_json::to_string(&e).ok()),
+        }
+    }
+}
+
 /// Appends `s` as serde_json writes a string.
 fn push_str(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
+    // Writing into a Vec does not fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// Appends `x` as serde_json writes an f64 (a non-finite one, which a stored number never
-/// is, as null like serde_json).
+fn push_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends `x` as serde_json writes an f64.
 fn push_f64(out: &mut Vec<u8>, x: f64) {
     let _ = serde_json::to_writer(&mut *out, &x);
 }
 
 /// The JSON text of stored compact candidates, exactly as `serde_json` wrote the value.
 pub fn render(bytes: &[u8]) -> Result<Rendered, Corrupt> {
-    let mut r = Reader { bytes };
-    if r.byte()? != VERSION {
-        return Err(Corrupt);
+    Ok(Compact::new(bytes)?.render())
+}
+
+struct CandidatesView<'a>(&'a Compact);
+struct CandidateView<'a> {
+    compact: &'a Compact,
+    index: usize,
+}
+struct EvidenceView<'a> {
+    compact: &'a Compact,
+    index: usize,
+}
+struct EntryView<'a> {
+    compact: &'a Compact,
+    field: &'a Field,
+    entry: &'a Entry,
+}
+
+impl Serialize for CandidatesView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let compact = self.0;
+        let mut seq = serializer.serialize_seq(Some(compact.candidates.len()))?;
+        for index in 0..compact.candidates.len() {
+            seq.serialize_element(&CandidateView { compact, index })?;
+        }
+        seq.end()
     }
-    let field_count = r.varint()?;
-    // Each field's `"name":{"strategy":"..","score":` and `,"source_value":..,"target_value":`,
-    // escaped once for all candidates.
-    let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    let mut sources: Vec<Option<&str>> = Vec::new();
-    for i in 0..field_count {
-        let mut head = Vec::new();
-        if i > 0 {
-            head.push(b',');
-        }
-        push_str(&mut head, r.text()?);
-        head.extend_from_slice(b":{\"strategy\":");
-        push_str(&mut head, r.text()?);
-        head.extend_from_slice(b",\"score\":");
-        let mut middle = b",\"source_value\":".to_vec();
-        let source = r.optional()?;
-        match source {
-            Some(s) => push_str(&mut middle, s),
-            None => middle.extend_from_slice(b"null"),
-        }
-        sources.push(source);
-        middle.extend_from_slice(b",\"target_value\":");
-        fields.push((head, middle));
+}
+
+impl Serialize for CandidateView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let candidate = &self.compact.candidates[self.index];
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry(
+            CANDIDATE_KEYS[0],
+            self.compact.str(candidate.reference_row_id),
+        )?;
+        map.serialize_entry(CANDIDATE_KEYS[1], &candidate.confidence)?;
+        map.serialize_entry(
+            CANDIDATE_KEYS[2],
+            &EvidenceView {
+                compact: self.compact,
+                index: self.index,
+            },
+        )?;
+        map.end()
     }
-    let candidate_count = r.varint()?;
-    let mut previous: Vec<Option<&str>> = vec![None; fields.len()];
-    let mut out = Vec::with_capacity(bytes.len() * 4);
-    let mut first_evidence = None;
-    out.push(b'[');
-    for i in 0..candidate_count {
-        if i > 0 {
-            out.push(b',');
+}
+
+impl Serialize for EvidenceView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let compact = self.compact;
+        let fields = &compact.fields;
+        let entries = compact
+            .entries
+            .get(self.index * fields.len()..(self.index + 1) * fields.len())
+            .unwrap_or_default();
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (field, entry) in fields.iter().zip(entries) {
+            map.serialize_entry(
+                compact.str(field.name),
+                &EntryView {
+                    compact,
+                    field,
+                    entry,
+                },
+            )?;
         }
-        out.extend_from_slice(b"{\"reference_row_id\":");
-        push_str(&mut out, r.text()?);
-        out.extend_from_slice(b",\"confidence\":");
-        push_f64(&mut out, r.number()?);
-        out.extend_from_slice(b",\"evidence\":");
-        let start = out.len();
-        out.push(b'{');
-        for (((head, middle), source), previous) in fields.iter().zip(&sources).zip(&mut previous) {
-            out.extend_from_slice(head);
-            let tag = r.byte()?;
-            if tag & 1 == 1 {
-                push_f64(&mut out, r.number()?);
-            } else {
-                out.extend_from_slice(b"null");
-            }
-            out.extend_from_slice(middle);
-            let target = match r.varint()? {
-                0 => None,
-                1 => Some(source.ok_or(Corrupt)?),
-                2 => Some(previous.ok_or(Corrupt)?),
-                n => Some(r.take(n - 3)?),
-            };
-            match target {
-                Some(s) => push_str(&mut out, s),
-                None => out.extend_from_slice(b"null"),
-            }
-            *previous = target;
-            match tag >> 1 {
-                FLAG_NONE => {}
-                FLAG_MISSING => out.extend_from_slice(b",\"missing\":true"),
-                FLAG_UNPARSABLE => out.extend_from_slice(b",\"unparsable\":true"),
-                _ => return Err(Corrupt),
-            }
-            out.push(b'}');
-        }
-        out.push(b'}');
-        if i == 0 {
-            first_evidence = Some(start..out.len());
-        }
-        out.push(b'}');
+        map.end()
     }
-    out.push(b']');
-    if !r.bytes.is_empty() {
-        return Err(Corrupt);
+}
+
+impl Serialize for EntryView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.compact;
+        let flag = self.entry.flag;
+        let mut map = serializer.serialize_map(Some(4 + usize::from(flag != FLAG_NONE)))?;
+        map.serialize_entry(ENTRY_KEYS[0], c.str(self.field.strategy))?;
+        map.serialize_entry(ENTRY_KEYS[1], &self.entry.score)?;
+        map.serialize_entry(ENTRY_KEYS[2], &self.field.source.map(|s| c.str(s)))?;
+        map.serialize_entry(ENTRY_KEYS[3], &self.entry.target.map(|s| c.str(s)))?;
+        match flag {
+            FLAG_MISSING => map.serialize_entry("missing", &true)?,
+            FLAG_UNPARSABLE => map.serialize_entry("unparsable", &true)?,
+            _ => {}
+        }
+        map.end()
     }
-    // Every piece is valid UTF-8: stored strings were checked, the rest is ASCII.
-    let candidates = String::from_utf8(out).map_err(|_| Corrupt)?;
-    Ok(Rendered {
-        candidates,
-        first_evidence,
-    })
+}
+
+/// Stored JSON as a result row carries it: text as stored, or a view of compact candidates.
+#[derive(Clone, Debug)]
+pub enum StoredJson {
+    Text(Box<RawValue>),
+    Candidates(Arc<Compact>),
+    FirstEvidence(Arc<Compact>),
+}
+
+impl StoredJson {
+    /// Appends the JSON text, the same bytes as serialising it.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            StoredJson::Text(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            StoredJson::Candidates(compact) => compact.write_candidates(out),
+            StoredJson::FirstEvidence(compact) => compact.write_first_evidence(out),
+        }
+    }
+}
+
+impl Serialize for StoredJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StoredJson::Text(raw) => raw.serialize(serializer),
+            StoredJson::Candidates(compact) => compact.candidates().serialize(serializer),
+            StoredJson::FirstEvidence(compact) => match compact.first_evidence() {
+                Some(evidence) => evidence.serialize(serializer),
+                None => serializer.serialize_none(),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

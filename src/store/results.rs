@@ -4,11 +4,14 @@
 
 use r2d2_sqlite::rusqlite::types::ValueRef;
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql, Transaction};
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{compact, now_iso, Store, WorkspaceId};
+use super::compact::{self, Compact, StoredJson};
+use super::{now_iso, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// Filters of `GET /v1/matching/runs/:id/results`.
@@ -83,9 +86,10 @@ const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
 
 const ORDER: &str = "ORDER BY confidence DESC, document_id";
 
-/// A result in the seed example's key order. Evidence and candidates are stored as JSON
-/// text and passed through as it is: run detail is the hottest read, and parsing 50
-/// results' candidates into values only to print them again would dominate its cost.
+/// A result in the seed example's key order. Evidence and candidates are passed through
+/// as stored (text as it is, compact candidates serialised from their bytes): run detail
+/// is the hottest read, and parsing 50 results' candidates into values only to print them
+/// again would dominate its cost.
 #[derive(Debug, Serialize)]
 pub struct ResultRow {
     pub id: String,
@@ -95,8 +99,8 @@ pub struct ResultRow {
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
     pub status: String,
-    pub evidence: Option<Box<RawValue>>,
-    pub candidates: Box<RawValue>,
+    pub evidence: Option<StoredJson>,
+    pub candidates: StoredJson,
     pub notes: Option<String>,
     pub reviewed_at: Option<String>,
     pub reviewed_by: Option<String>,
@@ -114,23 +118,85 @@ pub struct RunDetail {
     pub results: Vec<ResultRow>,
 }
 
+impl RunDetail {
+    /// The JSON text of run detail: the same bytes as serialising it with serde_json,
+    /// written by hand so that compact candidates are rendered straight into the body
+    /// (serialising through serde formats every key and string of every candidate anew).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&self.run).unwrap_or_else(|_| b"{}".to_vec());
+        out.pop();
+        if !self.run.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"results\":[");
+        for (i, row) in self.results.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            row.write_json(&mut out);
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
+impl ResultRow {
+    /// Appends the result's JSON text, the same bytes as serialising it.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        fn value(out: &mut Vec<u8>, key: &str, value: &impl Serialize) {
+            out.extend_from_slice(key.as_bytes());
+            // Writing into a Vec does not fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        value(out, "{\"id\":", &self.id);
+        value(out, ",\"document_id\":", &self.document_id);
+        value(
+            out,
+            ",\"document_external_id\":",
+            &self.document_external_id,
+        );
+        value(out, ",\"document_filename\":", &self.document_filename);
+        value(
+            out,
+            ",\"matched_reference_row_id\":",
+            &self.matched_reference_row_id,
+        );
+        value(out, ",\"confidence\":", &self.confidence);
+        value(out, ",\"status\":", &self.status);
+        out.extend_from_slice(b",\"evidence\":");
+        match &self.evidence {
+            Some(evidence) => evidence.write(out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"candidates\":");
+        self.candidates.write(out);
+        value(out, ",\"notes\":", &self.notes);
+        value(out, ",\"reviewed_at\":", &self.reviewed_at);
+        value(out, ",\"reviewed_by\":", &self.reviewed_by);
+        value(out, ",\"resolved_by\":", &self.resolved_by);
+        value(out, ",\"confidence_before\":", &self.confidence_before);
+        value(out, ",\"assigned\":", &self.assigned);
+        out.push(b'}');
+    }
+}
+
 fn raw(text: Option<String>) -> Option<Box<RawValue>> {
     text.and_then(|t| RawValue::from_string(t).ok())
 }
 
 /// A result's `(evidence, candidates)` JSON text from the `evidence` and `candidates`
 /// columns, whichever form (`compact`) they are stored in. Candidates that cannot be read
-/// (a database written by something else) read as none rather than failing the page.
+/// (a database written by something else) read as none rather than failing.
 pub(super) fn detail_text(
     evidence: Option<String>,
     candidates: ValueRef<'_>,
 ) -> (Option<String>, Option<String>) {
     match candidates {
         ValueRef::Blob(bytes) => match compact::render(bytes) {
-            Ok(rendered) => {
-                let evidence = evidence.or_else(|| rendered.first_evidence().map(str::to_string));
-                (evidence, Some(rendered.candidates))
-            }
+            Ok(rendered) => (
+                evidence.or(rendered.first_evidence),
+                Some(rendered.candidates),
+            ),
             Err(compact::Corrupt) => (evidence, None),
         },
         ValueRef::Text(text) => (evidence, std::str::from_utf8(text).ok().map(str::to_string)),
@@ -146,8 +212,40 @@ fn candidates_value(candidates: ValueRef<'_>) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// The `evidence` and `candidates` of a result row as the API serialises them: stored text
+/// as it is, compact candidates written straight from their bytes (no text to build and
+/// parse again on the hottest read).
+fn stored_json(
+    evidence: Option<String>,
+    candidates: ValueRef<'_>,
+) -> (Option<StoredJson>, StoredJson) {
+    let text = |t: Option<String>| raw(t).map(StoredJson::Text);
+    match candidates {
+        ValueRef::Blob(bytes) => match Compact::new(bytes) {
+            Ok(compact) => {
+                let compact = Arc::new(compact);
+                let evidence = match evidence {
+                    Some(e) => text(Some(e)),
+                    None => compact
+                        .first_evidence()
+                        .is_some()
+                        .then(|| StoredJson::FirstEvidence(Arc::clone(&compact))),
+                };
+                (evidence, StoredJson::Candidates(compact))
+            }
+            Err(compact::Corrupt) => (text(evidence), StoredJson::Text(empty_array())),
+        },
+        ValueRef::Text(t) => (
+            text(evidence),
+            text(std::str::from_utf8(t).ok().map(str::to_string))
+                .unwrap_or_else(|| StoredJson::Text(empty_array())),
+        ),
+        _ => (text(evidence), StoredJson::Text(empty_array())),
+    }
+}
+
 fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
-    let (evidence, candidates) = detail_text(r.get(7)?, r.get_ref(8)?);
+    let (evidence, candidates) = stored_json(r.get(7)?, r.get_ref(8)?);
     Ok(ResultRow {
         id: r.get(0)?,
         document_id: r.get(1)?,
@@ -156,8 +254,8 @@ fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
         matched_reference_row_id: r.get(4)?,
         confidence: r.get(5)?,
         status: r.get(6)?,
-        evidence: raw(evidence),
-        candidates: raw(candidates).unwrap_or_else(empty_array),
+        evidence,
+        candidates,
         notes: r.get(9)?,
         reviewed_at: r.get(10)?,
         reviewed_by: r.get(11)?,
@@ -663,5 +761,83 @@ impl Store {
             Ok(())
         })?;
         self.get_result(ws, run_id, result_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Run detail written by hand is byte for byte what serde_json writes for it, for
+    /// every form a result's evidence and candidates can be stored in.
+    #[test]
+    fn hand_written_run_detail_equals_serde_json() {
+        let candidates = json!([
+            {"reference_row_id": "OI-1", "confidence": 0.9312, "evidence": {
+                "vendor \"name\"": {"strategy": "fuzzy", "score": 0.87, "source_value": "Acmé\n",
+                    "target_value": "ACME"},
+                "date": {"strategy": "date_range", "score": null, "source_value": null,
+                    "target_value": "2024-01-02", "missing": true}}},
+            {"reference_row_id": "OI-2", "confidence": 1e-7, "evidence": {
+                "vendor \"name\"": {"strategy": "fuzzy", "score": 0.1, "source_value": "Acmé\n",
+                    "target_value": "Acmé\n"},
+                "date": {"strategy": "date_range", "score": 0.0, "source_value": null,
+                    "target_value": "x", "unparsable": true}}},
+        ]);
+        let compact =
+            Arc::new(Compact::new(&compact::encode(&candidates).expect("compact")).expect("reads"));
+        let empty =
+            Arc::new(Compact::new(&compact::encode(&json!([])).expect("compact")).expect("reads"));
+        let text =
+            |v: &Value| StoredJson::Text(RawValue::from_string(v.to_string()).expect("json"));
+        let row = |evidence: Option<StoredJson>, candidates: StoredJson, n: usize| ResultRow {
+            id: format!("r{n}"),
+            document_id: "d\u{1}".into(),
+            document_external_id: (n % 2 == 0).then(|| "D-1".into()),
+            document_filename: None,
+            matched_reference_row_id: Some("OI-1".into()),
+            confidence: 0.5 + n as f64 / 3.0,
+            status: "pending".into(),
+            evidence,
+            candidates,
+            notes: Some("a \"note\"".into()),
+            reviewed_at: None,
+            reviewed_by: None,
+            resolved_by: Some("rules".into()),
+            confidence_before: (n == 1).then_some(0.25),
+            assigned: n == 2,
+        };
+        let rows = vec![
+            row(
+                Some(StoredJson::FirstEvidence(Arc::clone(&compact))),
+                StoredJson::Candidates(Arc::clone(&compact)),
+                0,
+            ),
+            row(
+                Some(text(&candidates[1]["evidence"])),
+                StoredJson::Candidates(Arc::clone(&compact)),
+                1,
+            ),
+            row(None, StoredJson::Candidates(empty), 2),
+            row(Some(text(&candidates[0]["evidence"])), text(&candidates), 3),
+        ];
+        let mut run = Map::new();
+        run.insert("id".into(), json!("run-1"));
+        run.insert("avg_confidence".into(), json!(0.75));
+        let detail = RunDetail { run, results: rows };
+        let by_hand = detail.to_json();
+        assert_eq!(
+            String::from_utf8(by_hand).expect("UTF-8"),
+            serde_json::to_string(&detail).expect("serialises")
+        );
+        let bare = RunDetail {
+            run: Map::new(),
+            results: Vec::new(),
+        };
+        assert_eq!(
+            bare.to_json(),
+            serde_json::to_vec(&bare).expect("serialises")
+        );
     }
 }
