@@ -6,9 +6,10 @@
 //! reference value and flag. The result's own `evidence` is the first candidate's, so it is
 //! not stored at all unless a review or the resolver replaced it.
 //!
-//! Reading renders exactly the JSON text `serde_json` wrote for the same value (compact,
+//! Reading writes exactly the JSON text `serde_json` wrote for the same value (compact,
 //! keys in order, strings and floats through `serde_json` itself), so the API answers the
-//! same bytes. Any candidates value whose shape the compact form cannot hold exactly stays
+//! same bytes: serialised through serde (`Compact::candidates`) or by hand for run detail
+//! (`Compact::write_candidates`). Any candidates value whose shape the compact form cannot hold exactly stays
 //! JSON text; the column's SQLite type (TEXT or BLOB) says which form a row has. This module
 //! knows JSON and bytes only, nothing of scoring.
 //!
@@ -18,11 +19,11 @@
 //! ```text
 //! u8 1 | varint fields | fields x (str name, str strategy, opt source_value)
 //!      | varint candidates | candidates x (str reference_row_id, num confidence,
-//!                                          fields x (u8 tag, [num score], opt target_value))
+//!                                          fields x (u8 tag, [num score], target))
 //! num: u8 0 then varint k, the value being k / 10000 exactly; or u8 1 then f64 LE
 //! tag: bit 0 score present (else null), bits 1-2 flag 0 none, 1 missing, 2 unparsable
-//! target_value: varint 0 null, 1 the document's value, 2 the previous candidate's value
-//!               of the field, else length + 3 then bytes
+//! target: varint 0 null, 1 the document's value, 2 the previous candidate's value of the
+//!         field, else length + 3 then bytes
 //! ```
 
 use std::sync::Arc;
@@ -801,7 +802,16 @@ mod tests {
             let rendered = render(&bytes).map_err(|_| TestCaseError::fail("corrupt"))?;
             prop_assert_eq!(&rendered.candidates, &value.to_string());
             let first = value.get(0).and_then(|c| c.get("evidence")).map(Value::to_string);
-            prop_assert_eq!(rendered.first_evidence().map(str::to_string), first);
+            prop_assert_eq!(rendered.first_evidence().map(str::to_string), first.clone());
+            // Run detail's hand-written path gives the same bytes.
+            let compact = Compact::new(&bytes).map_err(|_| TestCaseError::fail("corrupt"))?;
+            let mut by_hand = Vec::new();
+            compact.write_candidates(&mut by_hand);
+            prop_assert_eq!(String::from_utf8(by_hand).ok(), Some(value.to_string()));
+            let mut by_hand = Vec::new();
+            compact.write_first_evidence(&mut by_hand);
+            let first = first.unwrap_or_else(|| "null".into());
+            prop_assert_eq!(String::from_utf8(by_hand).ok(), Some(first));
         }
     }
 }
