@@ -25,6 +25,7 @@ use crate::config::{Assignment, MatchConfig};
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
 use crate::matcher::{index_key, MatchIndex, MatchOutcome, Matcher, Mode};
+use crate::store::compact::StoredDetail;
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
 
@@ -137,6 +138,8 @@ pub enum Outcome {
 pub struct Runner {
     /// Documents matched by this process's runs, per workspace (for `/metrics`).
     pub documents_matched: std::sync::Mutex<std::collections::HashMap<i64, u64>>,
+    /// Nanoseconds the result writer spent storing batches (for `bench server`).
+    pub results_write_ns: std::sync::atomic::AtomicU64,
     resolver: Resolver,
     store: Store,
     pool: Arc<rayon::ThreadPool>,
@@ -174,6 +177,7 @@ impl Runner {
     ) -> Arc<Runner> {
         Arc::new(Runner {
             documents_matched: Default::default(),
+            results_write_ns: std::sync::atomic::AtomicU64::new(0),
             resolver,
             store,
             pool,
@@ -573,11 +577,14 @@ impl Runner {
         let run_id = run.id.clone();
         let writer = thread::Builder::new()
             .name("refmatch-writer".into())
-            .spawn(move || -> Result<()> {
+            .spawn(move || -> Result<Duration> {
+                let mut writing = Duration::ZERO;
                 for (results, batch) in receiver {
+                    let started = Instant::now();
                     store.save_results(&run_id, ws, &results, batch)?;
+                    writing += started.elapsed();
                 }
-                Ok(())
+                Ok(writing)
             })
             .map_err(|e| Error::Internal(format!("cannot start the result writer: {e}")))?;
 
@@ -618,7 +625,6 @@ impl Runner {
                             let none = Vec::new();
                             let excluded = excluded.get(doc.id.as_str()).unwrap_or(&none);
                             let mut outcome = matcher.match_one(&values, Mode::Indexed, excluded);
-                            let best = outcome.candidates.first();
                             let result = NewResult {
                                 document_id: doc.id.clone(),
                                 document_external_id: doc.external_id.clone(),
@@ -627,10 +633,10 @@ impl Runner {
                                     .matched
                                     .map(|row| matcher.reference().id(row as usize).to_string()),
                                 confidence: outcome.confidence,
-                                evidence: best.map(|c| {
-                                    Value::Object(matcher.evidence(&values, c)).to_string()
-                                }),
-                                candidates: matcher.candidates_json(&values, &outcome).to_string(),
+                                // The result's evidence is its best candidate's.
+                                detail: StoredDetail::from_candidates(
+                                    &matcher.candidates_json(&values, &outcome),
+                                ),
                                 assigned: false,
                             };
                             outcome.candidates = Vec::new();
@@ -699,7 +705,11 @@ impl Runner {
         let written = writer
             .join()
             .map_err(|_| Error::Internal("the result writer panicked".into()))?;
-        written?;
+        let writing = written?;
+        self.results_write_ns.fetch_add(
+            u64::try_from(writing.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if send_failed {
             return Err(Error::Internal("the result writer stopped early".into()));
         }

@@ -330,8 +330,33 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         .map(|us| f64::from(us) / 1000.0)
         .collect();
     latencies.sort_by(f64::total_cmp);
-    let db_mb = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / (1 << 20) as f64;
+    // The same reads in process, without sockets: what storage adds to each request.
+    let in_process = |read: &dyn Fn() -> Result<Vec<u8>>| -> Result<f64> {
+        let mut times = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let started = Instant::now();
+            std::hint::black_box(read()?);
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2].round())
+    };
+    let detail_us = in_process(&|| Ok(store.run_detail(ws, &run_id, 50)?.to_json()))?;
+    let filter = crate::store::results::ResultFilter::default();
+    let page_us = in_process(&|| {
+        let (rows, total) = store.results_page(ws, &run_id, &filter, 1, 50)?;
+        serde_json::to_vec(&json!({"data": rows, "total": total}))
+            .map_err(|e| Error::Internal(e.to_string()))
+    })?;
+    let write_ms = service_handle
+        .runner
+        .results_write_ns
+        .load(std::sync::atomic::Ordering::Relaxed) as f64
+        / 1e6;
     service_handle.server.stop();
+    let storage = store.results_storage()?;
+    let mb = |bytes: i64| (bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0;
+    let per_100k = |bytes: i64| mb(bytes * 100_000 / storage.results.max(1));
 
     let out = json!({
         "benchmark": "server",
@@ -346,13 +371,23 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "run_trigger_to_completed_ms": ms(run_time),
         "rows_processed": run["rows_processed"],
         "rows_matched": run["rows_matched"],
-        "database_mb": (db_mb * 10.0).round() / 10.0,
+        "results_write_ms": write_ms.round(),
+        "database_mb": mb(storage.file_bytes),
+        "results": {
+            "count": storage.results,
+            "table_mb": mb(storage.table_bytes),
+            "index_mb": mb(storage.index_bytes),
+            "table_mb_per_100k": per_100k(storage.table_bytes),
+            "table_and_indexes_mb_per_100k": per_100k(storage.table_bytes + storage.index_bytes),
+        },
         "run_detail": {
             "requests": latencies.len(),
             "errors": errors,
             "p50_ms": percentile(&latencies, 0.5),
             "p99_ms": percentile(&latencies, 0.99),
+            "in_process_median_us": detail_us,
         },
+        "results_page_50_in_process_median_us": page_us,
         "peak_memory_mb": peak_memory_mb(),
     });
     super::print_stdout(&format!("{out:#}\n"))

@@ -512,7 +512,11 @@ fn dispatch(
                 limit,
             ))
         }
-        (Route::Run, _) => Ok(Response::ok(&store.run_detail(ws, id, 50)?)),
+        (Route::Run, _) => Ok(Response::bytes(
+            200,
+            "application/json",
+            store.run_detail(ws, id, 50)?.to_json(),
+        )),
         (Route::RunProgress, _) => Ok(Response::ok(&store.run_progress(ws, id)?)),
         (Route::RunCancel, _) => {
             let before = store.cancel_run(ws, id)?;

@@ -4,14 +4,28 @@
 
 use std::path::Path;
 
-use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
+use r2d2_sqlite::rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../../schema.sql"),
-    include_str!("migrations/0002_results_filter_index.sql"),
-    include_str!("migrations/0003_results_assigned.sql"),
+/// One step: its SQL, then, for a change of stored form SQL cannot compute, Rust.
+struct Migration {
+    sql: &'static str,
+    then: Option<fn(&Transaction<'_>) -> Result<()>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, then: None }
+}
+
+const MIGRATIONS: &[Migration] = &[
+    sql(include_str!("../../schema.sql")),
+    sql(include_str!("migrations/0002_results_filter_index.sql")),
+    sql(include_str!("migrations/0003_results_assigned.sql")),
+    Migration {
+        sql: include_str!("migrations/0004_results_compact.sql"),
+        then: Some(super::results::compact_stored_results),
+    },
 ];
 
 /// The schema version this binary writes.
@@ -87,8 +101,11 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        tx.execute_batch(sql)?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.execute_batch(step.sql)?;
+        if let Some(then) = step.then {
+            then(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }
     tx.commit()?;

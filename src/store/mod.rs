@@ -4,8 +4,10 @@
 //! Every query takes the workspace and filters on it, so nothing crosses workspaces; a
 //! resource of another workspace is simply not found. Every write runs in one transaction
 //! (`Store::write`): an import or a review is stored entirely or not at all. The store knows
-//! nothing of scoring or HTTP.
+//! nothing of scoring or HTTP. Results keep their candidates in a compact form (`compact`)
+//! that reads back as the very JSON the matcher wrote.
 
+pub mod compact;
 pub mod configs;
 pub mod documents;
 pub mod keys;

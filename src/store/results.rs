@@ -2,11 +2,15 @@
 //! reviews. A review updates its result, appends to the review log and keeps the exclusion
 //! list (rows rejected for a document under a config) in step, all in one transaction.
 
-use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql};
+use r2d2_sqlite::rusqlite::types::ValueRef;
+use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql, Transaction};
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::compact::{self, Compact, StoredJson};
 use super::{now_iso, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
@@ -82,9 +86,10 @@ const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
 
 const ORDER: &str = "ORDER BY confidence DESC, document_id";
 
-/// A result in the seed example's key order. Evidence and candidates are stored as JSON
-/// text and passed through as it is: run detail is the hottest read, and parsing 50
-/// results' candidates into values only to print them again would dominate its cost.
+/// A result in the seed example's key order. Evidence and candidates are passed through
+/// as stored (text as it is, compact candidates serialised from their bytes): run detail
+/// is the hottest read, and parsing 50 results' candidates into values only to print them
+/// again would dominate its cost.
 #[derive(Debug, Serialize)]
 pub struct ResultRow {
     pub id: String,
@@ -94,8 +99,8 @@ pub struct ResultRow {
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
     pub status: String,
-    pub evidence: Option<Box<RawValue>>,
-    pub candidates: Box<RawValue>,
+    pub evidence: Option<StoredJson>,
+    pub candidates: StoredJson,
     pub notes: Option<String>,
     pub reviewed_at: Option<String>,
     pub reviewed_by: Option<String>,
@@ -113,11 +118,134 @@ pub struct RunDetail {
     pub results: Vec<ResultRow>,
 }
 
+impl RunDetail {
+    /// The JSON text of run detail: the same bytes as serialising it with serde_json,
+    /// written by hand so that compact candidates are rendered straight into the body
+    /// (serialising through serde formats every key and string of every candidate anew).
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(&self.run).unwrap_or_else(|_| b"{}".to_vec());
+        out.pop();
+        if !self.run.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"results\":[");
+        for (i, row) in self.results.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            row.write_json(&mut out);
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
+impl ResultRow {
+    /// Appends the result's JSON text, the same bytes as serialising it.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        fn value(out: &mut Vec<u8>, key: &str, value: &impl Serialize) {
+            out.extend_from_slice(key.as_bytes());
+            // Writing into a Vec does not fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        value(out, "{\"id\":", &self.id);
+        value(out, ",\"document_id\":", &self.document_id);
+        value(
+            out,
+            ",\"document_external_id\":",
+            &self.document_external_id,
+        );
+        value(out, ",\"document_filename\":", &self.document_filename);
+        value(
+            out,
+            ",\"matched_reference_row_id\":",
+            &self.matched_reference_row_id,
+        );
+        value(out, ",\"confidence\":", &self.confidence);
+        value(out, ",\"status\":", &self.status);
+        out.extend_from_slice(b",\"evidence\":");
+        match &self.evidence {
+            Some(evidence) => evidence.write(out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"candidates\":");
+        self.candidates.write(out);
+        value(out, ",\"notes\":", &self.notes);
+        value(out, ",\"reviewed_at\":", &self.reviewed_at);
+        value(out, ",\"reviewed_by\":", &self.reviewed_by);
+        value(out, ",\"resolved_by\":", &self.resolved_by);
+        value(out, ",\"confidence_before\":", &self.confidence_before);
+        value(out, ",\"assigned\":", &self.assigned);
+        out.push(b'}');
+    }
+}
+
 fn raw(text: Option<String>) -> Option<Box<RawValue>> {
     text.and_then(|t| RawValue::from_string(t).ok())
 }
 
+/// A result's `(evidence, candidates)` JSON text from the `evidence` and `candidates`
+/// columns, whichever form (`compact`) they are stored in. Candidates that cannot be read
+/// (a database written by something else) read as none rather than failing.
+pub(super) fn detail_text(
+    evidence: Option<String>,
+    candidates: ValueRef<'_>,
+) -> (Option<String>, Option<String>) {
+    match candidates {
+        ValueRef::Blob(bytes) => match compact::render(bytes) {
+            Ok(rendered) => (
+                evidence.or(rendered.first_evidence),
+                Some(rendered.candidates),
+            ),
+            Err(compact::Corrupt) => (evidence, None),
+        },
+        ValueRef::Text(text) => (evidence, std::str::from_utf8(text).ok().map(str::to_string)),
+        _ => (evidence, None),
+    }
+}
+
+/// A result's candidates as a JSON value (the resolver's and reviews' reads).
+fn candidates_value(candidates: ValueRef<'_>) -> Value {
+    detail_text(None, candidates)
+        .1
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The `evidence` and `candidates` of a result row as the API serialises them: stored text
+/// as it is, compact candidates written straight from their bytes (no text to build and
+/// parse again on the hottest read).
+fn stored_json(
+    evidence: Option<String>,
+    candidates: ValueRef<'_>,
+) -> (Option<StoredJson>, StoredJson) {
+    let text = |t: Option<String>| raw(t).map(StoredJson::Text);
+    match candidates {
+        ValueRef::Blob(bytes) => match Compact::new(bytes) {
+            Ok(compact) => {
+                let compact = Arc::new(compact);
+                let evidence = match evidence {
+                    Some(e) => text(Some(e)),
+                    None => compact
+                        .first_evidence()
+                        .is_some()
+                        .then(|| StoredJson::FirstEvidence(Arc::clone(&compact))),
+                };
+                (evidence, StoredJson::Candidates(compact))
+            }
+            Err(compact::Corrupt) => (text(evidence), StoredJson::Text(empty_array())),
+        },
+        ValueRef::Text(t) => (
+            text(evidence),
+            text(std::str::from_utf8(t).ok().map(str::to_string))
+                .unwrap_or_else(|| StoredJson::Text(empty_array())),
+        ),
+        _ => (text(evidence), StoredJson::Text(empty_array())),
+    }
+}
+
 fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
+    let (evidence, candidates) = stored_json(r.get(7)?, r.get_ref(8)?);
     Ok(ResultRow {
         id: r.get(0)?,
         document_id: r.get(1)?,
@@ -126,8 +254,8 @@ fn to_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<ResultRow> {
         matched_reference_row_id: r.get(4)?,
         confidence: r.get(5)?,
         status: r.get(6)?,
-        evidence: raw(r.get(7)?),
-        candidates: raw(r.get(8)?).unwrap_or_else(empty_array),
+        evidence,
+        candidates,
         notes: r.get(9)?,
         reviewed_at: r.get(10)?,
         reviewed_by: r.get(11)?,
@@ -148,7 +276,98 @@ fn not_found(id: &str) -> Error {
     }
 }
 
+/// Migration 4: rewrites results whose candidates are JSON text in the compact form, each
+/// only if that form reads back as exactly the text stored (evidence included); the others
+/// keep their text, which reads as before. In batches by `seq`, within the migration's
+/// transaction. The pages freed are reused by later results; `VACUUM` returns them.
+pub(super) fn compact_stored_results(tx: &Transaction<'_>) -> Result<()> {
+    const BATCH: i64 = 2_000;
+    let mut select = tx.prepare(
+        "SELECT seq, evidence, candidates FROM results
+         WHERE seq > ?1 AND typeof(candidates) = 'text' ORDER BY seq LIMIT ?2",
+    )?;
+    let mut update =
+        tx.prepare("UPDATE results SET evidence = ?1, candidates = ?2 WHERE seq = ?3")?;
+    let mut after = 0i64;
+    loop {
+        let rows = select
+            .query_map(params![after, BATCH], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.0;
+        for (seq, evidence, text) in rows {
+            if let Some((evidence, bytes)) = compact_exactly(evidence, &text) {
+                update.execute(params![evidence, bytes, seq])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The compact form of a result stored as text, and its `evidence` column in that form:
+/// None unless it reads back exactly as `(evidence, candidates)`.
+fn compact_exactly(
+    evidence: Option<String>,
+    candidates: &str,
+) -> Option<(Option<String>, Vec<u8>)> {
+    let value: Value = serde_json::from_str(candidates).ok()?;
+    let bytes = compact::encode(&value)?;
+    let rendered = compact::render(&bytes).ok()?;
+    if rendered.candidates != candidates {
+        return None;
+    }
+    let evidence = match (evidence, rendered.first_evidence()) {
+        // The compact form reads a NULL evidence as the first candidate's.
+        (None, Some(_)) => return None,
+        (None, None) => None,
+        (Some(e), Some(first)) if e == first => None,
+        (Some(e), _) => Some(e),
+    };
+    Some((evidence, bytes))
+}
+
+/// What a database's results take on disk (`bench server`): pages of the table and of its
+/// indexes as SQLite's `dbstat` counts them, after a checkpoint moved the WAL into the file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResultsStorage {
+    pub results: i64,
+    pub table_bytes: i64,
+    pub index_bytes: i64,
+    pub file_bytes: i64,
+}
+
 impl Store {
+    /// Checkpoints the WAL into the database file and measures the results table.
+    pub fn results_storage(&self) -> Result<ResultsStorage> {
+        let conn = self.conn()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let results = conn.query_row("SELECT count(*) FROM results", [], |r| r.get(0))?;
+        let (table_bytes, index_bytes) = conn.query_row(
+            "SELECT coalesce(sum(CASE WHEN name = 'results' THEN pgsize END), 0),
+                    coalesce(sum(CASE WHEN name <> 'results' THEN pgsize END), 0)
+             FROM dbstat WHERE name = 'results'
+                OR name IN (SELECT name FROM sqlite_schema
+                            WHERE type = 'index' AND tbl_name = 'results')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let page_count: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(ResultsStorage {
+            results,
+            table_bytes,
+            index_bytes,
+            file_bytes: page_count * page_size,
+        })
+    }
     /// The run with its `limit` best results, read in one transaction so the counters and
     /// the results agree: what `GET /v1/matching/runs/:id` shows.
     pub fn run_detail(&self, ws: WorkspaceId, run_id: &str, limit: usize) -> Result<RunDetail> {
@@ -218,13 +437,12 @@ impl Store {
         ))?;
         let rows = stmt
             .query_map(params![run_id, ws.0], |r| {
-                let candidates: String = r.get(4)?;
                 Ok(ResolveInput {
                     id: r.get(0)?,
                     confidence: r.get(1)?,
                     matched: r.get(2)?,
                     reviewed: r.get(3)?,
-                    candidates: serde_json::from_str(&candidates).unwrap_or(Value::Null),
+                    candidates: candidates_value(r.get_ref(4)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -249,12 +467,7 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![config_id, ws.0, limit as i64], |r| {
-                let candidates: String = r.get(2)?;
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    serde_json::from_str(&candidates).unwrap_or(Value::Null),
-                ))
+                Ok((r.get(0)?, r.get(1)?, candidates_value(r.get_ref(2)?)))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -468,7 +681,7 @@ impl Store {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, Option<String>>(1)?,
-                            r.get::<_, String>(2)?,
+                            candidates_value(r.get_ref(2)?),
                             r.get::<_, String>(3)?,
                         ))
                     },
@@ -478,8 +691,10 @@ impl Store {
             let (document_id, mut matched, candidates, config_id) = row;
             let now = now_iso();
             if let Some(pick) = &review.reference_row_id {
-                let candidates: Vec<Value> = serde_json::from_str(&candidates).unwrap_or_default();
+                let none = Vec::new();
                 let chosen = candidates
+                    .as_array()
+                    .unwrap_or(&none)
                     .iter()
                     .find(|c| c.get("reference_row_id").and_then(Value::as_str) == Some(pick))
                     .ok_or_else(|| {
@@ -548,5 +763,83 @@ impl Store {
             Ok(())
         })?;
         self.get_result(ws, run_id, result_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Run detail written by hand is byte for byte what serde_json writes for it, for
+    /// every form a result's evidence and candidates can be stored in.
+    #[test]
+    fn hand_written_run_detail_equals_serde_json() {
+        let candidates = json!([
+            {"reference_row_id": "OI-1", "confidence": 0.9312, "evidence": {
+                "vendor \"name\"": {"strategy": "fuzzy", "score": 0.87, "source_value": "Acmé\n",
+                    "target_value": "ACME"},
+                "date": {"strategy": "date_range", "score": null, "source_value": null,
+                    "target_value": "2024-01-02", "missing": true}}},
+            {"reference_row_id": "OI-2", "confidence": 1e-7, "evidence": {
+                "vendor \"name\"": {"strategy": "fuzzy", "score": 0.1, "source_value": "Acmé\n",
+                    "target_value": "Acmé\n"},
+                "date": {"strategy": "date_range", "score": 0.0, "source_value": null,
+                    "target_value": "x", "unparsable": true}}},
+        ]);
+        let compact =
+            Arc::new(Compact::new(&compact::encode(&candidates).expect("compact")).expect("reads"));
+        let empty =
+            Arc::new(Compact::new(&compact::encode(&json!([])).expect("compact")).expect("reads"));
+        let text =
+            |v: &Value| StoredJson::Text(RawValue::from_string(v.to_string()).expect("json"));
+        let row = |evidence: Option<StoredJson>, candidates: StoredJson, n: usize| ResultRow {
+            id: format!("r{n}"),
+            document_id: "d\u{1}".into(),
+            document_external_id: (n % 2 == 0).then(|| "D-1".into()),
+            document_filename: None,
+            matched_reference_row_id: Some("OI-1".into()),
+            confidence: 0.5 + n as f64 / 3.0,
+            status: "pending".into(),
+            evidence,
+            candidates,
+            notes: Some("a \"note\"".into()),
+            reviewed_at: None,
+            reviewed_by: None,
+            resolved_by: Some("rules".into()),
+            confidence_before: (n == 1).then_some(0.25),
+            assigned: n == 2,
+        };
+        let rows = vec![
+            row(
+                Some(StoredJson::FirstEvidence(Arc::clone(&compact))),
+                StoredJson::Candidates(Arc::clone(&compact)),
+                0,
+            ),
+            row(
+                Some(text(&candidates[1]["evidence"])),
+                StoredJson::Candidates(Arc::clone(&compact)),
+                1,
+            ),
+            row(None, StoredJson::Candidates(empty), 2),
+            row(Some(text(&candidates[0]["evidence"])), text(&candidates), 3),
+        ];
+        let mut run = Map::new();
+        run.insert("id".into(), json!("run-1"));
+        run.insert("avg_confidence".into(), json!(0.75));
+        let detail = RunDetail { run, results: rows };
+        let by_hand = detail.to_json();
+        assert_eq!(
+            String::from_utf8(by_hand).expect("UTF-8"),
+            serde_json::to_string(&detail).expect("serialises")
+        );
+        let bare = RunDetail {
+            run: Map::new(),
+            results: Vec::new(),
+        };
+        assert_eq!(
+            bare.to_json(),
+            serde_json::to_vec(&bare).expect("serialises")
+        );
     }
 }

@@ -5,6 +5,7 @@
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde_json::{json, Map, Value};
 
+use super::compact::{StoredCandidates, StoredDetail};
 use super::documents::Target;
 use super::reference::VersionRef;
 use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
@@ -39,10 +40,8 @@ pub struct NewResult {
     pub document_filename: Option<String>,
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
-    /// JSON object, or None without candidates.
-    pub evidence: Option<String>,
-    /// JSON array.
-    pub candidates: String,
+    /// The candidates and evidence in their stored form.
+    pub detail: StoredDetail,
     /// A one-to-one assignment moved the match off the first candidate.
     pub assigned: bool,
 }
@@ -594,6 +593,10 @@ fn insert_results(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for r in results {
+        let candidates: &dyn r2d2_sqlite::rusqlite::ToSql = match &r.detail.candidates {
+            StoredCandidates::Compact(bytes) => bytes,
+            StoredCandidates::Json(text) => text,
+        };
         stmt.execute(params![
             new_id(),
             run_id,
@@ -603,8 +606,8 @@ fn insert_results(
             r.document_filename,
             r.matched_reference_row_id,
             r.confidence,
-            r.evidence,
-            r.candidates,
+            r.detail.evidence,
+            candidates,
             r.assigned
         ])?;
     }
