@@ -731,6 +731,8 @@ impl Matcher {
     ) {
         let mut doc_mask = 0u64;
         let mut order: Vec<(usize, usize, Step)> = Vec::with_capacity(self.index.fields.len() + 2);
+        // Rows the identifier steps' lists hold (their order costs are forced to ascend).
+        let mut listed = 0usize;
         for (i, (field, probe)) in self.index.fields.iter().zip(probes).enumerate() {
             if !field.is_present(probe) {
                 continue;
@@ -743,11 +745,14 @@ impl Matcher {
                 order.push((c.row_cost(p).max(values + 1), i, Step::FuzzyRows));
             } else if let (FieldIndex::Identifier(c), Probe::Identifier(p)) = (field, probe) {
                 // Whole-value keys first (short lists), partial keys only if still needed.
-                let whole = c.cost(p, Keys::Whole);
-                order.push((whole, i, Step::List));
-                let partial = c.cost(p, Keys::Partial).max(whole + 1);
+                // The steps keep their order whatever their lists hold; the budget counts
+                // what they hold.
+                let costs = [Keys::Whole, Keys::Partial, Keys::Common].map(|k| c.cost(p, k));
+                listed = costs.iter().fold(listed, |t, &n| t.saturating_add(n));
+                let partial = costs[1].max(costs[0] + 1);
+                let common = costs[2].max(partial + 1);
+                order.push((costs[0], i, Step::List));
                 order.push((partial, i, Step::IdentifierPartial));
-                let common = c.cost(p, Keys::Common).max(partial + 1);
                 order.push((common, i, Step::IdentifierCommon));
             } else {
                 let cost = field.cost(probe);
@@ -763,7 +768,8 @@ impl Matcher {
         order.sort_unstable();
         let total = order
             .iter()
-            .fold(0usize, |t, &(c, _, _)| t.saturating_add(c));
+            .filter(|&&(_, i, _)| !matches!(self.index.fields[i], FieldIndex::Identifier(_)))
+            .fold(listed, |t, &(c, _, _)| t.saturating_add(c));
         let k = if total <= self.exact_candidates_budget {
             TOP_CANDIDATES
         } else {
