@@ -513,3 +513,47 @@ fn a_bad_assignment_candidates_is_a_usage_error_naming_the_field() {
         stderr(&out)
     );
 }
+
+#[test]
+fn csv_output_neutralises_ids_that_read_as_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::write(
+        d,
+        "reference.csv",
+        "id,vendor,amount\n=HYPERLINK(1),Acme,100\n-12.50,Other,500\n",
+    );
+    common::write(
+        d,
+        "documents.csv",
+        "document_id,vendor,amount\n@SUM(A1),Acme,100\n-7,Other,500\n",
+    );
+    common::write(
+        d,
+        "truth.csv",
+        "document_id,row_id\n@SUM(A1),=HYPERLINK(1)\n",
+    );
+    common::write(
+        d,
+        "config.json",
+        r#"{"threshold": 0.8, "field_mappings": [
+            {"source": "vendor", "target": "vendor", "strategy": "exact", "weight": 0.5},
+            {"source": "amount", "target": "amount", "strategy": "numeric_range",
+             "weight": 0.5, "tolerance_pct": 1}]}"#,
+    );
+    let out = Inputs::in_dir(d).match_(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().take(2).map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["'@SUM(A1)".to_string(), "'=HYPERLINK(1)".to_string()],
+            // Plain numbers keep their sign.
+            vec!["-7".to_string(), "-12.50".to_string()],
+        ]
+    );
+}

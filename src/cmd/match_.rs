@@ -2,6 +2,7 @@
 //! one-to-one assignment `matched_reference_row_id` is the assigned row, `confidence` its
 //! confidence (the first candidate's when nothing is matched) and JSON Lines add `assigned`.
 
+use crate::export::spreadsheet_safe;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -76,9 +77,11 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         for (i, (doc, outcome)) in values.iter().zip(outcomes).enumerate() {
             let doc: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
             let matched = outcome.matched.map(|row| reference.id(row as usize));
+            // People open this file in a spreadsheet: ids that read as formulas are
+            // neutralised as exports are (the JSON cell starts with `[`).
             out.write_record([
-                ids.get(first + i).map_or("", String::as_str),
-                matched.unwrap_or(""),
+                &*spreadsheet_safe(ids.get(first + i).map_or("", String::as_str)),
+                &*spreadsheet_safe(matched.unwrap_or("")),
                 &json!(outcome.confidence).to_string(),
                 &matcher.candidates_json(&doc, outcome).to_string(),
             ])
