@@ -1014,6 +1014,20 @@ impl FuzzyColumn {
         }
     }
 
+    /// The exact score of value `v` against `probe` when `score` already computed it for
+    /// this document (it is the same for every row holding the value).
+    pub fn cached_value_score(
+        &self,
+        v: u32,
+        probe: &FuzzyProbe,
+        scratch: &FuzzyScratch,
+    ) -> Option<f32> {
+        let v = v as usize;
+        (scratch.score_probe.get(v) == Some(&probe.id))
+            .then(|| scratch.value_score.get(v).map(|&s| s as f32))
+            .flatten()
+    }
+
     /// The bound of the score of rows with value `v` after `walk_values`.
     pub fn value_bound(&self, v: u32, scratch: &FuzzyScratch, residual: &FuzzyResidual) -> f32 {
         let v = v as usize;

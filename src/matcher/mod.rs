@@ -154,6 +154,9 @@ pub struct Scratch {
     collected: usize,
     /// Per row class, the constant part of a bound and its denominator.
     class_bounds: Vec<(f64, f64)>,
+    /// The document's fields, and the first fuzzy field's residual, when `pending` was
+    /// last bounded (see `Matcher::tightened`).
+    bounded: (u64, Option<fuzzy::FuzzyResidual>),
 }
 
 /// One step of retrieval: walk a field's list (for an identifier its whole-value keys,
@@ -458,6 +461,7 @@ impl Matcher {
             chunk: SCORE_ROUND,
             collected: 0,
             class_bounds: Vec::new(),
+            bounded: (0, None),
         }
     }
 
@@ -1127,6 +1131,13 @@ impl Matcher {
         scratch.sorted = 0;
         scratch.chunk = SCORE_ROUND;
         scratch.class_bounds = class_bounds;
+        scratch.bounded = (
+            doc_mask,
+            self.index.first_fuzzy.and_then(|f| match residuals[f] {
+                Residual::Fuzzy(r) => Some(r),
+                _ => None,
+            }),
+        );
     }
 
     /// Scores pending rows in descending bound order while their bound can still reach the
@@ -1184,7 +1195,11 @@ impl Matcher {
             }
             budget -= 1;
             scratch.cursor += 1;
-            if scratch.acc.mark_scored(slot as usize) {
+            let theta = self.theta(best, k);
+            if scratch.acc.mark_scored(slot as usize)
+                && self.tightened(f64::from(bound), slot as usize, probes, scratch) + MARGIN
+                    >= theta
+            {
                 let row = scratch.acc.touched()[slot as usize];
                 self.score_into(probes, row, scratch, best);
             }
@@ -1194,6 +1209,43 @@ impl Matcher {
             .iter()
             .filter(|&&(bound, _)| f64::from(bound) + MARGIN >= theta)
             .count()
+    }
+
+    /// `bound`, a pending row's bound, with its first fuzzy field's value bound replaced by
+    /// the value's exact score once scoring another row of the same value computed it: the
+    /// rows of a vendor share one score, so after the first of them the others are bounded
+    /// exactly on that field and most need no scoring of their own.
+    fn tightened(&self, bound: f64, slot: usize, probes: &[Probe], scratch: &Scratch) -> f64 {
+        let (doc_mask, Some(residual)) = scratch.bounded else {
+            return bound;
+        };
+        let Some(f) = self.index.first_fuzzy else {
+            return bound;
+        };
+        let class = scratch.acc.class(slot) as usize;
+        let (Some(&row_mask), Some(&(_, denominator))) = (
+            self.index.classes.get(class),
+            scratch.class_bounds.get(class),
+        ) else {
+            return bound;
+        };
+        if doc_mask & row_mask & (1 << f) == 0 || denominator <= 0.0 {
+            return bound;
+        }
+        let (FieldIndex::Fuzzy(c), Probe::Fuzzy(p), Some(fuzzy)) =
+            (&self.index.fields[f], &probes[f], scratch.fuzzy.get(f))
+        else {
+            return bound;
+        };
+        let v = scratch.acc.value(slot);
+        match c.cached_value_score(v, p, fuzzy) {
+            Some(exact) => {
+                let loose = c.value_bound(v, fuzzy, &residual);
+                let weight = self.config.mappings[f].weight;
+                bound - weight * f64::from((loose - exact).max(0.0)) / denominator
+            }
+            None => bound,
+        }
     }
 
     /// Inserts into the running best list (`kept` long): confidence descending, then id
