@@ -45,6 +45,9 @@ const SCORE_ROUND: usize = 8;
 /// more rows wait to be scored than the next list divided by this, walking that list to
 /// tighten their bounds is cheaper than scoring them.
 const SCORE_COST: usize = 32;
+/// A row a partial identifier key reaches costs an edit distance, about this many times
+/// what crediting a row from a sorted list costs; the walk order weighs those lists so.
+const EDIT_COST: usize = 4;
 /// Slack in comparisons of bounds with scores: bounds are summed in `f32` and scores are
 /// rounded to 4 decimals, so a row is skipped only when it is clearly below.
 const MARGIN: f64 = 2e-4;
@@ -753,8 +756,8 @@ impl Matcher {
                 // what they hold.
                 let costs = [Keys::Whole, Keys::Partial, Keys::Common].map(|k| c.cost(p, k));
                 listed = costs.iter().fold(listed, |t, &n| t.saturating_add(n));
-                let partial = costs[1].max(costs[0] + 1);
-                let common = costs[2].max(partial + 1);
+                let partial = costs[1].saturating_mul(EDIT_COST).max(costs[0] + 1);
+                let common = costs[2].saturating_mul(EDIT_COST).max(partial + 1);
                 order.push((costs[0], i, Step::List));
                 order.push((partial, i, Step::IdentifierPartial));
                 order.push((common, i, Step::IdentifierCommon));
