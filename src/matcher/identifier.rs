@@ -800,6 +800,17 @@ mod tests {
         walk_keys(col, doc, rows, &[Keys::Whole, Keys::Partial, Keys::Common])
     }
 
+    /// Every row scoring above 0 against `doc`, with its score: what a full scan finds.
+    fn scoring_rows(col: &IdentifierColumn, doc: &str, rows: usize) -> Vec<(u32, f32)> {
+        let probe = col.prepare(Some(doc));
+        (0..rows as u32)
+            .filter_map(|row| match col.score(&probe, row) {
+                FieldScore::Score(s) if s > 0.0 => Some((row, s as f32)),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn walk_keys(
         col: &IdentifierColumn,
         doc: &str,
@@ -842,14 +853,7 @@ mod tests {
         for doc in ["INV-2023-0042", "2023-0042", "INV-2O23-OO4Z", "42", "43"] {
             let (credited, residual) = walk(&col, doc, values.len());
             assert_eq!(residual, 0.0);
-            let probe = col.prepare(Some(doc));
-            let expected: Vec<(u32, f32)> = (0..values.len() as u32)
-                .filter_map(|row| match col.score(&probe, row) {
-                    FieldScore::Score(s) if s > 0.0 => Some((row, s as f32)),
-                    _ => None,
-                })
-                .collect();
-            assert_eq!(credited, expected, "{doc}");
+            assert_eq!(credited, scoring_rows(&col, doc, values.len()), "{doc}");
         }
     }
 
@@ -889,13 +893,7 @@ mod tests {
         assert!(residual > 0.8, "{residual}");
         let (credited, residual) = walk(&col, doc, values.len());
         assert_eq!(residual, 0.0);
-        let probe = col.prepare(Some(doc));
-        let expected: Vec<(u32, f32)> = (0..values.len() as u32)
-            .filter_map(|row| match col.score(&probe, row) {
-                FieldScore::Score(s) if s > 0.0 => Some((row, s as f32)),
-                _ => None,
-            })
-            .collect();
+        let expected = scoring_rows(&col, doc, values.len());
         assert!(!expected.is_empty());
         assert_eq!(credited, expected);
     }
