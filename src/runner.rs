@@ -512,6 +512,7 @@ impl Runner {
             })
             .collect();
         let mut outcomes = matcher.match_many(&texts, Mode::Indexed, &self.pool, &|| {});
+        matcher.settle_with(&mut outcomes, &texts, &self.pool);
         matcher.assign(&mut outcomes, ids);
         Ok(self.pool.install(|| {
             texts
@@ -595,6 +596,9 @@ impl Runner {
         let one_to_one = matcher.config().assignment == Assignment::OneToOne;
         let mut held: Vec<NewResult> = Vec::new();
         let mut held_outcomes: Vec<MatchOutcome> = Vec::new();
+        // The held documents' mapped values: the few whose assignable head does not
+        // settle them are rematched for their full lists.
+        let mut held_values: Vec<Vec<Option<String>>> = Vec::new();
         let mut after = 0i64;
         let mut done = 0u64;
         let mut chunk = FIRST_CHUNK;
@@ -662,6 +666,17 @@ impl Runner {
             if one_to_one {
                 held.extend(results);
                 held_outcomes.extend(outcomes);
+                held_values.extend(documents.iter().map(|doc| {
+                    sources
+                        .iter()
+                        .map(|s| {
+                            doc.fields
+                                .get(*s)
+                                .and_then(field_text)
+                                .map(|t| t.into_owned())
+                        })
+                        .collect::<Vec<_>>()
+                }));
                 self.store
                     .set_phase_progress(ws, &run.id, done as f64 / total.max(1) as f64)?;
                 progress(done, total.max(0) as u64);
@@ -677,6 +692,27 @@ impl Runner {
         // kept.
         if one_to_one {
             let ids: Vec<&str> = held.iter().map(|r| r.document_id.as_str()).collect();
+            let pool = &self.pool;
+            let _ = matcher.settle(&mut held_outcomes, |positions| {
+                Ok::<_, std::convert::Infallible>(pool.install(|| {
+                    positions
+                        .par_iter()
+                        .map(|&i| {
+                            let values: Vec<Option<&str>> = held_values
+                                .get(i)
+                                .map(|v| v.iter().map(|t| t.as_deref()).collect())
+                                .unwrap_or_default();
+                            let none = Vec::new();
+                            let excluded = held
+                                .get(i)
+                                .and_then(|r| excluded.get(r.document_id.as_str()))
+                                .unwrap_or(&none);
+                            matcher.full_assignable(&values, excluded)
+                        })
+                        .collect()
+                }))
+            });
+            drop(held_values);
             matcher.assign(&mut held_outcomes, &ids);
             drop(ids);
             for (result, outcome) in held.iter_mut().zip(&held_outcomes) {

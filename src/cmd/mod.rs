@@ -23,6 +23,7 @@ use crate::config::MatchConfig;
 use crate::error::{Error, Result};
 use crate::ingest::{self, DocumentScan};
 use crate::matcher::Matcher;
+use rayon::prelude::*;
 
 pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
@@ -112,6 +113,34 @@ impl Offline {
                 Ok(())
             },
         )?;
+        // The documents whose head does not settle them are read again and rematched for
+        // their full lists (a few percent of them on ledgers).
+        self.matcher.settle(&mut lite, |positions| {
+            let mut lists = Vec::with_capacity(positions.len());
+            ingest::for_each_document_chunk(
+                &self.documents_path,
+                self.encoding,
+                &sources,
+                DOCUMENT_CHUNK,
+                |first, values| {
+                    let from = positions.partition_point(|&p| p < first);
+                    let to = positions.partition_point(|&p| p < first + values.len());
+                    let wanted = &positions[from..to];
+                    lists.extend(self.pool.install(|| {
+                        wanted
+                            .par_iter()
+                            .map(|&p| {
+                                let doc: Vec<Option<&str>> =
+                                    values[p - first].iter().map(|v| v.as_deref()).collect();
+                                self.matcher.full_assignable(&doc, &[])
+                            })
+                            .collect::<Vec<_>>()
+                    }));
+                    Ok(())
+                },
+            )?;
+            Ok::<_, crate::error::Error>(lists)
+        })?;
         self.matcher.assign(&mut lite, &self.documents.ids);
         Ok(lite)
     }

@@ -97,6 +97,36 @@ pub fn assign(documents: &[Vec<(u32, u32)>]) -> Vec<Option<u32>> {
     out
 }
 
+/// Which documents need their complete edge lists before `assign` gives the answer it
+/// gives over complete lists, when a document may bring only its head (its heaviest
+/// edges, all of one weight, as many as its complete list would hold): `lists[d]` is
+/// `(complete, edges)`. A document with an incomplete list is settled when no other
+/// document lists a row of its head: the total can be at most the sum of every
+/// document's heaviest weight, so every optimal matching gives it a row of its head (no
+/// one else can take them), the tie rule picks among them as it would over the complete
+/// list, and no augmenting path can reach those rows (only its own list holds them), so
+/// its lighter edges never change what anyone else gets. Any other incomplete document
+/// is returned.
+pub fn unsettled<T>(lists: &[(bool, &[(u32, T)])]) -> Vec<usize> {
+    let mut listed: FxHashMap<u32, u32> = FxHashMap::default();
+    for (_, edges) in lists {
+        for (row, _) in *edges {
+            *listed.entry(*row).or_default() += 1;
+        }
+    }
+    lists
+        .iter()
+        .enumerate()
+        .filter(|(_, (complete, edges))| {
+            !complete
+                && edges
+                    .iter()
+                    .any(|(row, _)| listed.get(row).copied().unwrap_or(0) > 1)
+        })
+        .map(|(d, _)| d)
+        .collect()
+}
+
 struct UnionFind {
     parent: Vec<u32>,
 }
@@ -460,7 +490,47 @@ mod tests {
         })
     }
 
+    /// Each document's edges as a matcher lists them: one per row at its heaviest,
+    /// heaviest first, ties by row.
+    fn normalised(documents: &[Vec<(u32, u32)>]) -> Vec<Vec<(u32, u32)>> {
+        documents
+            .iter()
+            .map(|edges| {
+                let mut e: Vec<(u32, u32)> = edges.iter().filter(|e| e.1 > 0).copied().collect();
+                e.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                e.dedup_by_key(|e| e.0);
+                e.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                e
+            })
+            .collect()
+    }
+
     proptest! {
+        #[test]
+        fn heads_completed_where_unsettled_give_the_complete_assignment(documents in graph()) {
+            let full = normalised(&documents);
+            let mut lists: Vec<(bool, Vec<(u32, u32)>)> = full
+                .iter()
+                .map(|e| {
+                    let top = e.first().map(|e| e.1);
+                    (false, e.iter().filter(|e| Some(e.1) == top).copied().collect())
+                })
+                .collect();
+            loop {
+                let view: Vec<(bool, &[(u32, u32)])> =
+                    lists.iter().map(|(c, e)| (*c, e.as_slice())).collect();
+                let open = unsettled(&view);
+                if open.is_empty() {
+                    break;
+                }
+                for d in open {
+                    lists[d] = (true, full[d].clone());
+                }
+            }
+            let heads: Vec<Vec<(u32, u32)>> = lists.into_iter().map(|(_, e)| e).collect();
+            prop_assert_eq!(assign(&heads), assign(&full));
+        }
+
         #[test]
         fn the_assignment_is_optimal_and_uses_each_row_once(documents in graph()) {
             let got = assign(&documents);

@@ -100,8 +100,14 @@ pub struct MatchOutcome {
     pub candidates: Vec<Candidate>,
     /// With `assignment: one_to_one`, the best `assignment_candidates` rows at or above the
     /// threshold, `(row, confidence)` best first, exactly as a full scan finds them: what
-    /// the document brings to the assignment. Empty otherwise.
+    /// the document brings to the assignment (until `complete`, only its head). Empty
+    /// otherwise.
     pub assignable: Vec<(u32, f64)>,
+    /// Whether `assignable` holds every row it would hold after a full scan. Indexed
+    /// matching first finds only the rows that tie with the best at the assignment's
+    /// precision (its head), which settles most documents; `Matcher::settle` completes
+    /// the lists of the rest before `Matcher::assign`.
+    pub complete: bool,
     /// Set by `Matcher::assign` when the assignment changed `matched` from the first
     /// candidate at or above the threshold (to another row, or to none).
     pub assigned: bool,
@@ -160,6 +166,8 @@ pub struct Scratch {
     /// The document's fields, and the first fuzzy field's residual, when `pending` was
     /// last bounded (see `Matcher::tightened`).
     bounded: (u64, Option<fuzzy::FuzzyResidual>),
+    /// The document being matched needs only the head of its assignable rows.
+    head: bool,
 }
 
 /// One step of retrieval: walk a field's list (for an identifier its whole-value keys,
@@ -175,6 +183,15 @@ enum Step {
     /// amount field (the step's field), through `MatchIndex::within`.
     Within,
     FuzzyRows,
+}
+
+/// Which of a document's assignable rows matching must find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lists {
+    /// Only the rows that tie with the best at the assignment's precision.
+    Head,
+    /// The best `assignment_candidates` rows at or above the threshold.
+    Full,
 }
 
 /// What a document's walk of one field's list leaves unknown for the rows it did not reach.
@@ -465,6 +482,7 @@ impl Matcher {
             collected: 0,
             class_bounds: Vec::new(),
             bounded: (0, None),
+            head: false,
         }
     }
 
@@ -484,9 +502,30 @@ impl Matcher {
     /// never proposed (rows a reviewer rejected for this document).
     pub fn match_one(&self, values: &[Option<&str>], mode: Mode, excluded: &[u32]) -> MatchOutcome {
         let mut scratch = self.take_scratch();
-        let outcome = self.match_with(values, mode, excluded, &mut scratch);
+        let outcome = self.match_with(values, mode, excluded, self.lists(mode), &mut scratch);
         self.return_scratch(scratch);
         outcome
+    }
+
+    /// A document's `assignable` rows as a full scan finds them (what `settle` fills in).
+    pub fn full_assignable(&self, values: &[Option<&str>], excluded: &[u32]) -> Vec<(u32, f64)> {
+        let mut scratch = self.take_scratch();
+        let outcome = self.match_with(values, Mode::Indexed, excluded, Lists::Full, &mut scratch);
+        self.return_scratch(scratch);
+        outcome.assignable
+    }
+
+    /// Which assignable lists a mode finds: indexed matching under a one-to-one assignment
+    /// finds each document's head first (see `MatchOutcome::complete`).
+    fn lists(&self, mode: Mode) -> Lists {
+        let head = mode == Mode::Indexed
+            && self.config.assignment == Assignment::OneToOne
+            && self.config.assignment_candidates > 1;
+        if head {
+            Lists::Head
+        } else {
+            Lists::Full
+        }
     }
 
     /// Scores one given row for a document, whether or not retrieval would reach it: the
@@ -531,7 +570,9 @@ impl Matcher {
                             .map(|v| v.as_ref().map(|s| s.as_ref()))
                             .collect();
                         let outcome = match guard.scratch.as_mut() {
-                            Some(scratch) => self.match_with(&values, mode, &[], scratch),
+                            Some(scratch) => {
+                                self.match_with(&values, mode, &[], self.lists(mode), scratch)
+                            }
                             None => self.match_one(&values, mode, &[]),
                         };
                         done();
@@ -587,9 +628,11 @@ impl Matcher {
         values: &[Option<&str>],
         mode: Mode,
         excluded: &[u32],
+        lists: Lists,
         scratch: &mut Scratch,
     ) -> MatchOutcome {
         let probes = self.prepare(values, scratch);
+        scratch.head = lists == Lists::Head;
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(self.kept() + 1);
         let reached = match mode {
             Mode::Exhaustive => {
@@ -606,11 +649,13 @@ impl Matcher {
             }
         };
         let threshold = self.config.threshold;
+        let head = best.first().map_or(0, |&(c, _)| assign::weight_of(c));
         let assignable = match self.config.assignment {
             Assignment::None => Vec::new(),
             Assignment::OneToOne => best
                 .iter()
                 .take_while(|&&(c, _)| c >= threshold)
+                .take_while(|&&(c, _)| lists == Lists::Full || assign::weight_of(c) == head)
                 .take(self.config.assignment_candidates)
                 .map(|&(c, row)| (row, c))
                 .collect(),
@@ -637,6 +682,7 @@ impl Matcher {
             confidence,
             candidates,
             assignable,
+            complete: lists == Lists::Full,
             assigned: false,
             reached,
         }
@@ -653,15 +699,89 @@ impl Matcher {
 
     /// The confidence a row must be able to reach to still matter: the `k`-th best so far
     /// for the reported candidates, and with a one-to-one assignment also anything that
-    /// may enter the best `assignment_candidates` at or above the threshold. Rows below
-    /// the threshold never enter an assignment, so the threshold raises that bound.
-    fn theta(&self, best: &[(f64, u32)], k: usize) -> f64 {
+    /// may enter the best `assignment_candidates` at or above the threshold (only what
+    /// ties with the best at the assignment's precision when `head`). Rows below the
+    /// threshold never enter an assignment, so the threshold raises that bound.
+    fn theta(&self, best: &[(f64, u32)], k: usize, head: bool) -> f64 {
         let reported = kth(best, k);
+        let assignable = if head {
+            kth(best, 1) - 1.0 / assign::WEIGHT_SCALE
+        } else {
+            kth(best, self.config.assignment_candidates)
+        };
         match self.config.assignment {
             Assignment::None => reported,
-            Assignment::OneToOne => reported
-                .min(kth(best, self.config.assignment_candidates).max(self.config.threshold)),
+            Assignment::OneToOne => reported.min(assignable.max(self.config.threshold)),
         }
+    }
+
+    /// The documents whose assignable lists must be complete before `assign` answers what
+    /// it would over full lists (`assign::unsettled`: a document is settled by a head none
+    /// of whose rows another document lists).
+    pub fn unsettled(&self, outcomes: &[MatchOutcome]) -> Vec<usize> {
+        if self.config.assignment == Assignment::None {
+            return Vec::new();
+        }
+        let lists: Vec<(bool, &[(u32, f64)])> = outcomes
+            .iter()
+            .map(|o| (o.complete, o.assignable.as_slice()))
+            .collect();
+        assign::unsettled(&lists)
+    }
+
+    /// Completes the assignable lists `assign` needs: `complete` gets the positions of
+    /// documents to rematch (ascending) and returns their full lists in that order (see
+    /// `full_assignable`). Completing one list may unsettle other documents, so this
+    /// repeats until every document is settled.
+    pub fn settle<E>(
+        &self,
+        outcomes: &mut [MatchOutcome],
+        mut complete: impl FnMut(&[usize]) -> std::result::Result<Vec<Vec<(u32, f64)>>, E>,
+    ) -> std::result::Result<(), E> {
+        loop {
+            let unsettled = self.unsettled(outcomes);
+            if unsettled.is_empty() {
+                return Ok(());
+            }
+            let lists = complete(&unsettled)?;
+            for (&i, list) in unsettled.iter().zip(lists) {
+                outcomes[i].assignable = list;
+                outcomes[i].complete = true;
+            }
+            // A list `complete` did not return is taken as it is, so the loop ends
+            // whatever `complete` does.
+            for &i in &unsettled {
+                outcomes[i].complete = true;
+            }
+        }
+    }
+
+    /// `settle` for documents held in memory, rematched on `pool`.
+    pub fn settle_with<V: AsRef<[Option<S>]> + Sync, S: AsRef<str> + Sync>(
+        &self,
+        outcomes: &mut [MatchOutcome],
+        documents: &[V],
+        pool: &rayon::ThreadPool,
+    ) {
+        let _ = self.settle(outcomes, |positions| {
+            Ok::<_, std::convert::Infallible>(pool.install(|| {
+                positions
+                    .par_iter()
+                    .map(|&i| {
+                        let values: Vec<Option<&str>> = documents
+                            .get(i)
+                            .map(|d| {
+                                d.as_ref()
+                                    .iter()
+                                    .map(|v| v.as_ref().map(|s| s.as_ref()))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        self.full_assignable(&values, &[])
+                    })
+                    .collect()
+            }))
+        });
     }
 
     /// Applies the config's one-to-one assignment to `outcomes` (a no-op without one):
@@ -793,7 +913,7 @@ impl Matcher {
         let mut next = 0;
         while let Some(&(cost, i, step)) = order.get(next) {
             next += 1;
-            let theta = self.theta(best, k);
+            let theta = self.theta(best, k, scratch.head);
             if theta > 0.0
                 && self.unseen_bound(doc_mask, &residuals, within) + MARGIN < theta
                 && waiting.saturating_mul(SCORE_COST) <= cost
@@ -825,6 +945,7 @@ impl Matcher {
                             Step::IdentifierCommon => Keys::Common,
                             _ => Keys::Whole,
                         };
+
                         Residual::Linear(c.enumerate(p, keys, weight, acc))
                     }
                     (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
@@ -1089,7 +1210,7 @@ impl Matcher {
             .filter(|(_, r)| !matches!(r, Residual::Linear(r) if *r <= 0.0))
             .fold(0u64, |m, (i, _)| m | (1 << i))
             & self.index.linear;
-        let theta = self.theta(best, k);
+        let theta = self.theta(best, k, scratch.head);
         let acc = &scratch.acc;
         let bound_of = |slot: usize, row: u32| {
             self.row_bound(
@@ -1187,7 +1308,7 @@ impl Matcher {
                 scratch.chunk = scratch.chunk.saturating_mul(2);
             }
             let (bound, slot) = scratch.pending[scratch.cursor];
-            if f64::from(bound) + MARGIN < self.theta(best, k) {
+            if f64::from(bound) + MARGIN < self.theta(best, k, scratch.head) {
                 // Everything after is bounded lower still.
                 scratch.cursor = scratch.pending.len();
                 scratch.sorted = scratch.pending.len();
@@ -1198,7 +1319,7 @@ impl Matcher {
             }
             budget -= 1;
             scratch.cursor += 1;
-            let theta = self.theta(best, k);
+            let theta = self.theta(best, k, scratch.head);
             if scratch.acc.mark_scored(slot as usize)
                 && self.tightened(f64::from(bound), slot as usize, probes, scratch) + MARGIN
                     >= theta
@@ -1207,7 +1328,7 @@ impl Matcher {
                 self.score_into(probes, row, scratch, best);
             }
         }
-        let theta = self.theta(best, k);
+        let theta = self.theta(best, k, scratch.head);
         scratch.pending[scratch.cursor.min(scratch.pending.len())..]
             .iter()
             .filter(|&&(bound, _)| f64::from(bound) + MARGIN >= theta)
@@ -1425,6 +1546,129 @@ mod tests {
         t
     }
 
+    /// A ledger where half the invoice numbers share a year prefix (a partial key of 1,500
+    /// rows, past `PARTIAL_CAP`, walked by the common step) and documents both
+    /// with a true row (misread digits, typos) and without (random numbers and vendors):
+    /// the index answers what a full scan answers, for every document.
+    #[test]
+    fn common_identifier_keys_narrowed_by_vendor_find_what_a_full_scan_finds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let vendors: Vec<String> = (0..40)
+            .map(|v| {
+                format!(
+                    "{} {} ltd",
+                    WORDS[v % 12],
+                    ["north", "south", "east", "west"][v % 4]
+                )
+            })
+            .collect();
+        let columns = ["inv", "vendor", "total", "date", "cur"];
+        let mut t = ReferenceTable::new(columns.iter().map(|c| c.to_string()).collect());
+        let mut rows: Vec<[String; 5]> = Vec::new();
+        for i in 0..3_000u64 {
+            let prefix = if i % 2 == 0 { "2025" } else { "7311" };
+            let row = [
+                format!("{prefix}{:04}", next(10_000)),
+                vendors[next(40) as usize].clone(),
+                format!("{}.{:02}", 50 + next(200), next(100)),
+                format!("2024-{:02}-{:02}", 1 + next(3), 1 + next(28)),
+                ["EUR", "USD"][next(2) as usize].to_string(),
+            ];
+            t.push_row(&format!("R{i:04}"), row.iter().map(String::as_str));
+            rows.push(row);
+        }
+        let reference = Arc::new(t);
+        let mut docs: Vec<[String; 5]> = Vec::new();
+        for d in 0..240u64 {
+            let mut doc = rows[next(3_000) as usize].clone();
+            if d % 2 == 1 {
+                // No true row: another number of the same year, another vendor.
+                doc[0] = format!("2025{:04}", next(10_000));
+                doc[1] = vendors[next(40) as usize].clone();
+            } else {
+                let mut inv: Vec<char> = doc[0].chars().collect();
+                let at = 4 + next(4) as usize;
+                inv[at] = char::from(b'0' + next(10) as u8);
+                doc[0] = inv.into_iter().collect();
+            }
+            if d % 3 == 0 {
+                doc[2] = format!("{}.00", 50 + next(200));
+            }
+            docs.push(doc);
+        }
+        let mut exercised = 0;
+        for (assignment, missing_zero) in [(false, false), (true, false), (false, true)] {
+            let mut config = MatchConfig::from_json(
+                r#"{"threshold": 0.6, "field_mappings": [
+                    {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.35},
+                    {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
+                    {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.2, "tolerance_pct": 1.0},
+                    {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.15, "tolerance_days": 5},
+                    {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.05}]}"#,
+                "test",
+            )
+            .unwrap();
+            if assignment {
+                config.assignment = Assignment::OneToOne;
+                config.assignment_candidates = 3;
+            }
+            if missing_zero {
+                config.missing_values = crate::config::MissingValues::Zero;
+            }
+            let matcher = Matcher::build(config.clone(), Arc::clone(&reference)).unwrap();
+            // Every reported candidate exact, whatever the lists hold.
+            let mut five = Matcher::with_index(config, Arc::clone(matcher.index())).unwrap();
+            five.exact_candidates_budget = usize::MAX;
+            let FieldIndex::Identifier(c) = &matcher.index().fields[0] else {
+                panic!("the first mapping is the identifier");
+            };
+            let (mut all_full, mut all_indexed) = (Vec::new(), Vec::new());
+            for doc in &docs {
+                let values: Vec<Option<&str>> = doc.iter().map(|v| Some(v.as_str())).collect();
+                let probe = c.prepare(values[0]);
+                if c.cost(&probe, identifier::Keys::Common) > 0 {
+                    exercised += 1;
+                }
+                let full = matcher.match_one(&values, Mode::Exhaustive, &[]);
+                let indexed = matcher.match_one(&values, Mode::Indexed, &[]);
+                let all_five = five.match_one(&values, Mode::Indexed, &[]);
+                assert_eq!(outcome_key(&all_five), outcome_key(&full), "{doc:?}");
+                assert_eq!(
+                    outcome_key(&indexed).first(),
+                    outcome_key(&full).first(),
+                    "{doc:?}"
+                );
+                assert_eq!(indexed.matched, full.matched, "{doc:?}");
+                all_full.push(full);
+                all_indexed.push(indexed);
+            }
+            let texts: Vec<Vec<Option<String>>> = docs
+                .iter()
+                .map(|d| d.iter().map(|v| Some(v.clone())).collect())
+                .collect();
+            let pool = thread_pool(2).unwrap();
+            matcher.settle_with(&mut all_indexed, &texts, &pool);
+            let ids: Vec<String> = (0..docs.len()).map(|i| format!("D{i:03}")).collect();
+            matcher.assign(&mut all_full, &ids);
+            matcher.assign(&mut all_indexed, &ids);
+            let key = |o: &MatchOutcome| (o.matched, o.confidence, o.assigned);
+            assert_eq!(
+                all_indexed.iter().map(key).collect::<Vec<_>>(),
+                all_full.iter().map(key).collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            exercised > 100,
+            "the documents must have common keys: {exercised}"
+        );
+    }
+
     const MEASURES: [crate::config::FuzzyMeasure; 3] = [
         crate::config::FuzzyMeasure::Cosine,
         crate::config::FuzzyMeasure::Dice,
@@ -1477,9 +1721,27 @@ mod tests {
                 let indexed = exact.match_one(&values, Mode::Indexed, &[]);
                 prop_assert_eq!(outcome_key(&indexed), outcome_key(&full));
                 let best = best_only.match_one(&values, Mode::Indexed, &[]);
-                // The rows an assignment may use are exact whatever the index had to do.
-                prop_assert_eq!(&indexed.assignable, &full.assignable);
-                prop_assert_eq!(&best.assignable, &full.assignable);
+                // The rows an assignment may use are exact whatever the index had to do:
+                // the head at once, every row when asked.
+                prop_assert_eq!(&exact.full_assignable(&values, &[]), &full.assignable);
+                prop_assert_eq!(&best_only.full_assignable(&values, &[]), &full.assignable);
+                let head = |o: &MatchOutcome| {
+                    let top = o.assignable.first().map(|&(_, c)| assign::weight_of(c));
+                    full.assignable
+                        .iter()
+                        .filter(|&&(_, c)| Some(assign::weight_of(c)) == top)
+                        .copied()
+                        .collect::<Vec<_>>()
+                };
+                prop_assert!(full.complete);
+                for o in [&indexed, &best] {
+                    prop_assert_eq!(o.assignable.first(), full.assignable.first());
+                    if !o.complete {
+                        prop_assert_eq!(&o.assignable, &head(o));
+                    } else {
+                        prop_assert_eq!(&o.assignable, &full.assignable);
+                    }
+                }
                 if one_to_one {
                     let above: Vec<(u32, f64)> = (0..rows.len() as u32)
                         .map(|r| exact.score_row(&values, r))
@@ -1510,13 +1772,24 @@ mod tests {
                     prop_assert!(without.candidates.iter().all(|c| c.row != top.row));
                     prop_assert!(without.assignable.iter().all(|&(r, _)| r != top.row));
                     prop_assert_eq!(outcome_key(&without), outcome_key(&full_without));
-                    prop_assert_eq!(&without.assignable, &full_without.assignable);
+                    prop_assert_eq!(
+                        &exact.full_assignable(&values, &[top.row]),
+                        &full_without.assignable
+                    );
                 }
             }
             // After assignment the index still answers what a full scan does, in any
             // document order, and no row is matched twice.
             let ids: Vec<String> = (0..docs.len()).map(|i| format!("doc{i:02}")).collect();
             let raw_full = all_full.clone();
+            let texts: Vec<Vec<Option<String>>> = docs
+                .iter()
+                .map(|d| (0..6).map(|k| Some(value(d[k], if k == 5 { 1 } else { k }))).collect())
+                .collect();
+            let pool = thread_pool(2).unwrap();
+            exact.settle_with(&mut all_indexed, &texts, &pool);
+            best_only.settle_with(&mut all_best, &texts, &pool);
+            prop_assert!(exact.unsettled(&all_indexed).is_empty());
             exact.assign(&mut all_full, &ids);
             exact.assign(&mut all_indexed, &ids);
             best_only.assign(&mut all_best, &ids);
