@@ -25,6 +25,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod export;

@@ -19,12 +19,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::config::{Assignment, MatchConfig};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
-use crate::matcher::{index_key, MatchIndex, MatchOutcome, Matcher, Mode};
+use crate::matcher::{MatchOutcome, Matcher, Mode};
+use crate::resolve::{self, run::Band};
 use crate::store::compact::StoredDetail;
 use crate::store::runs::{ClaimedRun, NewResult, Progress};
 use crate::store::Store;
@@ -62,63 +63,6 @@ impl Default for RunnerOptions {
     }
 }
 
-/// Indexes by reference version and mapped columns, least recently used evicted first, so
-/// re-running after a weight or threshold change skips loading and indexing the table.
-struct IndexCache {
-    capacity: usize,
-    entries: Vec<CachedIndex>,
-    clock: u64,
-}
-
-struct CachedIndex {
-    version_id: i64,
-    key: String,
-    index: Arc<MatchIndex>,
-    bytes: usize,
-    used: u64,
-}
-
-impl IndexCache {
-    fn get(&mut self, version_id: i64, key: &str) -> Option<Arc<MatchIndex>> {
-        self.clock += 1;
-        let clock = self.clock;
-        self.entries
-            .iter_mut()
-            .find(|e| e.version_id == version_id && e.key == key)
-            .map(|e| {
-                e.used = clock;
-                Arc::clone(&e.index)
-            })
-    }
-
-    fn insert(&mut self, version_id: i64, key: String, index: Arc<MatchIndex>) {
-        let bytes = index.approx_bytes();
-        if bytes > self.capacity {
-            return;
-        }
-        self.clock += 1;
-        self.entries.push(CachedIndex {
-            version_id,
-            key,
-            index,
-            bytes,
-            used: self.clock,
-        });
-        while self.entries.iter().map(|e| e.bytes).sum::<usize>() > self.capacity {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
-            self.entries.remove(oldest);
-        }
-    }
-}
-
 impl RunnerOptions {
     /// Heartbeats come six times per stale window, so one slow write never looks like death.
     fn heartbeat_every(&self) -> Duration {
@@ -142,13 +86,12 @@ pub struct Runner {
     pub results_write_ns: std::sync::atomic::AtomicU64,
     resolver: Resolver,
     store: Store,
-    pool: Arc<rayon::ThreadPool>,
+    engine: Arc<Engine>,
     /// This process as an owner of runs: `pid@host/random`.
     owner: String,
     options: RunnerOptions,
     /// Cancel flags of the runs this process is executing.
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
-    cache: Mutex<IndexCache>,
     wake: (Mutex<bool>, Condvar),
     stopping: AtomicBool,
     /// The worker thread, joined by `shutdown`.
@@ -179,16 +122,11 @@ impl Runner {
             documents_matched: Default::default(),
             results_write_ns: std::sync::atomic::AtomicU64::new(0),
             resolver,
+            engine: Arc::new(Engine::new(store.clone(), pool, options.index_cache_bytes)),
             store,
-            pool,
             owner: owner_name(),
             options,
             cancels: Mutex::new(HashMap::new()),
-            cache: Mutex::new(IndexCache {
-                capacity: options.index_cache_bytes,
-                entries: Vec::new(),
-                clock: 0,
-            }),
             wake: (Mutex::new(false), Condvar::new()),
             stopping: AtomicBool::new(false),
             worker: Mutex::new(None),
@@ -197,7 +135,12 @@ impl Runner {
 
     /// The matcher pool runs execute on (strategy fitting uses it too).
     pub fn pool(&self) -> &rayon::ThreadPool {
-        &self.pool
+        self.engine.pool()
+    }
+
+    /// The engine runs execute on, shared with real-time matching.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     pub fn owner(&self) -> &str {
@@ -408,7 +351,7 @@ impl Runner {
     /// Runs the built-in resolver over a completed run: `ai_resolving`, then `completed`
     /// again. `band` defaults to 0.5 up to the run's threshold. Failures are logged; the
     /// run returns to `completed` with its results as they were.
-    pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<(f64, f64)>) {
+    pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
             eprintln!(
                 "refmatch: cannot resolve run {run_id}: {}",
@@ -420,26 +363,21 @@ impl Runner {
     }
 
     /// The second half of `resolve`, for a caller that already marked the run.
-    pub fn resolve_begun(
-        &self,
-        ws: crate::store::WorkspaceId,
-        run_id: &str,
-        band: Option<(f64, f64)>,
-    ) {
+    pub fn resolve_begun(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         let band = band.or_else(|| {
             let (_, snapshot, _) = self.store.run_config(ws, run_id).ok()?;
-            crate::service::resolve_band(
-                b"",
-                MatchConfig::from_json(&snapshot, "config").ok()?.threshold,
-            )
-            .ok()
+            let threshold = MatchConfig::from_json(&snapshot, "config").ok()?.threshold;
+            Some(Band::default_for(threshold))
         });
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::service::resolve_run(
+            resolve::run::resolve_run(
                 &self.store,
                 ws,
                 run_id,
-                band.unwrap_or((0.5, 1.0)),
+                band.unwrap_or(Band {
+                    low: 0.5,
+                    high: 1.0,
+                }),
                 self.resolver.as_ref(),
             )
         }));
@@ -453,87 +391,6 @@ impl Runner {
         if let Err(e) = self.store.end_resolve(ws, run_id) {
             eprintln!("refmatch: cannot end resolving run {run_id}: {e}");
         }
-    }
-
-    /// The index of `version` for `config`: from the cache, or loaded and built on the pool
-    /// and cached. `on_hit` runs when the cache had it, `on_load` after loading the rows.
-    fn index_for(
-        &self,
-        ws: crate::store::WorkspaceId,
-        version: i64,
-        config: &MatchConfig,
-        on_hit: impl FnOnce() -> Result<()>,
-        on_load: impl FnOnce() -> Result<()>,
-    ) -> Result<Arc<MatchIndex>> {
-        let key = index_key(config);
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|mut c| c.get(version, &key));
-        if let Some(index) = cached {
-            on_hit()?;
-            return Ok(index);
-        }
-        let reference = self.store.load_version(ws, version)?;
-        on_load()?;
-        let index = Arc::new(
-            self.pool
-                .install(|| MatchIndex::build(config, Arc::new(reference)))?,
-        );
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(version, key, Arc::clone(&index));
-        }
-        Ok(index)
-    }
-
-    /// Real-time matching: `documents` (fields as stored documents hold them) against the
-    /// stored `config` and its table's current version, on the pool, nothing stored. Uses
-    /// and fills the same index cache as runs. A one-to-one assignment is made within the
-    /// request, ties by `ids` (one per document) then request order. Returns each outcome.
-    pub fn match_inline(
-        &self,
-        ws: crate::store::WorkspaceId,
-        config: MatchConfig,
-        version: i64,
-        documents: &[&serde_json::Map<String, Value>],
-        ids: &[&str],
-    ) -> Result<Vec<InlineResult>> {
-        let index = self.index_for(ws, version, &config, || Ok(()), || Ok(()))?;
-        let matcher = Matcher::with_index(config, index)?;
-        let sources: Vec<&str> = matcher.sources().collect();
-        let texts: Vec<Vec<Option<std::borrow::Cow<'_, str>>>> = documents
-            .iter()
-            .map(|fields| {
-                sources
-                    .iter()
-                    .map(|s| fields.get(*s).and_then(field_text))
-                    .collect()
-            })
-            .collect();
-        let mut outcomes = matcher.match_many(&texts, Mode::Indexed, &self.pool, &|| {});
-        matcher.assign(&mut outcomes, ids);
-        Ok(self.pool.install(|| {
-            texts
-                .par_iter()
-                .zip(outcomes)
-                .map(|(texts, outcome)| {
-                    let values: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
-                    InlineResult {
-                        matched_reference_row_id: outcome
-                            .matched
-                            .map(|row| matcher.reference().id(row as usize).to_string()),
-                        confidence: outcome.confidence,
-                        evidence: outcome
-                            .candidates
-                            .first()
-                            .map(|c| Value::Object(matcher.evidence(&values, c))),
-                        candidates: matcher.candidates_json(&values, &outcome),
-                        assigned: outcome.assigned,
-                    }
-                })
-                .collect()
-        }))
     }
 
     fn execute_inner(
@@ -551,7 +408,7 @@ impl Runner {
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;
-        let index = self.index_for(
+        let index = self.engine.index_for(
             ws,
             run.reference_version_id,
             &config,
@@ -612,7 +469,7 @@ impl Runner {
             after = last.seq;
             let matching = Instant::now();
             let (results, outcomes): (Vec<NewResult>, Vec<MatchOutcome>) =
-                self.pool.install(|| {
+                self.engine.pool().install(|| {
                     documents
                         .par_iter()
                         .map(|doc| {
@@ -733,15 +590,6 @@ fn batch_progress(results: &[NewResult]) -> Progress {
         rows_matched: matched().count() as i64,
         confidence_sum: matched().map(|r| r.confidence).sum(),
     }
-}
-
-/// What real-time matching answers for one document.
-pub struct InlineResult {
-    pub matched_reference_row_id: Option<String>,
-    pub confidence: f64,
-    pub evidence: Option<Value>,
-    pub candidates: Value,
-    pub assigned: bool,
 }
 
 /// Rejected rows per document id, as row numbers of the matcher's reference.

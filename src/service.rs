@@ -321,7 +321,7 @@ pub const MAX_INLINE_DOCUMENTS: usize = 100;
 /// have no stored id, so `id` and `document_id` are null.
 pub fn match_inline(
     store: &Store,
-    runner: &crate::runner::Runner,
+    engine: &crate::engine::Engine,
     ws: WorkspaceId,
     config_id: &str,
     bytes: &[u8],
@@ -348,7 +348,7 @@ pub fn match_inline(
         .iter()
         .map(|d| d.external_id.as_deref().unwrap_or(""))
         .collect();
-    let outcomes = runner.match_inline(ws, config, version.id, &fields, &ids)?;
+    let outcomes = engine.match_inline(ws, config, version.id, &fields, &ids)?;
     let results: Vec<Value> = documents
         .iter()
         .zip(outcomes)
@@ -812,175 +812,4 @@ fn merge_patch(target: &mut Value, patch: &Value) {
         }
         (target, patch) => *target = patch.clone(),
     }
-}
-
-/// The review band of `ai-resolve`: `{band: {low, high}}`, by default 0.5 up to the run's
-/// threshold.
-pub fn resolve_band(bytes: &[u8], threshold: f64) -> Result<(f64, f64)> {
-    let default = (0.5f64.min(threshold), threshold);
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(default);
-    }
-    let object = json_object(bytes, &["band"])?;
-    let Some(band) = object.get("band").filter(|b| !b.is_null()) else {
-        return Ok(default);
-    };
-    let bound = |key: &str, fallback: f64| -> Result<f64> {
-        match band.get(key) {
-            None | Some(Value::Null) => Ok(fallback),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| (0.0..=1.0).contains(x))
-                .ok_or_else(|| {
-                    Error::invalid("body", format!("band.{key}"), "a number from 0 to 1")
-                }),
-        }
-    };
-    let (low, high) = (bound("low", default.0)?, bound("high", default.1)?);
-    if low > high {
-        return Err(Error::invalid(
-            "body",
-            "band.low",
-            "must not exceed band.high",
-        ));
-    }
-    Ok((low, high))
-}
-
-/// Re-scores the unreviewed results of a run whose confidence lies in `[low, high)` with
-/// the built-in model (`crate::resolve`), learned from the run's candidates and from the
-/// reviews of its config, or first with the language model of `llm` when one is set (up
-/// to its call budget; the model is the fallback whenever it fails). A result whose best
-/// candidate or confidence changes records `resolved_by` (`model` or `llm`) and its
-/// `confidence_before`; review status never changes.
-/// Returns how many results changed.
-pub fn resolve_run(
-    store: &Store,
-    ws: WorkspaceId,
-    run_id: &str,
-    band: (f64, f64),
-    llm: Option<&crate::llm::Endpoint>,
-) -> Result<usize> {
-    let (config_id, snapshot, _) = store.run_config(ws, run_id)?;
-    let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
-    let rows = store.resolve_inputs(ws, run_id)?;
-    let fields: Vec<String> = rows
-        .iter()
-        .find_map(|r| {
-            r.candidates
-                .get(0)
-                .and_then(|c| c.get("evidence"))
-                .and_then(Value::as_object)
-        })
-        .map(|e| e.keys().cloned().collect())
-        .unwrap_or_default();
-    let comparison = |candidate: &Value| -> crate::resolve::Comparison {
-        fields
-            .iter()
-            .map(|f| candidate["evidence"][f.as_str()]["score"].as_f64())
-            .collect()
-    };
-    let candidates_of = |value: &Value| value.as_array().cloned().unwrap_or_default();
-    // Unlabelled pairs: the candidates of the run's unreviewed results (a sample at scale).
-    let unlabelled: Vec<crate::resolve::Comparison> = rows
-        .iter()
-        .filter(|r| !r.reviewed)
-        .take(20_000)
-        .flat_map(|r| candidates_of(&r.candidates))
-        .map(|c| comparison(&c))
-        .collect();
-    // Labelled pairs: an approved row is a match and the other candidates are not; a
-    // rejected row is not.
-    let mut labelled = Vec::new();
-    for (approved, matched, candidates) in store.reviewed_candidates(ws, &config_id, 20_000)? {
-        for c in candidates_of(&candidates) {
-            let is_row = c["reference_row_id"].as_str() == matched.as_deref();
-            if approved {
-                labelled.push((comparison(&c), is_row));
-            } else if is_row {
-                labelled.push((comparison(&c), false));
-            }
-        }
-    }
-    let model = crate::resolve::Model::fit(fields.len(), &unlabelled, &labelled);
-    let mut by_model = Vec::new();
-    let mut by_llm = Vec::new();
-    let (mut calls, mut failures_in_a_row) = (0usize, 0usize);
-    for row in &rows {
-        let (id, confidence, matched) = (&row.id, &row.confidence, &row.matched);
-        if row.reviewed || *confidence < band.0 || *confidence >= band.1 {
-            continue;
-        }
-        let candidates = candidates_of(&row.candidates);
-        if candidates.is_empty() {
-            continue;
-        }
-        // The language model first, when configured, within its budget; after three
-        // failures in a row it is not asked again in this run.
-        if let Some(endpoint) = llm.filter(|e| calls < e.max_calls && failures_in_a_row < 3) {
-            calls += 1;
-            let values = |key: &str, c: &Value| -> Value {
-                let mut out = serde_json::Map::new();
-                for f in &fields {
-                    out.insert(f.clone(), c["evidence"][f.as_str()][key].clone());
-                }
-                Value::Object(out)
-            };
-            let document = values("source_value", &candidates[0]);
-            let listed: Vec<(String, Value)> = candidates
-                .iter()
-                .filter_map(|c| {
-                    let id = c["reference_row_id"].as_str()?;
-                    Some((id.to_string(), values("target_value", c)))
-                })
-                .collect();
-            match endpoint.choose(&document, &listed) {
-                Ok((row_id, p)) => {
-                    failures_in_a_row = 0;
-                    let p = crate::matcher::combine::round4(p);
-                    let chosen = candidates
-                        .iter()
-                        .find(|c| c["reference_row_id"].as_str() == row_id.as_deref());
-                    let new_matched = row_id.filter(|_| p >= threshold);
-                    if (p - confidence).abs() > 1e-9 || new_matched != *matched {
-                        by_llm.push((
-                            id.clone(),
-                            *confidence,
-                            p,
-                            new_matched,
-                            chosen.and_then(|c| c.get("evidence")).map(Value::to_string),
-                        ));
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    failures_in_a_row += 1;
-                    eprintln!("refmatch: run {run_id}: the resolver endpoint failed ({e}); using the built-in model");
-                }
-            }
-        }
-        let mut best: Option<(f64, &Value)> = None;
-        for c in &candidates {
-            let p = crate::matcher::combine::round4(model.posterior(&comparison(c)));
-            if best.is_none_or(|(b, _)| p > b) {
-                best = Some((p, c));
-            }
-        }
-        let Some((p, chosen)) = best else {
-            continue;
-        };
-        let row_id = chosen["reference_row_id"].as_str().map(String::from);
-        let new_matched = row_id.filter(|_| p >= threshold);
-        if (p - confidence).abs() > 1e-9 || new_matched != *matched {
-            by_model.push((
-                id.clone(),
-                *confidence,
-                p,
-                new_matched,
-                chosen.get("evidence").map(Value::to_string),
-            ));
-        }
-    }
-    Ok(store.apply_resolutions(ws, run_id, &by_model, "model")?
-        + store.apply_resolutions(ws, run_id, &by_llm, "llm")?)
 }

@@ -2,8 +2,6 @@
 //! printing them and choosing the exit code to `main`.
 
 mod bench;
-mod bench_data;
-mod bench_quality;
 mod demo;
 mod eval;
 pub(crate) mod generate;

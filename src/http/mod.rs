@@ -3,6 +3,7 @@
 //! files, `server` the socket side (accept loop, bounded request reading, tiny_http's response
 //! writer); only `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
 
+pub mod body;
 pub mod limits;
 pub mod message;
 pub mod openapi;

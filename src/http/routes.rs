@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::body;
 use super::limits::{Metrics, RateLimiter, RateState, Scope};
 use super::message::{
     cursor_list, loggable, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
 };
 use crate::error::{Error, Result};
-use crate::ingest::{self, body, multipart, Encoding};
+use crate::ingest::{self, multipart, Encoding};
 use crate::runner::Runner;
 use crate::service;
 use crate::store::keys::ApiKey;
@@ -458,12 +459,10 @@ fn dispatch(
             Ok(Response::json(202, &run))
         }
         (Route::AiResolve, _) => {
-            if !req.body.iter().all(u8::is_ascii_whitespace) {
-                require_json(req)?;
-            }
+            let asked: body::AiResolve = body::optional(req)?;
             let (_, snapshot, _) = store.run_config(ws, id)?;
             let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
-            let band = service::resolve_band(&req.body, threshold)?;
+            let band = asked.band(threshold)?;
             store.begin_resolve(ws, id, ctx.runner.owner())?;
             let runner = std::sync::Arc::clone(&ctx.runner);
             let run_id = id.to_string();
@@ -483,7 +482,7 @@ fn dispatch(
         }
         (Route::ConfigMatch, _) => {
             require_json(req)?;
-            let answer = service::match_inline(store, &ctx.runner, ws, id, &req.body)?;
+            let answer = service::match_inline(store, ctx.runner.engine(), ws, id, &req.body)?;
             Ok(Response::ok(&answer))
         }
         (Route::Runs, _) => {
@@ -688,7 +687,7 @@ fn wait_for_cancel(store: &Store, ws: crate::store::WorkspaceId, id: &str) {
     }
 }
 
-fn require_json(req: &Request) -> Result<()> {
+pub(crate) fn require_json(req: &Request) -> Result<()> {
     match req.media_type.as_deref() {
         Some("application/json") => Ok(()),
         Some(other) => Err(Error::UnsupportedMediaType(format!(
@@ -766,7 +765,7 @@ fn upload_reference(
             (req.param("name").map(String::from), "csv", table)
         }
         "application/json" => {
-            let json = body::reference_from_json(&req.body)?;
+            let json = ingest::body::reference_from_json(&req.body)?;
             (json.name, "json", json.table)
         }
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
@@ -804,16 +803,16 @@ fn read_xlsx(
 }
 
 /// Documents from JSON, JSON Lines or CSV, with their source type.
-fn read_documents(req: &Request) -> Result<(&'static str, Vec<body::NewDocument>)> {
+fn read_documents(req: &Request) -> Result<(&'static str, Vec<ingest::body::NewDocument>)> {
     match req.media_type.as_deref().unwrap_or("") {
-        "application/json" => Ok(("json", body::documents_from_json(&req.body)?)),
+        "application/json" => Ok(("json", ingest::body::documents_from_json(&req.body)?)),
         "application/x-ndjson"
         | "application/jsonl"
         | "application/x-jsonlines"
-        | "application/jsonlines" => Ok(("jsonl", body::documents_from_jsonl(&req.body)?)),
+        | "application/jsonlines" => Ok(("jsonl", ingest::body::documents_from_jsonl(&req.body)?)),
         "text/csv" => Ok((
             "csv",
-            body::documents_from_csv_body(
+            ingest::body::documents_from_csv_body(
                 "body",
                 &req.body,
                 encoding(req)?,

@@ -56,7 +56,7 @@ fn data_set(args: &DataBenchArgs) -> Result<DataSet> {
             args.seed,
             dir.display()
         );
-        super::synth::write_set(
+        crate::cmd::synth::write_set(
             &SynthOptions {
                 reference_rows: args.reference_rows,
                 documents: args.documents,
@@ -119,7 +119,7 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         exhaustive: false,
     };
     let started = Instant::now();
-    let offline = super::load_offline(&inputs)?;
+    let offline = crate::cmd::load_offline(&inputs)?;
     let indexed = started.elapsed();
     let matcher = &offline.matcher;
     let documents = offline.documents.ids.len();
@@ -252,15 +252,15 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
             "max": percentile(&latencies, 1.0),
         },
     });
-    super::print_stdout(&format!("{out:#}\n"))
+    crate::cmd::print_stdout(&format!("{out:#}\n"))
 }
 
 pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let set = data_set(args)?;
     let db = set.dir.join(format!("bench-{}.db", crate::store::new_id()));
     let _cleanup = RemoveOnDrop(db.clone());
-    let server_args = super::serve::benchmark_server(args.threads, 8);
-    let store = super::serve::open_store(&db, &server_args)?;
+    let server_args = crate::cmd::serve::benchmark_server(args.threads, 8);
+    let store = crate::cmd::serve::open_store(&db, &server_args)?;
     let ws = store.workspace(&cli.workspace, true)?;
 
     // The CLI's import path: `reference import`, `documents import`.
@@ -288,7 +288,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let config = service::create_config(&store, ws, config.to_string().as_bytes())?;
     let config_id = config["id"].as_str().unwrap_or("").to_string();
 
-    let service_handle = super::serve::Service::start(store.clone(), &server_args)?;
+    let service_handle = crate::cmd::serve::Service::start(store.clone(), &server_args)?;
     let started = Instant::now();
     let run = service::trigger_run(&store, ws, &config_id, None, "api")?;
     let run_id = run["id"].as_str().unwrap_or("").to_string();
@@ -319,7 +319,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     )?;
     let addr = service_handle.server.addr().to_string();
     let path = format!("/v1/matching/runs/{run_id}");
-    let (mut latencies, errors) = super::bench::client_loop(
+    let (mut latencies, errors) = super::http::client_loop(
         &addr,
         &key.secret,
         &path,
@@ -390,7 +390,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "results_page_50_in_process_median_us": page_us,
         "peak_memory_mb": peak_memory_mb(),
     });
-    super::print_stdout(&format!("{out:#}\n"))
+    crate::cmd::print_stdout(&format!("{out:#}\n"))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
