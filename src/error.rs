@@ -54,7 +54,7 @@ pub enum Error {
     /// The database cannot take the request now (locked, full, read-only); worth retrying.
     Unavailable(String),
     /// A route exists for the path but not for the method.
-    MethodNotAllowed { allowed: &'static str },
+    MethodNotAllowed { allowed: String },
     /// The key used up its requests for now; `retry_after` seconds until the next one.
     RateLimited { retry_after: u64 },
     /// A request's head or body did not arrive within its deadline.

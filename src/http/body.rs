@@ -34,7 +34,7 @@ pub fn optional<T: DeserializeOwned + Default>(req: &Request) -> Result<T> {
     if is_empty(&req.body) {
         return Ok(T::default());
     }
-    super::routes::require_json(req)?;
+    super::handlers::require_json(req)?;
     decode(&req.body)
 }
 

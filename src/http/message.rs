@@ -282,7 +282,7 @@ impl Response {
         });
         let mut response = Response::json(http.status, &body);
         if let Error::MethodNotAllowed { allowed } = error {
-            response = response.with_header("Allow", *allowed);
+            response = response.with_header("Allow", allowed.as_str());
         }
         if http.status == 401 {
             response = response.with_header("WWW-Authenticate", "Bearer");

@@ -37,7 +37,9 @@ pub fn serve(request: &Request) -> Option<Response> {
         _ => return None,
     };
     if !matches!(request.method, Method::Get | Method::Head) {
-        let error = Error::MethodNotAllowed { allowed: "GET" };
+        let error = Error::MethodNotAllowed {
+            allowed: "GET".into(),
+        };
         return Some(Response::error(&error, request));
     }
     let versioned = request.param("v") == Some(version());
