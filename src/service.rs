@@ -11,11 +11,75 @@ use crate::matcher::ReferenceTable;
 use crate::store::configs::ConfigWrite;
 use crate::store::documents::Target;
 use crate::store::reference::NewVersion;
-use crate::store::results::{ResultFilter, ResultRow, Review, ReviewStatus};
+use crate::store::results::{ResultFilter, ResultRow, Review};
 use crate::store::{Store, WorkspaceId};
 
-/// How a run was started (SPEC: `triggered_by`).
-pub const TRIGGERS: &[&str] = &["api", "cli", "manual"];
+/// How a run was started (`triggered_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Api,
+    Cli,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Api => "api",
+            Trigger::Cli => "cli",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// A request to queue a run: the config's own target unless `target` overrides it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerRun {
+    pub target: Option<Target>,
+    pub triggered_by: Trigger,
+}
+
+impl TriggerRun {
+    /// A run of the config's own target, started by `by`.
+    pub fn by(triggered_by: Trigger) -> TriggerRun {
+        TriggerRun {
+            target: None,
+            triggered_by,
+        }
+    }
+}
+
+/// Which results a bulk review applies to.
+#[derive(Clone, Debug)]
+pub enum Selection {
+    Ids(Vec<String>),
+    Filter(ResultFilter),
+}
+
+/// One decision for many results of a run.
+#[derive(Clone, Debug)]
+pub struct BulkReview {
+    pub selection: Selection,
+    pub review: Review,
+}
+
+/// A request to generate a strategy for a table and its target documents.
+#[derive(Clone, Debug)]
+pub struct GenerateStrategy {
+    pub reference_data_id: String,
+    pub target: Target,
+    /// Pairs of a target document (id or external id) and its true row (`None`: no row).
+    pub labels: Vec<Label>,
+    /// A config whose reviews count as labels too.
+    pub use_reviews_of: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub document_id: String,
+    pub row_id: Option<String>,
+}
 
 /// Stores a reference table, or a new version of table `replace`.
 pub fn import_reference(
@@ -75,24 +139,6 @@ pub fn import_documents(
 
 fn text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| Error::invalid("body", "", "is not valid UTF-8"))
-}
-
-/// A JSON object body whose keys are all among `allowed`; anything else is a validation
-/// error naming the offending key.
-fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<serde_json::Map<String, Value>> {
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
-    if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(Error::invalid(
-            "body",
-            key.as_str(),
-            format!("unknown field ({})", allowed.join(", ")),
-        ));
-    }
-    Ok(object)
 }
 
 /// Reads and checks a config body against its reference table. `existing` is the table of
@@ -260,38 +306,31 @@ pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
 }
 
 /// Queues a run of a config: the config and the reference table's current version are
-/// frozen now. `body` may override the target and say who triggered it.
+/// frozen now.
 pub fn trigger_run(
     store: &Store,
     ws: WorkspaceId,
     config_id: &str,
-    body: Option<&[u8]>,
-    default_trigger: &str,
+    request: &TriggerRun,
 ) -> Result<Value> {
     let config = store.get_config(ws, config_id)?;
-    let mut target = config.target.clone();
-    let mut triggered_by = default_trigger.to_string();
-    if let Some(bytes) = body.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        let object = json_object(bytes, &["target_type", "target_value", "triggered_by"])?;
-        if object.contains_key("target_type") || object.contains_key("target_value") {
-            target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
-            store.check_target(ws, &target)?;
+    let target = match &request.target {
+        Some(target) => {
+            store.check_target(ws, target)?;
+            target.clone()
         }
-        match object.get("triggered_by") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(t)) if t == "api" || t == "manual" => triggered_by = t.clone(),
-            Some(_) => {
-                return Err(Error::invalid(
-                    "body",
-                    "triggered_by",
-                    "must be \"api\" or \"manual\"",
-                ))
-            }
-        }
-    }
+        None => config.target.clone(),
+    };
     let version = current_version_of(store, ws, &config)?;
     let snapshot = Value::Object(config.body).to_string();
-    store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
+    store.insert_run(
+        ws,
+        config_id,
+        &snapshot,
+        version,
+        &target,
+        request.triggered_by.as_str(),
+    )
 }
 
 /// The current version of the config's table; `conflict` once the table is deleted.
@@ -382,141 +421,37 @@ pub fn match_inline(
     }))
 }
 
-/// The `status` and `notes` of a review body, checked.
-fn decision(
-    object: &serde_json::Map<String, Value>,
-) -> Result<(ReviewStatus, Option<Option<String>>)> {
-    let status = object
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(ReviewStatus::parse)
-        .ok_or_else(|| {
-            Error::invalid(
-                "body",
-                "status",
-                "is required: \"approved\", \"rejected\" or \"pending\"",
-            )
-        })?;
-    let notes = match object.get("notes") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(n)) if n.len() <= 10_000 => Some(Some(n.clone())),
-        Some(Value::String(_)) => {
-            return Err(Error::invalid("body", "notes", "at most 10000 bytes"))
-        }
-        Some(_) => return Err(Error::invalid("body", "notes", "must be a string or null")),
-    };
-    Ok((status, notes))
-}
-
-/// Applies `{status, notes?, reference_row_id?}` to one result.
+/// Applies a review to one result.
 pub fn review(
     store: &Store,
     ws: WorkspaceId,
     run_id: &str,
     result_id: &str,
-    bytes: &[u8],
-    reviewed_by: &str,
+    review: &Review,
 ) -> Result<ResultRow> {
-    let object = json_object(bytes, &["status", "notes", "reference_row_id"])?;
-    let (status, notes) = decision(&object)?;
-    let reference_row_id = match object.get("reference_row_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id.clone()),
-        Some(_) => {
-            return Err(Error::invalid(
-                "body",
-                "reference_row_id",
-                "must be a string",
-            ))
-        }
-    };
-    if reference_row_id.is_some() && status != ReviewStatus::Approved {
-        return Err(Error::invalid(
-            "body",
-            "reference_row_id",
-            "picks the approved row, so it needs \"status\": \"approved\"",
-        ));
-    }
-    store.review_result(
-        ws,
-        run_id,
-        result_id,
-        &Review {
-            status,
-            notes,
-            reference_row_id,
-            reviewed_by: reviewed_by.to_string(),
-        },
-    )
+    store.review_result(ws, run_id, result_id, review)
 }
 
 /// Most results one bulk review may name.
 pub const MAX_BULK_REVIEW: usize = 500;
 
-/// Applies one decision to many results of a run: `{result_ids: [...]}` or
-/// `{filter: {status?, matched?, min_confidence?, max_confidence?}}`, with `status` and
-/// optional `notes`. Each result is reviewed on its own; one failing never stops the rest.
+/// Applies one decision to many results of a run. Each result is reviewed on its own; one
+/// failing never stops the rest.
 pub fn review_many(
     store: &Store,
     ws: WorkspaceId,
     run_id: &str,
-    bytes: &[u8],
-    reviewed_by: &str,
+    bulk: &BulkReview,
 ) -> Result<Value> {
     store.run_status(ws, run_id)?;
-    let object = json_object(bytes, &["result_ids", "filter", "status", "notes"])?;
-    let ids: Vec<String> = match (object.get("result_ids"), object.get("filter")) {
-        (Some(Value::Array(ids)), None) => {
-            if ids.is_empty() || ids.len() > MAX_BULK_REVIEW {
-                return Err(Error::invalid(
-                    "body",
-                    "result_ids",
-                    format!("must hold 1 to {MAX_BULK_REVIEW} ids"),
-                ));
-            }
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    id.as_str().map(String::from).ok_or_else(|| {
-                        Error::invalid("body", format!("result_ids[{i}]"), "must be a string")
-                    })
-                })
-                .collect::<Result<_>>()?
-        }
-        (None, Some(Value::Object(filter))) => {
-            let filter = result_filter(filter)?;
-            store.result_ids(ws, run_id, &filter, MAX_BULK_REVIEW)?
-        }
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "body",
-                "result_ids",
-                "give result_ids or filter, not both",
-            ))
-        }
-        (Some(_), None) => return Err(Error::invalid("body", "result_ids", "must be an array")),
-        (None, Some(_)) => return Err(Error::invalid("body", "filter", "must be an object")),
-        (None, None) => {
-            return Err(Error::invalid(
-                "body",
-                "result_ids",
-                "is required (or a filter)",
-            ))
-        }
-    };
-    // The decision is checked once, before any result is touched.
-    let (status, notes) = decision(&object)?;
-    let review = Review {
-        status,
-        notes,
-        reference_row_id: None,
-        reviewed_by: reviewed_by.to_string(),
+    let ids: Vec<String> = match &bulk.selection {
+        Selection::Ids(ids) => ids.clone(),
+        Selection::Filter(filter) => store.result_ids(ws, run_id, filter, MAX_BULK_REVIEW)?,
     };
     let mut outcomes = Vec::with_capacity(ids.len());
     let mut updated = 0;
     for id in &ids {
-        match store.review_result(ws, run_id, id, &review) {
+        match store.review_result(ws, run_id, id, &bulk.review) {
             Ok(row) => {
                 updated += 1;
                 outcomes.push(serde_json::json!({"id": id, "ok": true, "status": row.status}));
@@ -538,48 +473,6 @@ pub fn review_many(
     }))
 }
 
-/// A results filter as JSON: `{status?, matched?, min_confidence?, max_confidence?}`.
-fn result_filter(filter: &serde_json::Map<String, Value>) -> Result<ResultFilter> {
-    let mut out = ResultFilter::default();
-    for (key, value) in filter {
-        let at = format!("filter.{key}");
-        match key.as_str() {
-            "status" => {
-                let status = value
-                    .as_str()
-                    .and_then(ReviewStatus::parse)
-                    .ok_or_else(|| Error::invalid("body", &at, "pending, approved or rejected"))?;
-                out.status = Some(status.as_str().to_string());
-            }
-            "matched" => {
-                out.matched = Some(
-                    value
-                        .as_bool()
-                        .ok_or_else(|| Error::invalid("body", &at, "must be true or false"))?,
-                )
-            }
-            "min_confidence" | "max_confidence" => {
-                let x = value
-                    .as_f64()
-                    .ok_or_else(|| Error::invalid("body", &at, "must be a number"))?;
-                if key == "min_confidence" {
-                    out.min_confidence = Some(x);
-                } else {
-                    out.max_confidence = Some(x);
-                }
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "body",
-                    &at,
-                    "unknown filter (status, matched, min_confidence, max_confidence)",
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Documents sampled to profile for a strategy.
 const STRATEGY_SAMPLE: usize = 5_000;
 
@@ -590,28 +483,11 @@ const STRATEGY_SAMPLE: usize = 5_000;
 pub fn generate_strategy(
     store: &Store,
     ws: WorkspaceId,
-    bytes: &[u8],
+    request: &GenerateStrategy,
     pool: &rayon::ThreadPool,
 ) -> Result<Value> {
-    const KEYS: [&str; 7] = [
-        "reference_data_id",
-        "target_type",
-        "target_value",
-        "user_prompt",
-        "labels",
-        "use_reviews_of",
-        "name",
-    ];
-    let object = json_object(bytes, &KEYS)?;
-    let reference_data_id = object
-        .get("reference_data_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::invalid("body", "reference_data_id", "is required"))?;
-    let name = match object.get("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(n)) => Some(n.as_str()),
-        Some(_) => return Err(Error::invalid("body", "name", "must be a string")),
-    };
+    let reference_data_id = request.reference_data_id.as_str();
+    let name = request.name.as_deref();
     let (version, _) = store
         .current_version(ws, reference_data_id)
         .map_err(|e| match e {
@@ -622,15 +498,15 @@ pub fn generate_strategy(
             ),
             other => other,
         })?;
-    let target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
-    store.check_target(ws, &target)?;
+    let target = &request.target;
+    store.check_target(ws, target)?;
 
     // The documents: field names in first-seen order, values as the matcher sees them.
     let mut sample = crate::strategy::DocumentSample::default();
     let mut external: std::collections::HashMap<String, String> = Default::default();
     let mut after = 0;
     while sample.ids.len() < STRATEGY_SAMPLE {
-        let batch = store.target_documents(ws, &target, after, 1_000)?;
+        let batch = store.target_documents(ws, target, after, 1_000)?;
         let Some(last) = batch.last() else {
             break;
         };
@@ -678,10 +554,7 @@ pub fn generate_strategy(
 
     // Labels: given pairs, and what reviewers decided on a config's runs.
     let mut labels: std::collections::HashMap<String, Option<String>> = Default::default();
-    if let Some(config_id) = object.get("use_reviews_of").filter(|v| !v.is_null()) {
-        let config_id = config_id
-            .as_str()
-            .ok_or_else(|| Error::invalid("body", "use_reviews_of", "must be a config id"))?;
+    if let Some(config_id) = request.use_reviews_of.as_deref() {
         store.get_config(ws, config_id).map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(
                 "body",
@@ -703,41 +576,20 @@ pub fn generate_strategy(
             }
         }
     }
-    match object.get("labels") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(pairs)) => {
-            for (i, pair) in pairs.iter().enumerate() {
-                let field = |key: &str| format!("labels[{i}].{key}");
-                let document = pair
-                    .get("document_id")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| Error::invalid("body", field("document_id"), "is required"))?;
-                let row = match pair.get("row_id") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(r)) => Some(r.clone()),
-                    Some(_) => {
-                        return Err(Error::invalid(
-                            "body",
-                            field("row_id"),
-                            "must be a string or null",
-                        ))
-                    }
-                };
-                let id = external
-                    .get(document)
-                    .cloned()
-                    .unwrap_or_else(|| document.to_string());
-                if !sample.ids.contains(&id) {
-                    return Err(Error::invalid(
-                        "body",
-                        field("document_id"),
-                        format!("\"{document}\" is not one of the target documents"),
-                    ));
-                }
-                labels.insert(id, row);
-            }
+    for (i, label) in request.labels.iter().enumerate() {
+        let document = label.document_id.as_str();
+        let id = external
+            .get(document)
+            .cloned()
+            .unwrap_or_else(|| document.to_string());
+        if !sample.ids.contains(&id) {
+            return Err(Error::invalid(
+                "body",
+                format!("labels[{i}].document_id"),
+                format!("\"{document}\" is not one of the target documents"),
+            ));
         }
-        Some(_) => return Err(Error::invalid("body", "labels", "must be an array")),
+        labels.insert(id, label.row_id.clone());
     }
     let labelled = labels.len();
     if labelled > 0 {

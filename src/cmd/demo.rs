@@ -89,7 +89,12 @@ pub(crate) fn start(store: Store, workspace: &str, args: &ServerArgs) -> Result<
     let config = config_for(reference["id"].as_str().unwrap_or(""))?;
     let config = service::create_config(&store, ws, config.as_bytes())?;
     let config_id = config["id"].as_str().unwrap_or("");
-    let run = service::trigger_run(&store, ws, config_id, None, "cli")?;
+    let run = service::trigger_run(
+        &store,
+        ws,
+        config_id,
+        &service::TriggerRun::by(service::Trigger::Cli),
+    )?;
     let run_id = run["id"].as_str().unwrap_or("").to_string();
 
     let service = Service::start(store.clone(), args)?;

@@ -13,7 +13,12 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
     let store = Store::open(&cli.db_path(), 4)?;
     let ws = store.workspace(&cli.workspace, false)?;
     let started = Instant::now();
-    let run = service::trigger_run(&store, ws, &args.config_id, None, "cli")?;
+    let run = service::trigger_run(
+        &store,
+        ws,
+        &args.config_id,
+        &service::TriggerRun::by(service::Trigger::Cli),
+    )?;
     let run_id = run["id"].as_str().unwrap_or("").to_string();
     let pool = std::sync::Arc::new(crate::matcher::thread_pool(args.threads)?);
     let runner = Runner::new(store.clone(), pool, RunnerOptions::default());

@@ -290,7 +290,12 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
 
     let service_handle = crate::cmd::serve::Service::start(store.clone(), &server_args)?;
     let started = Instant::now();
-    let run = service::trigger_run(&store, ws, &config_id, None, "api")?;
+    let run = service::trigger_run(
+        &store,
+        ws,
+        &config_id,
+        &service::TriggerRun::by(service::Trigger::Api),
+    )?;
     let run_id = run["id"].as_str().unwrap_or("").to_string();
     service_handle.runner.notify();
     let status = loop {

@@ -3,8 +3,9 @@
 
 use super::{done, require_json, require_json_if_any, Call};
 use crate::error::Result;
+use crate::http::body::{self, TriggerRunBody};
 use crate::http::message::{cursor_list, Response};
-use crate::service;
+use crate::service::{self, TriggerRun};
 
 pub fn list(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
@@ -40,14 +41,8 @@ pub fn delete(call: &Call) -> Result<Response> {
 
 /// `POST /v1/matching/configs/:id/run`: queues a run, 202.
 pub fn run(call: &Call) -> Result<Response> {
-    require_json_if_any(call.req)?;
-    let run = service::trigger_run(
-        &call.ctx.store,
-        call.ws()?,
-        call.id(),
-        Some(&call.req.body),
-        "api",
-    )?;
+    let request = trigger(call)?;
+    let run = service::trigger_run(&call.ctx.store, call.ws()?, call.id(), &request)?;
     call.ctx.runner.notify();
     Ok(Response::json(202, &run))
 }
@@ -55,14 +50,22 @@ pub fn run(call: &Call) -> Result<Response> {
 /// `POST /v1/matching/configs/:id/smart-run`: a run that resolves its band when it
 /// completes, 202.
 pub fn smart_run(call: &Call) -> Result<Response> {
-    require_json_if_any(call.req)?;
+    let request = trigger(call)?;
     let ws = call.ws()?;
     let store = &call.ctx.store;
-    let run = service::trigger_run(store, ws, call.id(), Some(&call.req.body), "api")?;
+    let run = service::trigger_run(store, ws, call.id(), &request)?;
     let run_id = run["id"].as_str().unwrap_or("");
     store.set_auto_resolve(ws, run_id)?;
     call.ctx.runner.notify();
     Ok(Response::json(202, &run))
+}
+
+/// The optional body of a run: checked after the config is known to exist, as before the
+/// body was typed, so an unknown config answers 404 whatever the body says.
+fn trigger(call: &Call) -> Result<TriggerRun> {
+    require_json_if_any(call.req)?;
+    call.ctx.store.get_config(call.ws()?, call.id())?;
+    body::optional::<TriggerRunBody>(call.req)?.into_trigger()
 }
 
 /// `POST /v1/matching/configs/:id/match`: real-time matching, nothing stored.

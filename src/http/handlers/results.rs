@@ -2,6 +2,7 @@
 
 use super::{require_json, safe_filename, Call};
 use crate::error::{Error, Result};
+use crate::http::body::{self, ReviewBody, ReviewManyBody};
 use crate::http::message::{page_list, Response, MAX_LIMIT};
 use crate::service;
 use crate::store::results::{ResultFilter, ReviewStatus};
@@ -49,13 +50,13 @@ pub fn export(call: &Call) -> Result<Response> {
 pub fn review(call: &Call) -> Result<Response> {
     require_json(call.req)?;
     let key = call.key()?;
+    let review = body::decode::<ReviewBody>(&call.req.body)?.into_review(&key.id)?;
     let reviewed = service::review(
         &call.ctx.store,
         key.workspace,
         call.id(),
         call.nth_id(1),
-        &call.req.body,
-        &key.id,
+        &review,
     )?;
     Ok(Response::ok(&reviewed))
 }
@@ -64,13 +65,10 @@ pub fn review(call: &Call) -> Result<Response> {
 pub fn review_many(call: &Call) -> Result<Response> {
     require_json(call.req)?;
     let key = call.key()?;
-    let outcome = service::review_many(
-        &call.ctx.store,
-        key.workspace,
-        call.id(),
-        &call.req.body,
-        &key.id,
-    )?;
+    // An unknown run answers 404 whatever the body says.
+    call.ctx.store.run_status(key.workspace, call.id())?;
+    let bulk = body::decode::<ReviewManyBody>(&call.req.body)?.into_bulk(&key.id)?;
+    let outcome = service::review_many(&call.ctx.store, key.workspace, call.id(), &bulk)?;
     Ok(Response::ok(&outcome))
 }
 

@@ -2,15 +2,17 @@
 
 use super::{require_json, Call};
 use crate::error::{Error, Result};
+use crate::http::body::{self, GenerateStrategyBody};
 use crate::http::message::Response;
 use crate::service;
 
 pub fn generate(call: &Call) -> Result<Response> {
     require_json(call.req)?;
+    let request = body::decode::<GenerateStrategyBody>(&call.req.body)?.into_request()?;
     let created = service::generate_strategy(
         &call.ctx.store,
         call.ws()?,
-        &call.req.body,
+        &request,
         call.ctx.runner.pool(),
     )?;
     Ok(Response::json(201, &created))
