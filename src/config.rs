@@ -241,7 +241,7 @@ impl MatchConfig {
             Ok(())
         } else {
             Err(Error::Validation {
-                source: origin.to_string(),
+                origin: origin.to_string(),
                 details,
             })
         }
@@ -429,7 +429,7 @@ impl RawConfig {
 
         if !errors.is_empty() {
             return Err(Error::Validation {
-                source: origin.to_string(),
+                origin: origin.to_string(),
                 details: errors,
             });
         }

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::ingest::Truth;
+use crate::matcher::combine::round4;
 
 /// What the matcher answered for one document: its top candidate, if any.
 #[derive(Clone, Debug)]
@@ -55,10 +56,6 @@ fn ratio(num: u64, den: u64) -> f64 {
     } else {
         num as f64 / den as f64
     }
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// Counts at a threshold given as a predicate on confidence.

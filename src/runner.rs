@@ -27,7 +27,7 @@ use crate::ingest::body::field_text;
 use crate::matcher::{MatchOutcome, Matcher, Mode};
 use crate::resolve::{self, run::Band};
 use crate::store::compact::StoredDetail;
-use crate::store::runs::{ClaimedRun, NewResult, Progress};
+use crate::store::runs::{ClaimedRun, NewResult, Progress, RunStatus};
 use crate::store::Store;
 
 /// Documents matched between two looks at the cancel flag and written as one batch: the
@@ -218,8 +218,8 @@ impl Runner {
         let stale = self.options.stale_after.as_millis() as i64;
         match self.store.fail_stale_runs(stale, &self.owner) {
             Ok(0) => {}
-            Ok(n) => eprintln!("refmatch: {n} run(s) of a stopped process marked failed"),
-            Err(e) => eprintln!("refmatch: cannot check for stopped runs: {e}"),
+            Ok(n) => log::warn!("{n} run(s) of a stopped process marked failed"),
+            Err(e) => log::warn!("cannot check for stopped runs: {e}"),
         }
     }
 
@@ -234,7 +234,7 @@ impl Runner {
                         self.cancel_local(&id);
                     }
                 }
-                Err(e) => eprintln!("refmatch: heartbeat failed: {e}"),
+                Err(e) => log::warn!("heartbeat failed: {e}"),
             }
             if last_recovery.elapsed() >= self.options.stale_after / 2 {
                 self.recover();
@@ -253,7 +253,7 @@ impl Runner {
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => eprintln!("refmatch: cannot read the run queue: {e}"),
+                Err(e) => log::warn!("cannot read the run queue: {e}"),
             }
             let (lock, cvar) = &self.wake;
             if let Ok(mut woken) = lock.lock() {
@@ -302,8 +302,8 @@ impl Runner {
             }
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                eprintln!(
-                    "refmatch: run {} failed: {}",
+                log::warn!(
+                    "run {} failed: {}",
                     run.id,
                     crate::error::loggable(&e.to_string())
                 );
@@ -314,18 +314,18 @@ impl Runner {
         if outcome == Outcome::Cancelled && self.stopping.load(Ordering::SeqCst) {
             // Stopped by a shutdown, not by a user: the next server runs it again.
             match self.store.requeue_run(run.workspace, &run.id) {
-                Ok(()) => eprintln!("refmatch: run {} re-queued for the next server", run.id),
-                Err(e) => eprintln!("refmatch: cannot re-queue run {}: {e}", run.id),
+                Ok(()) => log::info!("run {} re-queued for the next server", run.id),
+                Err(e) => log::warn!("cannot re-queue run {}: {e}", run.id),
             }
             return outcome;
         }
         let (status, error) = match &outcome {
-            Outcome::Completed => ("completed", None),
-            Outcome::Cancelled => ("cancelled", None),
-            Outcome::Failed(message) => ("failed", Some(message.as_str())),
+            Outcome::Completed => (RunStatus::Completed, None),
+            Outcome::Cancelled => (RunStatus::Cancelled, None),
+            Outcome::Failed(message) => (RunStatus::Failed, Some(message.as_str())),
         };
         if let Err(e) = self.store.finish_run(run.workspace, &run.id, status, error) {
-            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+            log::warn!("cannot record the end of run {}: {e}", run.id);
         }
         outcome
     }
@@ -334,9 +334,9 @@ impl Runner {
     fn finish_and_resolve(&self, run: &ClaimedRun) {
         if let Err(e) = self
             .store
-            .finish_run(run.workspace, &run.id, "completed", None)
+            .finish_run(run.workspace, &run.id, RunStatus::Completed, None)
         {
-            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+            log::warn!("cannot record the end of run {}: {e}", run.id);
             return;
         }
         let smart = matches!(
@@ -353,8 +353,8 @@ impl Runner {
     /// run returns to `completed` with its results as they were.
     pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
-            eprintln!(
-                "refmatch: cannot resolve run {run_id}: {}",
+            log::warn!(
+                "cannot resolve run {run_id}: {}",
                 crate::error::loggable(&e.to_string())
             );
             return;
@@ -365,8 +365,7 @@ impl Runner {
     /// The second half of `resolve`, for a caller that already marked the run.
     pub fn resolve_begun(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         let band = band.or_else(|| {
-            let (_, snapshot, _) = self.store.run_config(ws, run_id).ok()?;
-            let threshold = MatchConfig::from_json(&snapshot, "config").ok()?.threshold;
+            let threshold = resolve::run::run_threshold(&self.store, ws, run_id).ok()?;
             Some(Band::default_for(threshold))
         });
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -383,13 +382,13 @@ impl Runner {
         }));
         match outcome {
             Ok(Ok(changed)) => {
-                eprintln!("refmatch: run {run_id}: the resolver changed {changed} results")
+                log::info!("run {run_id}: the resolver changed {changed} results")
             }
-            Ok(Err(e)) => eprintln!("refmatch: resolving run {run_id} failed: {e}"),
-            Err(_) => eprintln!("refmatch: resolving run {run_id} panicked"),
+            Ok(Err(e)) => log::warn!("resolving run {run_id} failed: {e}"),
+            Err(_) => log::warn!("resolving run {run_id} panicked"),
         }
         if let Err(e) = self.store.end_resolve(ws, run_id) {
-            eprintln!("refmatch: cannot end resolving run {run_id}: {e}");
+            log::warn!("cannot end resolving run {run_id}: {e}");
         }
     }
 
@@ -413,9 +412,10 @@ impl Runner {
             run.reference_version_id,
             &config,
             || {
-                eprintln!(
-                    "refmatch: run {}: reusing the index of reference version {}",
-                    run.id, run.reference_version_id
+                log::info!(
+                    "run {}: reusing the index of reference version {}",
+                    run.id,
+                    run.reference_version_id
                 );
                 self.store.set_phase(ws, &run.id, "indexing", Some(total))
             },

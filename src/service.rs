@@ -204,7 +204,7 @@ fn checked_config(
     }
     if !details.is_empty() {
         return Err(Error::Validation {
-            source: "body".into(),
+            origin: "body".into(),
             details,
         });
     }

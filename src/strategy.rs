@@ -22,12 +22,10 @@ use crate::config::{
     MissingValues, RawConfig, RawDateOrder, RawMapping, StrategyKind, DEFAULT_MIN_COVERAGE,
 };
 use crate::error::{Error, FieldError, Result};
+use crate::matcher::combine::round4;
 use crate::matcher::ReferenceTable;
 use crate::parse::{normalize_text, parse_amount, parse_date, DateOrder};
 
-/// How many documents a caller should sample for `propose`: enough to see every field's
-/// forms, few enough that profiling stays a small part of generating.
-pub const DEFAULT_SAMPLE_ROWS: usize = 1_000;
 /// The threshold of a proposal before fitting: with missing values ignored, a document must
 /// agree on about four fifths of the weight it has.
 pub const PROPOSED_THRESHOLD: f64 = 0.8;
@@ -831,7 +829,7 @@ pub fn propose(reference: &ReferenceTable, documents: &DocumentSample) -> Result
     let chosen = assign(&pairs, fields.len());
     if chosen.is_empty() {
         return Err(Error::Validation {
-            source: ORIGIN.into(),
+            origin: ORIGIN.into(),
             details: vec![FieldError::new(
                 "field_mappings",
                 format!(
@@ -1050,10 +1048,6 @@ fn ratio(n: usize, of: usize) -> f64 {
     } else {
         n as f64 / of as f64
     }
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 #[cfg(test)]

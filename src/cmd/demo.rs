@@ -11,6 +11,7 @@ use crate::ingest::{self, body, Encoding};
 use crate::runner::Outcome;
 use crate::service;
 use crate::store::keys::Scopes;
+use crate::store::runs::RunStatus;
 use crate::store::Store;
 
 const REFERENCE: &[u8] = include_bytes!("../../fixtures/invoices/reference.csv");
@@ -130,10 +131,10 @@ fn wait(
     run_id: &str,
 ) -> Result<Outcome> {
     loop {
-        match store.run_status(ws, run_id)?.as_str() {
-            "completed" => return Ok(Outcome::Completed),
-            "failed" => return Ok(Outcome::Failed(String::new())),
-            "cancelled" => return Ok(Outcome::Cancelled),
+        match store.run_status(ws, run_id)? {
+            RunStatus::Completed => return Ok(Outcome::Completed),
+            RunStatus::Failed => return Ok(Outcome::Failed(String::new())),
+            RunStatus::Cancelled => return Ok(Outcome::Cancelled),
             _ => std::thread::sleep(std::time::Duration::from_millis(50)),
         }
     }

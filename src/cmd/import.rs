@@ -97,7 +97,7 @@ pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
 fn rename(error: Error, origin: &str) -> Error {
     match error {
         Error::Validation { details, .. } => Error::Validation {
-            source: origin.to_string(),
+            origin: origin.to_string(),
             details,
         },
         other => other,

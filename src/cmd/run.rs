@@ -7,6 +7,7 @@ use crate::cli::{Cli, RunArgs};
 use crate::error::{Error, Result};
 use crate::runner::{Outcome, Runner, RunnerOptions};
 use crate::service;
+use crate::store::runs::RunStatus;
 use crate::store::Store;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
@@ -44,7 +45,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
     ))?;
     match outcome {
         Outcome::Completed => Ok(()),
-        Outcome::Cancelled => Err(Error::Internal(format!("run {run_id} was cancelled"))),
+        Outcome::Cancelled => Err(Error::Cancelled(format!("run {run_id} was cancelled"))),
         Outcome::Failed(message) => Err(Error::Internal(format!("run {run_id} failed: {message}"))),
     }
 }
@@ -52,10 +53,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
 /// Another process took the run; follow it until it ends.
 fn wait_elsewhere(store: &Store, ws: crate::store::WorkspaceId, run_id: &str) -> Result<Outcome> {
     loop {
-        match store.run_status(ws, run_id)?.as_str() {
-            "completed" => return Ok(Outcome::Completed),
-            "cancelled" => return Ok(Outcome::Cancelled),
-            "failed" => {
+        match store.run_status(ws, run_id)? {
+            RunStatus::Completed => return Ok(Outcome::Completed),
+            RunStatus::Cancelled => return Ok(Outcome::Cancelled),
+            RunStatus::Failed => {
                 let run = store.get_run(ws, run_id)?;
                 return Ok(Outcome::Failed(
                     run["error"].as_str().unwrap_or("unknown").to_string(),

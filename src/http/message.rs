@@ -381,7 +381,8 @@ mod tests {
     #[test]
     fn internal_errors_do_not_leak() {
         let req = Request::new(Method::Get, "/v1/x");
-        let res = Response::error(&Error::Database("no such table: secret_sql".into()), &req);
+        let cause = r2d2_sqlite::rusqlite::Error::InvalidColumnName("secret_sql".into());
+        let res = Response::error(&Error::Database(cause), &req);
         let text = String::from_utf8(res.body).unwrap();
         assert!(!text.contains("secret_sql"));
         assert_eq!(res.status, 500);

@@ -316,8 +316,8 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
         Ok(response) => response,
         Err(error) => {
             if error.http().status >= 500 {
-                eprintln!(
-                    "refmatch: {} {} {}: {}",
+                log::info!(
+                    "{} {} {}: {}",
                     request.request_id,
                     request.method.as_str(),
                     loggable(&request.path),

@@ -874,7 +874,10 @@ mod tests {
     /// The single detail of a validation error as `(field, message)`.
     fn detail<T: std::fmt::Debug>(result: Result<T>) -> (String, String) {
         match result {
-            Err(Error::Validation { source, details }) => {
+            Err(Error::Validation {
+                origin: source,
+                details,
+            }) => {
                 assert_eq!(details.len(), 1, "{details:?}");
                 assert!(source == "body" || source.ends_with(".csv"), "{source}");
                 (details[0].field.clone(), details[0].message.clone())

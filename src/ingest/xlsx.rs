@@ -518,7 +518,10 @@ mod tests {
     /// The one detail of a validation error, as (field, message).
     fn invalid(result: Result<ReferenceTable>) -> (String, String) {
         match result {
-            Err(Error::Validation { source, details }) if details.len() == 1 => {
+            Err(Error::Validation {
+                origin: source,
+                details,
+            }) if details.len() == 1 => {
                 assert_eq!(source, "vendors.xlsx");
                 (details[0].field.clone(), details[0].message.clone())
             }

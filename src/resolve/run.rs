@@ -24,6 +24,13 @@ impl Band {
     }
 }
 
+/// The threshold of a run's frozen config: the top of its default band and what a
+/// resolved result must reach to be matched. The one place a run's threshold is read.
+pub fn run_threshold(store: &Store, ws: WorkspaceId, run_id: &str) -> Result<f64> {
+    let (_, snapshot, _) = store.run_config(ws, run_id)?;
+    Ok(crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold)
+}
+
 /// Re-scores the unreviewed results of a run whose confidence lies in `[low, high)` with
 /// the built-in model (`crate::resolve`), learned from the run's candidates and from the
 /// reviews of its config, or first with the language model of `llm` when one is set (up
@@ -38,8 +45,8 @@ pub fn resolve_run(
     band: Band,
     llm: Option<&crate::llm::Endpoint>,
 ) -> Result<usize> {
-    let (config_id, snapshot, _) = store.run_config(ws, run_id)?;
-    let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
+    let (config_id, _, _) = store.run_config(ws, run_id)?;
+    let threshold = run_threshold(store, ws, run_id)?;
     let rows = store.resolve_inputs(ws, run_id)?;
     let fields: Vec<String> = rows
         .iter()
@@ -132,7 +139,7 @@ pub fn resolve_run(
                 }
                 Err(e) => {
                     failures_in_a_row += 1;
-                    eprintln!("refmatch: run {run_id}: the resolver endpoint failed ({e}); using the built-in model");
+                    log::warn!("run {run_id}: the resolver endpoint failed ({e}); using the built-in model");
                 }
             }
         }

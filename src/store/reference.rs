@@ -346,7 +346,11 @@ impl Store {
 }
 
 fn rusqlite_from(e: r2d2_sqlite::rusqlite::types::FromSqlError) -> Error {
-    Error::Database(e.to_string())
+    Error::Database(r2d2_sqlite::rusqlite::Error::FromSqlConversionFailure(
+        0,
+        r2d2_sqlite::rusqlite::types::Type::Text,
+        Box::new(e),
+    ))
 }
 
 /// Reads a version's rows as CSV, 1,000 rows per query, so an export of any size is sent

@@ -2,6 +2,7 @@
 //! a run writes. Status changes are single UPDATEs guarded by the expected current status, so
 //! two processes sharing a database never both take a run or both finish it.
 
+use r2d2_sqlite::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -10,16 +11,60 @@ use super::documents::Target;
 use super::reference::VersionRef;
 use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
 use crate::error::{Error, Result};
+use crate::matcher::combine::round4;
 
-/// A run's status (SPEC section 3).
-pub const STATUSES: &[&str] = &[
-    "queued",
-    "running",
-    "completed",
-    "failed",
-    "cancelled",
-    "ai_resolving",
-];
+/// A run's status (docs/CONTRACT.md, Runs): `queued -> running -> completed | failed |
+/// cancelled`, and `completed -> ai_resolving -> completed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    AiResolving,
+}
+
+impl RunStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::AiResolving,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::AiResolving => "ai_resolving",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromSql for RunStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        RunStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown run status {text:?}").into()))
+    }
+}
 
 /// A run taken off the queue by this process.
 #[derive(Clone, Debug)]
@@ -92,11 +137,6 @@ fn not_found(id: &str) -> Error {
     }
 }
 
-/// Rounds an average for display: 4 decimals, like every confidence.
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
-}
-
 impl Store {
     #[allow(clippy::too_many_arguments)]
     pub fn insert_run(
@@ -147,7 +187,7 @@ impl Store {
             .ok_or_else(|| not_found(id))
     }
 
-    pub fn run_status(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+    pub fn run_status(&self, ws: WorkspaceId, id: &str) -> Result<RunStatus> {
         self.conn()?
             .query_row(
                 "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
@@ -208,11 +248,12 @@ impl Store {
         &self,
         ws: WorkspaceId,
         config_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<RunStatus>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<CursorPage<Value>> {
         let before = decode_cursor(cursor)?;
+        let status = status.map(RunStatus::as_str);
         let conn = self.conn()?;
         let filter = "workspace_id = ?1 AND (?2 IS NULL OR config_id = ?2)
                       AND (?3 IS NULL OR status = ?3)";
@@ -367,10 +408,11 @@ impl Store {
         &self,
         ws: WorkspaceId,
         run_id: &str,
-        status: &str,
+        status: RunStatus,
         error: Option<&str>,
     ) -> Result<()> {
         let now = now_ms();
+        let status = status.as_str();
         self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET status = ?1, error = ?2, phase = 'done', phase_progress = 1,
@@ -424,10 +466,10 @@ impl Store {
 
     /// Cancels a queued run at once; asks the owner of a running one to stop (it keeps the
     /// results saved so far). Any other status is `409 conflict`.
-    pub fn cancel_run(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+    pub fn cancel_run(&self, ws: WorkspaceId, id: &str) -> Result<RunStatus> {
         let now = now_ms();
         self.write(|tx| {
-            let status: String = tx
+            let status: RunStatus = tx
                 .query_row(
                     "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
                     params![id, ws.0],
@@ -435,8 +477,8 @@ impl Store {
                 )
                 .optional()?
                 .ok_or_else(|| not_found(id))?;
-            match status.as_str() {
-                "queued" => {
+            match status {
+                RunStatus::Queued => {
                     tx.execute(
                         "UPDATE runs SET status = 'cancelled', phase = 'done',
                              completed_ms = ?1, completed_at = ?2
@@ -444,7 +486,7 @@ impl Store {
                         params![now, iso(now), id],
                     )?;
                 }
-                "running" => {
+                RunStatus::Running => {
                     tx.execute(
                         "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
                         params![id],

@@ -17,6 +17,7 @@ use crate::evaluate::{self, Prediction};
 use crate::ingest::{self, body, Encoding};
 use crate::matcher::Mode;
 use crate::service;
+use crate::store::runs::RunStatus;
 use crate::synth::{SynthOptions, SynthProfile};
 
 /// The generated set for a benchmark: `--dir` when given (reused if its files exist), else
@@ -300,14 +301,14 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     service_handle.runner.notify();
     let status = loop {
         let status = store.run_status(ws, &run_id)?;
-        if status != "queued" && status != "running" {
+        if !matches!(status, RunStatus::Queued | RunStatus::Running) {
             break status;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let run_time = started.elapsed();
     let run = store.get_run(ws, &run_id)?;
-    if status != "completed" {
+    if status != RunStatus::Completed {
         return Err(Error::Internal(format!(
             "the benchmark run ended {status}: {run}"
         )));

@@ -1,26 +1,29 @@
 //! `/v1/matching/runs`: list, detail, progress, cancel, histogram and `ai-resolve`.
 
 use super::{require_json_if_any, Call};
-use crate::config::MatchConfig;
 use crate::error::{Error, Result};
 use crate::http::body::{self, AiResolve};
 use crate::http::message::{cursor_list, Response};
-use crate::store::runs::STATUSES;
+use crate::resolve::run::run_threshold;
+use crate::store::runs::RunStatus;
 use crate::store::{Store, WorkspaceId};
 
 pub fn list(call: &Call) -> Result<Response> {
     let req = call.req;
     let limit = req.list_limit()?;
-    let status = req.param("status");
-    if let Some(status) = status {
-        if !STATUSES.contains(&status) {
-            return Err(Error::invalid(
-                "query",
-                "status",
-                format!("unknown status \"{status}\" ({})", STATUSES.join(", ")),
-            ));
-        }
-    }
+    let status = req
+        .param("status")
+        .map(|text| {
+            RunStatus::parse(text).ok_or_else(|| {
+                let known: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+                Error::invalid(
+                    "query",
+                    "status",
+                    format!("unknown status \"{text}\" ({})", known.join(", ")),
+                )
+            })
+        })
+        .transpose()?;
     let page = call.ctx.store.list_runs(
         call.ws()?,
         req.param("config_id"),
@@ -54,7 +57,7 @@ pub fn progress(call: &Call) -> Result<Response> {
 pub fn cancel(call: &Call) -> Result<Response> {
     let (store, ws, id) = (&call.ctx.store, call.ws()?, call.id());
     let before = store.cancel_run(ws, id)?;
-    if before == "running" {
+    if before == RunStatus::Running {
         call.ctx.runner.cancel_local(id);
         wait_for_cancel(store, ws, id);
     }
@@ -78,9 +81,8 @@ pub fn histogram(call: &Call) -> Result<Response> {
 pub fn ai_resolve(call: &Call) -> Result<Response> {
     require_json_if_any(call.req)?;
     let (store, ws, id) = (&call.ctx.store, call.ws()?, call.id());
-    let (_, snapshot, _) = store.run_config(ws, id)?;
+    let threshold = run_threshold(store, ws, id)?;
     let asked: AiResolve = body::optional(call.req)?;
-    let threshold = MatchConfig::from_json(&snapshot, "config")?.threshold;
     let band = asked.band(threshold)?;
     store.begin_resolve(ws, id, call.ctx.runner.owner())?;
     let runner = std::sync::Arc::clone(&call.ctx.runner);
@@ -96,8 +98,8 @@ pub fn ai_resolve(call: &Call) -> Result<Response> {
 fn wait_for_cancel(store: &Store, ws: WorkspaceId, id: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        match store.run_status(ws, id).as_deref() {
-            Ok("running") => std::thread::sleep(std::time::Duration::from_millis(20)),
+        match store.run_status(ws, id) {
+            Ok(RunStatus::Running) => std::thread::sleep(std::time::Duration::from_millis(20)),
             _ => return,
         }
     }
