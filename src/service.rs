@@ -9,9 +9,11 @@ use crate::error::{Error, Result};
 use crate::ingest::body::{self, ColumnType, NewDocument};
 use crate::matcher::ReferenceTable;
 use crate::store::configs::ConfigWrite;
-use crate::store::documents::Target;
+use crate::store::documents::{ImportedBatch, Target};
 use crate::store::reference::NewVersion;
 use crate::store::results::{ResultFilter, ResultRow, Review};
+use crate::store::runs::StoredRun;
+use crate::store::strategies::StoredStrategy;
 use crate::store::{Store, WorkspaceId};
 
 /// How a run was started (`triggered_by`).
@@ -130,7 +132,7 @@ pub fn import_documents(
     ws: WorkspaceId,
     source_type: &str,
     documents: &[NewDocument],
-) -> Result<Value> {
+) -> Result<ImportedBatch> {
     if documents.is_empty() {
         return Err(Error::invalid("body", "documents", "must not be empty"));
     }
@@ -250,7 +252,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
                 ),
                 other => other,
             })?;
-            let reference = strategy["reference_data_id"].clone();
+            let reference = Value::String(strategy.reference_data_id.clone());
             match body.get("reference_data_id") {
                 Some(given) if *given != reference => {
                     return Err(Error::invalid(
@@ -263,7 +265,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
                     body.insert("reference_data_id".into(), reference);
                 }
             }
-            if let Value::Object(proposal) = &strategy["strategy"] {
+            if let Value::Object(proposal) = &strategy.strategy {
                 for (key, value) in proposal {
                     body.entry(key.clone()).or_insert_with(|| value.clone());
                 }
@@ -312,7 +314,7 @@ pub fn trigger_run(
     ws: WorkspaceId,
     config_id: &str,
     request: &TriggerRun,
-) -> Result<Value> {
+) -> Result<StoredRun> {
     let config = store.get_config(ws, config_id)?;
     let target = match &request.target {
         Some(target) => {
@@ -485,7 +487,7 @@ pub fn generate_strategy(
     ws: WorkspaceId,
     request: &GenerateStrategy,
     pool: &rayon::ThreadPool,
-) -> Result<Value> {
+) -> Result<StoredStrategy> {
     let reference_data_id = request.reference_data_id.as_str();
     let name = request.name.as_deref();
     let (version, _) = store
@@ -617,7 +619,12 @@ pub fn generate_strategy(
 
 /// `PATCH /v1/matching/strategies/:id`: a JSON merge patch of `strategy`, checked like a
 /// config against its table; bumps `version` and `version_hash`.
-pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
+pub fn patch_strategy(
+    store: &Store,
+    ws: WorkspaceId,
+    id: &str,
+    bytes: &[u8],
+) -> Result<StoredStrategy> {
     let patch: Value = serde_json::from_str(text(bytes)?)
         .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
     if !patch.is_object() {
@@ -628,9 +635,9 @@ pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
         ));
     }
     let current = store.get_strategy(ws, id)?;
-    let mut strategy = current["strategy"].clone();
+    let mut strategy = current.strategy.clone();
     merge_patch(&mut strategy, &patch);
-    let reference_data_id = current["reference_data_id"].as_str().unwrap_or("");
+    let reference_data_id = current.reference_data_id.as_str();
     let mut candidate = strategy.clone();
     if let Value::Object(map) = &mut candidate {
         // A reference_data_id the patch sets is checked too (it was stored unchecked, issue

@@ -2,12 +2,10 @@
 //! with a temp database and talks to it over its socket. Every reply any test receives is
 //! checked for leaked SQL (`SQLITE`, `sqlite`, `SELECT`), and every error for SPEC's envelope.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::server::{multipart, request, Reply, TestServer};
+use crate::util::server::{multipart, request, Reply, TestServer};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------
@@ -291,12 +289,12 @@ fn ids(items: &[Value]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(common::fixture(name)).expect("fixture is readable")
+    std::fs::read(crate::util::fixture(name)).expect("fixture is readable")
 }
 
 /// The records of a fixture CSV as header-keyed maps, in file order.
 fn fixture_records(name: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(common::fixture(name)).expect("fixture CSV");
+    let mut reader = csv::Reader::from_path(crate::util::fixture(name)).expect("fixture CSV");
     let headers = reader.headers().expect("header").clone();
     reader
         .records()

@@ -51,8 +51,8 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         path.display(),
         key,
         run_id,
-        run["rows_processed"],
-        run["rows_matched"],
+        super::json_text(&run.rows_processed),
+        super::json_text(&run.rows_matched),
         key,
     ))?;
     service.serve_until_signal()?;
@@ -96,7 +96,7 @@ pub(crate) fn start(store: Store, workspace: &str, args: &ServerArgs) -> Result<
         config_id,
         &service::TriggerRun::by(service::Trigger::Cli),
     )?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let run_id = run.id;
 
     let service = Service::start(store.clone(), args)?;
     // The runner may take the queued run itself; either way wait until it is completed.

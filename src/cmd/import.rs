@@ -89,8 +89,8 @@ pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
     let store = Store::open(&cli.db_path(), 2)?;
     let ws = store.workspace(&cli.workspace, true)?;
     let created = service::import_documents(&store, ws, source_type, &documents)?;
-    eprintln!("imported {} documents", created["document_count"]);
-    super::print_stdout(&format!("{}\n", created["batch_id"].as_str().unwrap_or("")))
+    eprintln!("imported {} documents", created.document_count);
+    super::print_stdout(&format!("{}\n", created.batch_id))
 }
 
 /// Names the file instead of `body` in a validation error.

@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
         &args.config_id,
         &service::TriggerRun::by(service::Trigger::Cli),
     )?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let run_id = run.id;
     let pool = std::sync::Arc::new(crate::matcher::thread_pool(args.threads)?);
     let runner = Runner::new(store.clone(), pool, RunnerOptions::default());
     runner.start_heartbeat()?;
@@ -37,10 +37,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
     let run = store.get_run(ws, &run_id)?;
     super::print_stdout(&format!(
         "{run_id}\n{}: {} documents, {} matched, average confidence {}, {:.2} s\n",
-        run["status"].as_str().unwrap_or(""),
-        run["rows_processed"],
-        run["rows_matched"],
-        run["avg_confidence"],
+        run.status,
+        super::json_text(&run.rows_processed),
+        super::json_text(&run.rows_matched),
+        super::json_text(&run.avg_confidence),
         started.elapsed().as_secs_f64()
     ))?;
     match outcome {
@@ -59,7 +59,7 @@ fn wait_elsewhere(store: &Store, ws: crate::store::WorkspaceId, run_id: &str) ->
             RunStatus::Failed => {
                 let run = store.get_run(ws, run_id)?;
                 return Ok(Outcome::Failed(
-                    run["error"].as_str().unwrap_or("unknown").to_string(),
+                    run.error.unwrap_or_else(|| "unknown".into()),
                 ));
             }
             _ => std::thread::sleep(Duration::from_millis(200)),

@@ -294,8 +294,34 @@ impl Response {
     }
 }
 
+/// The links a client follows from a resource, in the order given: `{"self": ..., ...}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Links(pub Vec<(&'static str, String)>);
+
+impl serde::Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, url) in &self.0 {
+            map.serialize_entry(name, url)?;
+        }
+        map.end()
+    }
+}
+
+/// A resource as the API answers it: the stored item's fields, then its `links`.
+#[derive(Debug, serde::Serialize)]
+pub struct Linked<T: serde::Serialize> {
+    #[serde(flatten)]
+    pub item: T,
+    pub links: Links,
+}
+
 /// `{"data": [...], "pagination": {total, limit, has_more, next_cursor}}`.
-pub fn cursor_list(page: crate::store::CursorPage<Value>, limit: usize) -> Response {
+pub fn cursor_list(
+    page: crate::store::CursorPage<impl serde::Serialize>,
+    limit: usize,
+) -> Response {
     Response::ok(&json!({
         "data": page.items,
         "pagination": {
@@ -376,6 +402,29 @@ mod tests {
         assert_eq!(body["statusCode"], 404);
         assert_eq!(body["code"], "not_found");
         assert_eq!(res.status, 404);
+    }
+
+    #[test]
+    fn a_linked_resource_keeps_its_fields_then_its_links_in_order() {
+        #[derive(serde::Serialize)]
+        struct Item {
+            id: &'static str,
+            name: Option<&'static str>,
+        }
+        let linked = Linked {
+            item: Item {
+                id: "a",
+                name: None,
+            },
+            links: Links(vec![
+                ("self", "/v1/x/a".into()),
+                ("rows", "/v1/x/a/rows".into()),
+            ]),
+        };
+        assert_eq!(
+            serde_json::to_string(&linked).unwrap(),
+            r#"{"id":"a","name":null,"links":{"self":"/v1/x/a","rows":"/v1/x/a/rows"}}"#
+        );
     }
 
     #[test]

@@ -360,6 +360,17 @@ pub struct CursorPage<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> CursorPage<T> {
+    /// The same page with each item turned into another value (a response type).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> CursorPage<U> {
+        CursorPage {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
 /// Cuts `limit + 1` fetched rows (with their `seq`) into a page.
 pub fn cursor_page<T>(mut rows: Vec<(i64, T)>, limit: usize, total: i64) -> CursorPage<T> {
     let has_more = rows.len() > limit;

@@ -4,7 +4,7 @@
 
 use r2d2_sqlite::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::compact::{StoredCandidates, StoredDetail};
 use super::documents::Target;
@@ -49,6 +49,12 @@ impl RunStatus {
 
     pub fn parse(text: &str) -> Option<RunStatus> {
         RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl serde::Serialize for RunStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -103,31 +109,41 @@ pub(super) const RUN_COLUMNS: &str =
     "seq, id, config_id, status, triggered_by, rows_processed, rows_matched,
     avg_confidence, started_at, completed_at, error, created_at, reference_version";
 
-/// The run object in the seed example's key order.
-pub(super) fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
-    let id: String = r.get(1)?;
-    let config: String = r.get(2)?;
-    let mut object = Map::new();
-    object.insert("id".into(), json!(id));
-    object.insert("matching_config_id".into(), json!(config));
-    object.insert("status".into(), json!(r.get::<_, String>(3)?));
-    object.insert("triggered_by".into(), json!(r.get::<_, String>(4)?));
-    object.insert("rows_processed".into(), json!(r.get::<_, Option<i64>>(5)?));
-    object.insert("rows_matched".into(), json!(r.get::<_, Option<i64>>(6)?));
-    object.insert("avg_confidence".into(), json!(r.get::<_, Option<f64>>(7)?));
-    object.insert("started_at".into(), json!(r.get::<_, Option<String>>(8)?));
-    object.insert("completed_at".into(), json!(r.get::<_, Option<String>>(9)?));
-    object.insert("error".into(), json!(r.get::<_, Option<String>>(10)?));
-    object.insert("created_at".into(), json!(r.get::<_, String>(11)?));
-    object.insert("reference_version".into(), json!(r.get::<_, i64>(12)?));
-    object.insert(
-        "links".into(),
-        json!({
-            "self": format!("/v1/matching/runs/{id}"),
-            "config": format!("/v1/matching/configs/{config}"),
-        }),
-    );
-    Ok((r.get(0)?, Value::Object(object)))
+/// A run as stored, its fields in the order run detail shows them (docs/CONTRACT.md, Runs).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredRun {
+    pub id: String,
+    pub matching_config_id: String,
+    pub status: RunStatus,
+    pub triggered_by: String,
+    pub rows_processed: Option<i64>,
+    pub rows_matched: Option<i64>,
+    pub avg_confidence: Option<f64>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub reference_version: i64,
+}
+
+pub(super) fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredRun)> {
+    Ok((
+        r.get(0)?,
+        StoredRun {
+            id: r.get(1)?,
+            matching_config_id: r.get(2)?,
+            status: r.get(3)?,
+            triggered_by: r.get(4)?,
+            rows_processed: r.get(5)?,
+            rows_matched: r.get(6)?,
+            avg_confidence: r.get(7)?,
+            started_at: r.get(8)?,
+            completed_at: r.get(9)?,
+            error: r.get(10)?,
+            created_at: r.get(11)?,
+            reference_version: r.get(12)?,
+        },
+    ))
 }
 
 fn not_found(id: &str) -> Error {
@@ -147,7 +163,7 @@ impl Store {
         version: VersionRef,
         target: &Target,
         triggered_by: &str,
-    ) -> Result<Value> {
+    ) -> Result<StoredRun> {
         let id = new_id();
         let now = now_ms();
         self.write(|tx| {
@@ -175,12 +191,12 @@ impl Store {
     }
 
     /// The run object without results.
-    pub fn get_run(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_run(&self, ws: WorkspaceId, id: &str) -> Result<StoredRun> {
         self.conn()?
             .query_row(
                 &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND workspace_id = ?2"),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .map(|(_, v)| v)
@@ -251,7 +267,7 @@ impl Store {
         status: Option<RunStatus>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<StoredRun>> {
         let before = decode_cursor(cursor)?;
         let status = status.map(RunStatus::as_str);
         let conn = self.conn()?;
@@ -269,7 +285,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![ws.0, config_id, status, before, limit as i64 + 1],
-                to_json,
+                from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))

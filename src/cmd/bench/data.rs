@@ -297,7 +297,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         &config_id,
         &service::TriggerRun::by(service::Trigger::Api),
     )?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let run_id = run.id;
     service_handle.runner.notify();
     let status = loop {
         let status = store.run_status(ws, &run_id)?;
@@ -310,7 +310,8 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let run = store.get_run(ws, &run_id)?;
     if status != RunStatus::Completed {
         return Err(Error::Internal(format!(
-            "the benchmark run ended {status}: {run}"
+            "the benchmark run ended {status}: {}",
+            crate::cmd::json_text(&run)
         )));
     }
 
@@ -375,8 +376,8 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "import_reference_ms": ms(import_reference),
         "import_documents_ms": ms(import_documents),
         "run_trigger_to_completed_ms": ms(run_time),
-        "rows_processed": run["rows_processed"],
-        "rows_matched": run["rows_matched"],
+        "rows_processed": run.rows_processed,
+        "rows_matched": run.rows_matched,
         "results_write_ms": write_ms.round(),
         "database_mb": mb(storage.file_bytes),
         "results": {

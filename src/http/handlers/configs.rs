@@ -44,7 +44,7 @@ pub fn run(call: &Call) -> Result<Response> {
     let request = trigger(call)?;
     let run = service::trigger_run(&call.ctx.store, call.ws()?, call.id(), &request)?;
     call.ctx.runner.notify();
-    Ok(Response::json(202, &run))
+    Ok(Response::json(202, &super::runs::linked(run)))
 }
 
 /// `POST /v1/matching/configs/:id/smart-run`: a run that resolves its band when it
@@ -54,10 +54,9 @@ pub fn smart_run(call: &Call) -> Result<Response> {
     let ws = call.ws()?;
     let store = &call.ctx.store;
     let run = service::trigger_run(store, ws, call.id(), &request)?;
-    let run_id = run["id"].as_str().unwrap_or("");
-    store.set_auto_resolve(ws, run_id)?;
+    store.set_auto_resolve(ws, &run.id)?;
     call.ctx.runner.notify();
-    Ok(Response::json(202, &run))
+    Ok(Response::json(202, &super::runs::linked(run)))
 }
 
 /// The optional body of a run: checked after the config is known to exist, as before the

@@ -2,9 +2,10 @@
 
 use super::{done, encoding, Call};
 use crate::error::{Error, Result};
-use crate::http::message::{cursor_list, Request, Response};
+use crate::http::message::{cursor_list, Linked, Links, Request, Response};
 use crate::ingest::body::{self, NewDocument};
 use crate::service;
+use crate::store::documents::StoredDocument;
 
 pub fn list(call: &Call) -> Result<Response> {
     let req = call.req;
@@ -15,19 +16,37 @@ pub fn list(call: &Call) -> Result<Response> {
         req.param("cursor"),
         limit,
     )?;
-    Ok(cursor_list(page, limit))
+    Ok(cursor_list(page.map(linked), limit))
 }
 
 pub fn create(call: &Call) -> Result<Response> {
     let (source_type, documents) = read(call.req)?;
     let created = service::import_documents(&call.ctx.store, call.ws()?, source_type, &documents)?;
-    Ok(Response::json(201, &created))
+    let links = Links(vec![(
+        "documents",
+        format!("/v1/documents?batch_id={}", created.batch_id),
+    )]);
+    Ok(Response::json(
+        201,
+        &Linked {
+            item: created,
+            links,
+        },
+    ))
 }
 
 pub fn get(call: &Call) -> Result<Response> {
-    Ok(Response::ok(
-        &call.ctx.store.get_document(call.ws()?, call.id())?,
-    ))
+    let document = call.ctx.store.get_document(call.ws()?, call.id())?;
+    Ok(Response::ok(&linked(document)))
+}
+
+/// A document with its `links`.
+fn linked(document: StoredDocument) -> Linked<StoredDocument> {
+    let links = Links(vec![("self", format!("/v1/documents/{}", document.id))]);
+    Linked {
+        item: document,
+        links,
+    }
 }
 
 pub fn delete(call: &Call) -> Result<Response> {

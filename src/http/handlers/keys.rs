@@ -2,7 +2,8 @@
 
 use super::{done, Call};
 use crate::error::Result;
-use crate::http::message::{cursor_list, Response};
+use crate::http::message::{cursor_list, Linked, Links, Response};
+use crate::store::keys::KeyRow;
 
 pub fn list(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
@@ -10,7 +11,13 @@ pub fn list(call: &Call) -> Result<Response> {
         .ctx
         .store
         .list_keys(call.ws()?, call.req.param("cursor"), limit)?;
-    Ok(cursor_list(page, limit))
+    Ok(cursor_list(page.map(linked), limit))
+}
+
+/// A key with its `links`.
+fn linked(key: KeyRow) -> Linked<KeyRow> {
+    let links = Links(vec![("self", format!("/v1/keys/{}", key.id))]);
+    Linked { item: key, links }
 }
 
 pub fn revoke(call: &Call) -> Result<Response> {

@@ -3,9 +3,9 @@
 use super::{require_json_if_any, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, AiResolve};
-use crate::http::message::{cursor_list, Response};
+use crate::http::message::{cursor_list, Linked, Links, Response};
 use crate::resolve::run::run_threshold;
-use crate::store::runs::RunStatus;
+use crate::store::runs::{RunStatus, StoredRun};
 use crate::store::{Store, WorkspaceId};
 
 pub fn list(call: &Call) -> Result<Response> {
@@ -31,19 +31,30 @@ pub fn list(call: &Call) -> Result<Response> {
         req.param("cursor"),
         limit,
     )?;
-    Ok(cursor_list(page, limit))
+    Ok(cursor_list(page.map(linked), limit))
+}
+
+/// A run with its `links`.
+pub fn linked(run: StoredRun) -> Linked<StoredRun> {
+    let links = run_links(&run.id, &run.matching_config_id);
+    Linked { item: run, links }
+}
+
+fn run_links(id: &str, config_id: &str) -> Links {
+    Links(vec![
+        ("self", format!("/v1/matching/runs/{id}")),
+        ("config", format!("/v1/matching/configs/{config_id}")),
+    ])
 }
 
 /// The run and its 50 best results.
 pub fn get(call: &Call) -> Result<Response> {
-    Ok(Response::bytes(
-        200,
-        "application/json",
-        call.ctx
-            .store
-            .run_detail(call.ws()?, call.id(), 50)?
-            .to_json(),
-    ))
+    let mut detail = call.ctx.store.run_detail(call.ws()?, call.id(), 50)?;
+    let config_id = detail.run["matching_config_id"].as_str().unwrap_or("");
+    let links = serde_json::to_value(run_links(call.id(), config_id))
+        .map_err(|e| Error::Internal(format!("cannot encode links: {e}")))?;
+    detail.run.insert("links".into(), links);
+    Ok(Response::bytes(200, "application/json", detail.to_json()))
 }
 
 pub fn progress(call: &Call) -> Result<Response> {
@@ -61,7 +72,7 @@ pub fn cancel(call: &Call) -> Result<Response> {
         call.ctx.runner.cancel_local(id);
         wait_for_cancel(store, ws, id);
     }
-    Ok(Response::ok(&store.get_run(ws, id)?))
+    Ok(Response::ok(&linked(store.get_run(ws, id)?)))
 }
 
 pub fn histogram(call: &Call) -> Result<Response> {
@@ -91,7 +102,7 @@ pub fn ai_resolve(call: &Call) -> Result<Response> {
         .name("refmatch-resolver".into())
         .spawn(move || runner.resolve_begun(ws, &run_id, Some(band)))
         .map_err(|e| Error::Internal(format!("cannot start the resolver: {e}")))?;
-    Ok(Response::json(202, &store.get_run(ws, id)?))
+    Ok(Response::json(202, &linked(store.get_run(ws, id)?)))
 }
 
 /// Waits (up to two seconds) until the runner has stopped a run it was asked to cancel.

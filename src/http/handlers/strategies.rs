@@ -3,8 +3,9 @@
 use super::{require_json, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, GenerateStrategyBody};
-use crate::http::message::Response;
+use crate::http::message::{Linked, Links, Response};
 use crate::service;
+use crate::store::strategies::StoredStrategy;
 
 pub fn generate(call: &Call) -> Result<Response> {
     require_json(call.req)?;
@@ -15,13 +16,24 @@ pub fn generate(call: &Call) -> Result<Response> {
         &request,
         call.ctx.runner.pool(),
     )?;
-    Ok(Response::json(201, &created))
+    Ok(Response::json(201, &linked(created)))
+}
+
+/// A strategy with its `links`.
+fn linked(strategy: StoredStrategy) -> Linked<StoredStrategy> {
+    let links = Links(vec![(
+        "self",
+        format!("/v1/matching/strategies/{}", strategy.id),
+    )]);
+    Linked {
+        item: strategy,
+        links,
+    }
 }
 
 pub fn get(call: &Call) -> Result<Response> {
-    Ok(Response::ok(
-        &call.ctx.store.get_strategy(call.ws()?, call.id())?,
-    ))
+    let strategy = call.ctx.store.get_strategy(call.ws()?, call.id())?;
+    Ok(Response::ok(&linked(strategy)))
 }
 
 /// A JSON merge patch of the strategy, as `application/merge-patch+json` or JSON.
@@ -36,7 +48,7 @@ pub fn patch(call: &Call) -> Result<Response> {
         }
     }
     let patched = service::patch_strategy(&call.ctx.store, call.ws()?, call.id(), &call.req.body)?;
-    Ok(Response::ok(&patched))
+    Ok(Response::ok(&linked(patched)))
 }
 
 #[cfg(test)]
