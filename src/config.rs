@@ -60,7 +60,7 @@ pub enum Assignment {
     OneToOne,
 }
 
-/// How `fuzzy` turns paired words into a similarity (SPEC "Fuzzy, precisely").
+/// How `fuzzy` turns paired words into a similarity (docs/CONTRACT.md, "Fuzzy, precisely").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FuzzyMeasure {

@@ -99,7 +99,7 @@ fn validation_text(origin: &str, details: &[FieldError]) -> String {
     out
 }
 
-/// What an error means to an HTTP client: status, SPEC code, reason phrase, retryable.
+/// What an error means to an HTTP client: status, error code, reason phrase, retryable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpError {
     pub status: u16,
@@ -175,7 +175,7 @@ impl Error {
         }
     }
 
-    /// The one table from variant to HTTP status and code (SPEC section 3).
+    /// The one table from variant to HTTP status and code (docs/CONTRACT.md, API).
     pub fn http(&self) -> HttpError {
         let (status, code, reason, retryable) = match self {
             Error::Validation { .. } => (400, "validation_error", "Bad Request", false),

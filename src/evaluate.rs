@@ -1,4 +1,4 @@
-//! Offline evaluation of a config against labelled data, as SPEC section 4 counts it:
+//! Offline evaluation of a config against labelled data, as docs/CONTRACT.md counts it (Command line, Evaluation):
 //! the top candidate is the prediction when its confidence reaches the threshold; a true
 //! positive when it is the true row, a false positive when it is any other row; a true row
 //! not predicted is a false negative. Needs no database.

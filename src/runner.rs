@@ -9,7 +9,7 @@
 //! writer thread while the pool matches the next chunk; a cancelled run keeps them. With a
 //! one-to-one assignment every document is matched first (phase `matching`), then the
 //! assignment is made and the results are written (`saving`); a run cancelled while matching
-//! keeps the documents matched so far, assigned among themselves (SPEC: partial results kept).
+//! keeps the documents matched so far, assigned among themselves (docs/CONTRACT.md, One-to-one assignment).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +41,7 @@ const BATCH_TIME: Duration = Duration::from_millis(200);
 /// How a runner decides that another process has stopped, and how much index it keeps.
 #[derive(Clone, Copy, Debug)]
 pub struct RunnerOptions {
-    /// A running run whose heartbeat is older than this has lost its process (SPEC: 30 s).
+    /// A running run whose heartbeat is older than this has lost its process (docs/CONTRACT.md, Runs: 30 s).
     pub stale_after: Duration,
     /// Indexes kept for later runs, in bytes (`serve --index-cache-mb`).
     pub index_cache_bytes: usize,

@@ -353,7 +353,7 @@ fn current_version_of(
     Ok(version)
 }
 
-/// The most documents one real-time match takes (SPEC).
+/// The most documents one real-time match takes (docs/CONTRACT.md).
 pub const MAX_INLINE_DOCUMENTS: usize = 100;
 
 /// Real-time matching: up to 100 documents given inline (`{documents:[{id?, filename?,

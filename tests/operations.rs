@@ -827,7 +827,7 @@ fn real_time_matching_answers_as_the_run_did_and_stores_nothing() {
         }
     }
 
-    // Nothing was stored, and the limits are SPEC's.
+    // Nothing was stored, and the limits are the contract's.
     assert_eq!(
         server.get("/v1/documents").json()["pagination"]["total"],
         150

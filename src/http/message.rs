@@ -7,7 +7,7 @@ pub use crate::error::loggable;
 use crate::error::{Error, Result};
 use crate::store::now_iso;
 
-/// Largest `limit` a list accepts (SPEC).
+/// Largest `limit` a list accepts (docs/CONTRACT.md).
 pub const MAX_LIMIT: usize = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,7 +261,7 @@ impl Response {
         self
     }
 
-    /// SPEC's error envelope for `error`.
+    /// the error envelope of docs/CONTRACT.md for `error`.
     pub fn error(error: &Error, request: &Request) -> Response {
         let http = error.http();
         let details: Vec<Value> = error

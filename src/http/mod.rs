@@ -1,4 +1,4 @@
-//! The HTTP API (SPEC section 3). `message` holds the plain request and response values and
+//! The HTTP API (docs/CONTRACT.md, API). `message` holds the plain request and response values and
 //! the error envelope, `routes` the route table and the front door (keys, rate limits, the
 //! error envelope), `handlers` one module of handlers per resource, `body` the typed JSON
 //! request bodies, `ui` the review page's embedded

@@ -9,7 +9,7 @@ use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, Work
 use crate::error::{Error, Result};
 use crate::ingest::body::NewDocument;
 
-/// Which documents a run scores (SPEC: `target_type` and `target_value`).
+/// Which documents a run scores (`target_type` and `target_value`, docs/CONTRACT.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     All,

@@ -214,7 +214,7 @@ fn load(name: &str, dir: &Path, config: &Path, pool: &rayon::ThreadPool) -> Resu
         &document_ids,
         &|id| reference_ids.contains(id),
     )?;
-    // SPEC's truth rule: a document absent from the file has no true row.
+    // the truth-file rule (docs/CONTRACT.md, Command line): a document absent from the file has no true row.
     for id in &documents.ids {
         truth.entry(id.clone()).or_insert(None);
     }
