@@ -8,9 +8,9 @@ use crate::config::RawConfig;
 use crate::error::{Error, Result};
 use crate::ingest::body::{self, ColumnType, NewDocument};
 use crate::matcher::ReferenceTable;
-use crate::store::configs::ConfigWrite;
+use crate::store::configs::{ConfigRow, ConfigWrite};
 use crate::store::documents::{ImportedBatch, Target};
-use crate::store::reference::NewVersion;
+use crate::store::reference::{NewVersion, StoredReference};
 use crate::store::results::{ResultFilter, ResultRow, Review};
 use crate::store::runs::StoredRun;
 use crate::store::strategies::StoredStrategy;
@@ -91,7 +91,7 @@ pub fn import_reference(
     name: Option<&str>,
     source_type: &str,
     table: &ReferenceTable,
-) -> Result<Value> {
+) -> Result<StoredReference> {
     if let Some(name) = name {
         if name.trim().is_empty() || name.len() > 200 {
             return Err(Error::invalid(
@@ -233,7 +233,7 @@ fn checked_config(
     Ok((raw, reference_data_id, scoring, target))
 }
 
-pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Value> {
+pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<ConfigRow> {
     // `{strategy_id, name?, reference_data_id?, target...}`: the strategy's mappings and
     // threshold fill in what the body leaves out.
     let mut from_strategy = None;
@@ -285,13 +285,13 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
             target: &target,
         },
     )?;
-    if let (Some(strategy_id), Some(config_id)) = (from_strategy, created["id"].as_str()) {
-        store.link_strategy(ws, &strategy_id, config_id)?;
+    if let Some(strategy_id) = from_strategy {
+        store.link_strategy(ws, &strategy_id, &created.id)?;
     }
     Ok(created)
 }
 
-pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
+pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<ConfigRow> {
     let existing = store.get_config(ws, id)?;
     let (raw, reference_data_id, scoring, target) =
         checked_config(store, ws, bytes, Some(&existing.reference_data_id))?;
@@ -670,5 +670,133 @@ fn merge_patch(target: &mut Value, patch: &Value) {
             }
         }
         (target, patch) => *target = patch.clone(),
+    }
+}
+
+/// The use-cases against a temporary database, without HTTP.
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ingest::Encoding;
+    use crate::store::runs::RunStatus;
+
+    /// A store with a three-row table, two documents and a config over them.
+    pub(crate) struct Fixture {
+        pub store: Store,
+        pub ws: WorkspaceId,
+        pub config_id: String,
+        _dir: tempfile::TempDir,
+    }
+
+    pub(crate) fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Store::open(&dir.path().join("service.db"), 4).expect("a database");
+        let ws = store.workspace("test", true).expect("a workspace");
+        let csv = "id,vendor_name,invoice_number\nR1,Nordwind Logistik GmbH,INV-1001\n\
+                   R2,Acme Corp,INV-2002\nR3,Blue Harbor Ltd,INV-3003\n";
+        let table =
+            crate::ingest::reference_from_csv("r.csv", csv.as_bytes(), Encoding::Utf8, None, "id")
+                .expect("a table");
+        let reference = import_reference(&store, ws, None, Some("ledger"), "csv", &table)
+            .expect("the table is stored");
+        let documents = body::documents_from_json(
+            br#"{"documents": [
+                {"id": "D-1", "fields": {"vendor_name": "ACME Corp.", "invoice_number": "INV-2002"}},
+                {"id": "D-2", "fields": {"vendor_name": "Nobody", "invoice_number": "X-9"}}
+            ]}"#,
+        )
+        .expect("documents");
+        import_documents(&store, ws, "json", &documents).expect("the documents are stored");
+        let config = format!(
+            r#"{{"reference_data_id": "{}", "threshold": 0.8, "field_mappings": [
+                {{"source": "vendor_name", "target": "vendor_name", "strategy": "fuzzy", "weight": 0.5}},
+                {{"source": "invoice_number", "target": "invoice_number", "strategy": "identifier", "weight": 0.5}}
+            ]}}"#,
+            reference.id
+        );
+        let config_id = create_config(&store, ws, config.as_bytes())
+            .expect("the config is stored")
+            .id;
+        Fixture {
+            store,
+            ws,
+            config_id,
+            _dir: dir,
+        }
+    }
+
+    #[test]
+    fn a_run_keeps_the_config_it_was_queued_with() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Cli))
+            .expect("a run");
+        assert_eq!(
+            (run.status, run.triggered_by.as_str()),
+            (RunStatus::Queued, "cli")
+        );
+        let stored = f.store.get_config(f.ws, &f.config_id).expect("the config");
+        let mut body = Value::Object(stored.body).to_string();
+        body = body.replace("\"threshold\":0.8", "\"threshold\":0.6");
+        let mut edited: Map<String, Value> = serde_json::from_str(&body).expect("JSON");
+        edited.insert("reference_data_id".into(), stored.reference_data_id.into());
+        replace_config(
+            &f.store,
+            f.ws,
+            &f.config_id,
+            Value::Object(edited).to_string().as_bytes(),
+        )
+        .expect("the config is replaced");
+        let (_, snapshot, _) = f.store.run_config(f.ws, &run.id).expect("the run's config");
+        let frozen =
+            crate::config::MatchConfig::from_json(&snapshot, "snapshot").expect("a config");
+        assert_eq!(frozen.threshold, 0.8);
+    }
+
+    #[test]
+    fn a_target_naming_an_unknown_batch_stores_no_run() {
+        let f = fixture();
+        let request = TriggerRun {
+            target: Some(Target::Batch("nope".into())),
+            triggered_by: Trigger::Api,
+        };
+        let error = trigger_run(&f.store, f.ws, &f.config_id, &request).expect_err("refused");
+        assert_eq!(error.details()[0].field, "target_value.batch_id");
+        let runs = f
+            .store
+            .list_runs(f.ws, Some(&f.config_id), None, None, 10)
+            .expect("runs");
+        assert_eq!(runs.total, 0);
+    }
+
+    #[test]
+    fn a_bulk_review_reviews_each_result_and_lists_the_ones_it_could_not() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run");
+        let pool = std::sync::Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
+        let runner = crate::runner::Runner::new(f.store.clone(), pool, Default::default());
+        let outcome = runner
+            .run_now(&run.id, &|_, _| {})
+            .expect("the run executes");
+        assert_eq!(outcome, Some(crate::runner::Outcome::Completed));
+        let filter = ResultFilter::default();
+        let mut ids = f.store.result_ids(f.ws, &run.id, &filter, 10).expect("ids");
+        assert_eq!(ids.len(), 2);
+        ids.push("no-such-result".into());
+        let bulk = BulkReview {
+            selection: Selection::Ids(ids),
+            review: Review {
+                status: crate::store::results::ReviewStatus::Approved,
+                notes: None,
+                reference_row_id: None,
+                reviewed_by: "test".into(),
+            },
+        };
+        let answer = review_many(&f.store, f.ws, &run.id, &bulk).expect("reviewed");
+        assert_eq!(
+            (answer["updated"].as_u64(), answer["failed"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(answer["results"][2]["error"]["code"], "not_found");
     }
 }

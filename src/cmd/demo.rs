@@ -87,9 +87,9 @@ pub(crate) fn start(store: Store, workspace: &str, args: &ServerArgs) -> Result<
     let documents =
         body::documents_from_csv("documents.csv", DOCUMENTS, Encoding::Utf8, None, None)?;
     service::import_documents(&store, ws, "csv", &documents)?;
-    let config = config_for(reference["id"].as_str().unwrap_or(""))?;
+    let config = config_for(&reference.id)?;
     let config = service::create_config(&store, ws, config.as_bytes())?;
-    let config_id = config["id"].as_str().unwrap_or("");
+    let config_id = config.id.as_str();
     let run = service::trigger_run(
         &store,
         ws,

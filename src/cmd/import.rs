@@ -56,11 +56,9 @@ pub fn reference(cli: &Cli, command: &ReferenceCommand) -> Result<()> {
     )?;
     eprintln!(
         "imported {} rows as version {} of \"{}\"",
-        created["row_count"],
-        created["version"],
-        created["name"].as_str().unwrap_or("")
+        created.row_count, created.version, created.name
     );
-    super::print_stdout(&format!("{}\n", created["id"].as_str().unwrap_or("")))
+    super::print_stdout(&format!("{}\n", created.id))
 }
 
 pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
@@ -111,5 +109,5 @@ pub fn config(cli: &Cli, command: &ConfigCommand) -> Result<()> {
     let ws = store.workspace(&cli.workspace, true)?;
     let origin = file.display().to_string();
     let created = service::create_config(&store, ws, &bytes).map_err(|e| rename(e, &origin))?;
-    super::print_stdout(&format!("{}\n", created["id"].as_str().unwrap_or("")))
+    super::print_stdout(&format!("{}\n", created.id))
 }

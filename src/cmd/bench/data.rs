@@ -285,9 +285,9 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let mut config: serde_json::Value =
         serde_json::from_slice(&read(&set.dir.join("config.json"))?)
             .map_err(|e| Error::Internal(format!("generated config: {e}")))?;
-    config["reference_data_id"] = reference["id"].clone();
+    config["reference_data_id"] = serde_json::Value::String(reference.id);
     let config = service::create_config(&store, ws, config.to_string().as_bytes())?;
-    let config_id = config["id"].as_str().unwrap_or("").to_string();
+    let config_id = config.id;
 
     let service_handle = crate::cmd::serve::Service::start(store.clone(), &server_args)?;
     let started = Instant::now();

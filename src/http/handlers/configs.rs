@@ -4,8 +4,9 @@
 use super::{done, require_json, require_json_if_any, Call};
 use crate::error::Result;
 use crate::http::body::{self, TriggerRunBody};
-use crate::http::message::{cursor_list, Response};
+use crate::http::message::{cursor_list, Linked, Links, Response};
 use crate::service::{self, TriggerRun};
+use crate::store::configs::ConfigRow;
 
 pub fn list(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
@@ -13,25 +14,40 @@ pub fn list(call: &Call) -> Result<Response> {
         .ctx
         .store
         .list_configs(call.ws()?, call.req.param("cursor"), limit)?;
-    Ok(cursor_list(page, limit))
+    Ok(cursor_list(page.map(linked), limit))
 }
 
 pub fn create(call: &Call) -> Result<Response> {
     require_json(call.req)?;
     let created = service::create_config(&call.ctx.store, call.ws()?, &call.req.body)?;
-    Ok(Response::json(201, &created))
+    Ok(Response::json(201, &linked(created)))
 }
 
 pub fn get(call: &Call) -> Result<Response> {
-    Ok(Response::ok(
-        &call.ctx.store.get_config_json(call.ws()?, call.id())?,
-    ))
+    let config = call.ctx.store.get_config_row(call.ws()?, call.id())?;
+    Ok(Response::ok(&linked(config)))
 }
 
 pub fn replace(call: &Call) -> Result<Response> {
     require_json(call.req)?;
     let replaced = service::replace_config(&call.ctx.store, call.ws()?, call.id(), &call.req.body)?;
-    Ok(Response::ok(&replaced))
+    Ok(Response::ok(&linked(replaced)))
+}
+
+/// A config with its `links`.
+fn linked(config: ConfigRow) -> Linked<ConfigRow> {
+    let links = Links(vec![
+        ("self", format!("/v1/matching/configs/{}", config.id)),
+        ("runs", format!("/v1/matching/runs?config_id={}", config.id)),
+        (
+            "reference_data",
+            format!("/v1/reference-data/{}", config.reference_data_id),
+        ),
+    ]);
+    Linked {
+        item: config,
+        links,
+    }
 }
 
 pub fn delete(call: &Call) -> Result<Response> {

@@ -3,10 +3,11 @@
 
 use super::{done, encoding, safe_filename, Call};
 use crate::error::{Error, Result};
-use crate::http::message::{cursor_list, page_list, Request, Response, MAX_LIMIT};
+use crate::http::message::{cursor_list, page_list, Linked, Links, Request, Response, MAX_LIMIT};
 use crate::ingest::{self, multipart};
 use crate::matcher::ReferenceTable;
 use crate::service;
+use crate::store::reference::StoredReference;
 
 pub fn list(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
@@ -14,23 +15,31 @@ pub fn list(call: &Call) -> Result<Response> {
         .ctx
         .store
         .list_references(call.ws()?, call.req.param("cursor"), limit)?;
-    Ok(cursor_list(page, limit))
+    Ok(cursor_list(page.map(linked), limit))
 }
 
 pub fn create(call: &Call) -> Result<Response> {
     let created = upload(call, None)?;
-    Ok(Response::json(201, &created))
+    Ok(Response::json(201, &linked(created)))
 }
 
 pub fn get(call: &Call) -> Result<Response> {
-    Ok(Response::ok(
-        &call.ctx.store.get_reference(call.ws()?, call.id())?,
-    ))
+    let table = call.ctx.store.get_reference(call.ws()?, call.id())?;
+    Ok(Response::ok(&linked(table)))
 }
 
 pub fn replace(call: &Call) -> Result<Response> {
     let updated = upload(call, Some(call.id()))?;
-    Ok(Response::ok(&updated))
+    Ok(Response::ok(&linked(updated)))
+}
+
+/// A table with its `links`.
+fn linked(table: StoredReference) -> Linked<StoredReference> {
+    let links = Links(vec![
+        ("self", format!("/v1/reference-data/{}", table.id)),
+        ("rows", format!("/v1/reference-data/{}/rows", table.id)),
+    ]);
+    Linked { item: table, links }
 }
 
 pub fn delete(call: &Call) -> Result<Response> {
@@ -60,7 +69,7 @@ pub fn export(call: &Call) -> Result<Response> {
 
 /// Reads a reference table from a multipart file, a `text/csv` body or JSON, and stores it
 /// as a new table or a new version of `replace`.
-fn upload(call: &Call, replace: Option<&str>) -> Result<serde_json::Value> {
+fn upload(call: &Call, replace: Option<&str>) -> Result<StoredReference> {
     let req = call.req;
     let media = req.media_type.as_deref().unwrap_or("");
     let (name, source_type, table) = match media {
