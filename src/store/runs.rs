@@ -671,3 +671,94 @@ fn insert_results(
     }
     Ok(())
 }
+
+/// The run queries against a temporary database (the service's fixture: a table, two
+/// documents and a config).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::tests::fixture;
+    use crate::service::{trigger_run, Trigger, TriggerRun};
+
+    fn queue(f: &crate::service::tests::Fixture) -> String {
+        trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run")
+            .id
+    }
+
+    #[test]
+    fn the_queue_hands_out_runs_in_order_and_each_to_one_owner() {
+        let f = fixture();
+        let (first, second) = (queue(&f), queue(&f));
+        let claimed = f
+            .store
+            .claim_next_run("a")
+            .expect("the queue")
+            .expect("a run");
+        assert_eq!(claimed.id, first);
+        assert!(
+            !f.store.claim_run(&first, "b").expect("a claim"),
+            "taken twice"
+        );
+        let next = f
+            .store
+            .claim_next_run("b")
+            .expect("the queue")
+            .expect("a run");
+        assert_eq!(next.id, second);
+        assert!(f.store.claim_next_run("c").expect("the queue").is_none());
+        let running = f
+            .store
+            .list_runs(f.ws, None, Some(RunStatus::Running), None, 10)
+            .expect("runs");
+        assert_eq!(running.total, 2);
+    }
+
+    #[test]
+    fn cancel_asks_a_running_run_to_stop_and_an_ended_run_cannot_be_cancelled() {
+        let f = fixture();
+        let run = queue(&f);
+        assert!(f.store.claim_run(&run, "a").expect("a claim"));
+        assert_eq!(
+            f.store.cancel_run(f.ws, &run).expect("asked"),
+            RunStatus::Running
+        );
+        assert_eq!(
+            f.store.heartbeat("a").expect("a heartbeat"),
+            vec![run.clone()]
+        );
+        f.store
+            .finish_run(f.ws, &run, RunStatus::Cancelled, None)
+            .expect("ended");
+        // Finishing again changes nothing: only a running run can end.
+        f.store
+            .finish_run(f.ws, &run, RunStatus::Completed, None)
+            .expect("a no-op");
+        assert_eq!(
+            f.store.run_status(f.ws, &run).expect("status"),
+            RunStatus::Cancelled
+        );
+        let again = f.store.cancel_run(f.ws, &run).expect_err("already ended");
+        assert_eq!(again.http().status, 409);
+    }
+
+    #[test]
+    fn a_silent_owner_s_run_fails_but_never_the_caller_s_own() {
+        let f = fixture();
+        let run = queue(&f);
+        assert!(f.store.claim_run(&run, "a").expect("a claim"));
+        // Every heartbeat is older than "a second from now".
+        assert_eq!(f.store.fail_stale_runs(-1_000, "a").expect("checked"), 0);
+        assert_eq!(f.store.fail_stale_runs(-1_000, "b").expect("checked"), 1);
+        let failed = f.store.get_run(f.ws, &run).expect("the run");
+        assert_eq!(failed.status, RunStatus::Failed);
+        assert!(
+            failed
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("(a) stopped"),
+            "{failed:?}"
+        );
+    }
+}
