@@ -744,7 +744,7 @@ pub(crate) fn evaluate_sample<S: AsRef<str>>(
 /// Fits weights and threshold of `proposal` to labelled pairs (document id -> true
 /// reference row id, or `None` for no true row), maximising F1; returns the fitted
 /// proposal with metrics. Only documents of the sample that have a label count; a caller
-/// with SPEC's truth-file rule (a document absent from the file has no true row) passes
+/// with the truth-file rule of docs/CONTRACT.md (a document absent from the file has no true row) passes
 /// `None` for those.
 pub fn fit(
     proposal: Proposal,

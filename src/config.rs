@@ -60,7 +60,7 @@ pub enum Assignment {
     OneToOne,
 }
 
-/// How `fuzzy` turns paired words into a similarity (SPEC "Fuzzy, precisely").
+/// How `fuzzy` turns paired words into a similarity (docs/CONTRACT.md, "Fuzzy, precisely").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FuzzyMeasure {
@@ -241,7 +241,7 @@ impl MatchConfig {
             Ok(())
         } else {
             Err(Error::Validation {
-                source: origin.to_string(),
+                origin: origin.to_string(),
                 details,
             })
         }
@@ -429,7 +429,7 @@ impl RawConfig {
 
         if !errors.is_empty() {
             return Err(Error::Validation {
-                source: origin.to_string(),
+                origin: origin.to_string(),
                 details: errors,
             });
         }

@@ -3,7 +3,6 @@
 //! the command line and to an HTTP client. Database and internal errors carry their detail
 //! for the server's log only: `public_message` never shows SQL or internals to a client.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use r2d2_sqlite::rusqlite;
@@ -24,48 +23,83 @@ impl FieldError {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Input that breaks the contract: a config, a CSV file, a truth file. The caller can fix it.
+    #[error("{}", validation_text(origin, details))]
     Validation {
         /// What was being read, e.g. `config.json` or `documents.csv`.
-        source: String,
+        origin: String,
         details: Vec<FieldError>,
     },
     /// Reading or writing a file failed for reasons outside the input's content.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
+        #[source]
         error: std::io::Error,
     },
     /// A bug or an environment failure (thread pool could not start, ...).
+    #[error("internal error: {0}")]
     Internal(String),
     /// No such resource in this workspace, e.g. `("run", "5b0e...")`.
+    #[error("no {what} with id \"{id}\"")]
     NotFound { what: &'static str, id: String },
     /// The request contradicts the state: a duplicate external id, cancelling a finished run.
+    #[error("{0}")]
     Conflict(String),
     /// No key, an unknown key or a revoked one.
+    #[error("{0}")]
     Unauthorized(String),
     /// A valid key without the scope the route needs.
+    #[error("{0}")]
     Forbidden(String),
     /// A request body over the configured limit, in bytes.
+    #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     /// A body in a media type the route does not take.
+    #[error("{0}")]
     UnsupportedMediaType(String),
     /// The database cannot take the request now (locked, full, read-only); worth retrying.
+    #[error("{0}")]
     Unavailable(String),
     /// A route exists for the path but not for the method.
-    MethodNotAllowed { allowed: &'static str },
+    #[error("method not allowed here; allowed: {allowed}")]
+    MethodNotAllowed { allowed: String },
     /// The key used up its requests for now; `retry_after` seconds until the next one.
+    #[error("too many requests for this API key; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
     /// A request's head or body did not arrive within its deadline.
+    #[error("{0}")]
     RequestTimeout(String),
     /// The request line and headers together are over `limit` bytes.
+    #[error("the request line and headers are larger than the limit of {limit} bytes")]
     HeadersTooLarge { limit: u64 },
+    /// A run the command line executed ended cancelled (by a user or another process).
+    #[error("{0}")]
+    Cancelled(String),
     /// A database failure that is not the caller's doing; the detail is for the log only.
-    Database(String),
+    #[error("database error: {0}")]
+    Database(#[source] rusqlite::Error),
 }
 
-/// What an error means to an HTTP client: status, SPEC code, reason phrase, retryable.
+/// `origin: field: message; field: message`, a field left out where it is empty.
+fn validation_text(origin: &str, details: &[FieldError]) -> String {
+    let mut out = format!("{origin}: ");
+    for (i, d) in details.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        if d.field.is_empty() {
+            out.push_str(&d.message);
+        } else {
+            out.push_str(&format!("{}: {}", d.field, d.message));
+        }
+    }
+    out
+}
+
+/// What an error means to an HTTP client: status, error code, reason phrase, retryable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpError {
     pub status: u16,
@@ -106,7 +140,7 @@ impl Error {
         message: impl Into<String>,
     ) -> Self {
         Error::Validation {
-            source: source.into(),
+            origin: source.into(),
             details: vec![FieldError::new(field, message)],
         }
     }
@@ -136,11 +170,12 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::RequestTimeout(_)
             | Error::HeadersTooLarge { .. }
+            | Error::Cancelled(_)
             | Error::Database(_) => 1,
         }
     }
 
-    /// The one table from variant to HTTP status and code (SPEC section 3).
+    /// The one table from variant to HTTP status and code (docs/CONTRACT.md, API).
     pub fn http(&self) -> HttpError {
         let (status, code, reason, retryable) = match self {
             Error::Validation { .. } => (400, "validation_error", "Bad Request", false),
@@ -150,7 +185,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => {
                 (405, "method_not_allowed", "Method Not Allowed", false)
             }
-            Error::Conflict(_) => (409, "conflict", "Conflict", false),
+            Error::Conflict(_) | Error::Cancelled(_) => (409, "conflict", "Conflict", false),
             Error::RateLimited { .. } => (429, "rate_limited", "Too Many Requests", true),
             Error::RequestTimeout(_) => (408, "request_timeout", "Request Timeout", true),
             Error::HeadersTooLarge { .. } => (
@@ -185,10 +220,10 @@ impl Error {
             Error::Io { .. } | Error::Internal(_) | Error::Database(_) => {
                 "the server failed to handle this request; the server log has the details".into()
             }
-            Error::Validation { source, details } => match details.as_slice() {
-                [only] if only.field.is_empty() => format!("{source}: {}", only.message),
-                [only] => format!("{source}: {}: {}", only.field, only.message),
-                _ => format!("{source}: {} problems, see details", details.len()),
+            Error::Validation { origin, details } => match details.as_slice() {
+                [only] if only.field.is_empty() => format!("{origin}: {}", only.message),
+                [only] => format!("{origin}: {}: {}", only.field, only.message),
+                _ => format!("{origin}: {} problems, see details", details.len()),
             },
             other => other.to_string(),
         }
@@ -214,7 +249,7 @@ impl From<rusqlite::Error> for Error {
                 Error::Unavailable("the disk holding the database is full".into())
             }
             Some(ErrorCode::ReadOnly) => Error::Unavailable("the database is read-only".into()),
-            _ => Error::Database(e.to_string()),
+            _ => Error::Database(e),
         }
     }
 }
@@ -225,59 +260,20 @@ impl From<r2d2::Error> for Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Validation { source, details } => {
-                write!(f, "{source}: ")?;
-                for (i, d) in details.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("; ")?;
-                    }
-                    if d.field.is_empty() {
-                        write!(f, "{}", d.message)?;
-                    } else {
-                        write!(f, "{}: {}", d.field, d.message)?;
-                    }
-                }
-                Ok(())
-            }
-            Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            Error::Internal(message) => write!(f, "internal error: {message}"),
-            Error::NotFound { what, id } => write!(f, "no {what} with id \"{id}\""),
-            Error::Conflict(message)
-            | Error::Unauthorized(message)
-            | Error::Forbidden(message)
-            | Error::UnsupportedMediaType(message)
-            | Error::RequestTimeout(message)
-            | Error::Unavailable(message) => f.write_str(message),
-            Error::HeadersTooLarge { limit } => write!(
-                f,
-                "the request line and headers are larger than the limit of {limit} bytes"
-            ),
-            Error::PayloadTooLarge { limit } => {
-                write!(
-                    f,
-                    "the request body is larger than the limit of {limit} bytes"
-                )
-            }
-            Error::MethodNotAllowed { allowed } => {
-                write!(f, "method not allowed here; allowed: {allowed}")
-            }
-            Error::RateLimited { retry_after } => write!(
-                f,
-                "too many requests for this API key; retry in {retry_after} s"
-            ),
-            Error::Database(message) => write!(f, "database error: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_error_keeps_its_cause_as_the_source() {
+        use std::error::Error as _;
+        let cause = rusqlite::Error::InvalidColumnName("secret".into());
+        let error = Error::from(cause);
+        assert!(error.source().is_some(), "{error:?}");
+        assert_eq!(error.http().status, 500);
+        let io = Error::io(Path::new("x"), std::io::Error::other("gone"));
+        assert_eq!(io.source().map(|s| s.to_string()).as_deref(), Some("gone"));
+    }
 
     #[test]
     fn log_text_escapes_every_control_character() {

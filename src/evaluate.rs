@@ -1,4 +1,4 @@
-//! Offline evaluation of a config against labelled data, as SPEC section 4 counts it:
+//! Offline evaluation of a config against labelled data, as docs/CONTRACT.md counts it (Command line, Evaluation):
 //! the top candidate is the prediction when its confidence reaches the threshold; a true
 //! positive when it is the true row, a false positive when it is any other row; a true row
 //! not predicted is a false negative. Needs no database.
@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::ingest::Truth;
+use crate::matcher::combine::round4;
 
 /// What the matcher answered for one document: its top candidate, if any.
 #[derive(Clone, Debug)]
@@ -55,10 +56,6 @@ fn ratio(num: u64, den: u64) -> f64 {
     } else {
         num as f64 / den as f64
     }
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// Counts at a threshold given as a predicate on confidence.

@@ -15,6 +15,13 @@
 //! - `calibrate`: weights and threshold of a generated config from the data (an EM-fitted
 //!   Fellegi-Sunter model, no labels) or fitted to labels with cross-validation; pure.
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
+//! - `store`: SQLite (pool, schema, migrations, queries); rows come out as structs.
+//! - `engine`: the matcher pool and the index cache, shared by runs and real-time matching.
+//! - `resolve`: the review band's model; `resolve::run` applies it to a stored run.
+//! - `runner`: the run lifecycle (queue, phases, cancel, heartbeats, recovery).
+//! - `service`: the use-cases the command line and the API share, over typed requests.
+//! - `http`: the only code that knows HTTP: the route table, one handler module per
+//!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
 //! - `export`: what every CSV cell meant for a spreadsheet passes (formula neutralising).
@@ -25,6 +32,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod export;

@@ -157,7 +157,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
         let size = std::str::from_utf8(&data[..end])
             .ok()
-            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            // A chunk size may carry extensions (`3;name=value`): the size ends at `;`.
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
             .unwrap_or(0);
         let start = end + 2;
         if size == 0 || start + size > data.len() {
@@ -189,5 +190,7 @@ mod tests {
     fn chunked_bodies_are_joined() {
         assert_eq!(dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), b"abcde");
         assert_eq!(dechunk(b"zz\r\n"), b"");
+        // Issue 15: a chunk extension turned the body into nothing.
+        assert_eq!(dechunk(b"3;x=y\r\nabc\r\n0\r\n\r\n"), b"abc");
     }
 }

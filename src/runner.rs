@@ -9,7 +9,7 @@
 //! writer thread while the pool matches the next chunk; a cancelled run keeps them. With a
 //! one-to-one assignment every document is matched first (phase `matching`), then the
 //! assignment is made and the results are written (`saving`); a run cancelled while matching
-//! keeps the documents matched so far, assigned among themselves (SPEC: partial results kept).
+//! keeps the documents matched so far, assigned among themselves (docs/CONTRACT.md, One-to-one assignment).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +19,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::config::{Assignment, MatchConfig};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ingest::body::field_text;
-use crate::matcher::{index_key, MatchIndex, MatchOutcome, Matcher, Mode};
+use crate::matcher::{MatchOutcome, Matcher, Mode};
+use crate::resolve::{self, run::Band};
 use crate::store::compact::StoredDetail;
-use crate::store::runs::{ClaimedRun, NewResult, Progress};
+use crate::store::runs::{ClaimedRun, NewResult, Progress, RunStatus};
 use crate::store::Store;
 
 /// Documents matched between two looks at the cancel flag and written as one batch: the
@@ -40,7 +41,7 @@ const BATCH_TIME: Duration = Duration::from_millis(200);
 /// How a runner decides that another process has stopped, and how much index it keeps.
 #[derive(Clone, Copy, Debug)]
 pub struct RunnerOptions {
-    /// A running run whose heartbeat is older than this has lost its process (SPEC: 30 s).
+    /// A running run whose heartbeat is older than this has lost its process (docs/CONTRACT.md, Runs: 30 s).
     pub stale_after: Duration,
     /// Indexes kept for later runs, in bytes (`serve --index-cache-mb`).
     pub index_cache_bytes: usize,
@@ -58,63 +59,6 @@ impl Default for RunnerOptions {
             stale_after: Duration::from_secs(30),
             index_cache_bytes: 1024 << 20,
             batch_pause: Duration::ZERO,
-        }
-    }
-}
-
-/// Indexes by reference version and mapped columns, least recently used evicted first, so
-/// re-running after a weight or threshold change skips loading and indexing the table.
-struct IndexCache {
-    capacity: usize,
-    entries: Vec<CachedIndex>,
-    clock: u64,
-}
-
-struct CachedIndex {
-    version_id: i64,
-    key: String,
-    index: Arc<MatchIndex>,
-    bytes: usize,
-    used: u64,
-}
-
-impl IndexCache {
-    fn get(&mut self, version_id: i64, key: &str) -> Option<Arc<MatchIndex>> {
-        self.clock += 1;
-        let clock = self.clock;
-        self.entries
-            .iter_mut()
-            .find(|e| e.version_id == version_id && e.key == key)
-            .map(|e| {
-                e.used = clock;
-                Arc::clone(&e.index)
-            })
-    }
-
-    fn insert(&mut self, version_id: i64, key: String, index: Arc<MatchIndex>) {
-        let bytes = index.approx_bytes();
-        if bytes > self.capacity {
-            return;
-        }
-        self.clock += 1;
-        self.entries.push(CachedIndex {
-            version_id,
-            key,
-            index,
-            bytes,
-            used: self.clock,
-        });
-        while self.entries.iter().map(|e| e.bytes).sum::<usize>() > self.capacity {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(i, _)| i)
-            else {
-                break;
-            };
-            self.entries.remove(oldest);
         }
     }
 }
@@ -142,13 +86,12 @@ pub struct Runner {
     pub results_write_ns: std::sync::atomic::AtomicU64,
     resolver: Resolver,
     store: Store,
-    pool: Arc<rayon::ThreadPool>,
+    engine: Arc<Engine>,
     /// This process as an owner of runs: `pid@host/random`.
     owner: String,
     options: RunnerOptions,
     /// Cancel flags of the runs this process is executing.
     cancels: Mutex<HashMap<String, Arc<AtomicBool>>>,
-    cache: Mutex<IndexCache>,
     wake: (Mutex<bool>, Condvar),
     stopping: AtomicBool,
     /// The worker thread, joined by `shutdown`.
@@ -179,16 +122,11 @@ impl Runner {
             documents_matched: Default::default(),
             results_write_ns: std::sync::atomic::AtomicU64::new(0),
             resolver,
+            engine: Arc::new(Engine::new(store.clone(), pool, options.index_cache_bytes)),
             store,
-            pool,
             owner: owner_name(),
             options,
             cancels: Mutex::new(HashMap::new()),
-            cache: Mutex::new(IndexCache {
-                capacity: options.index_cache_bytes,
-                entries: Vec::new(),
-                clock: 0,
-            }),
             wake: (Mutex::new(false), Condvar::new()),
             stopping: AtomicBool::new(false),
             worker: Mutex::new(None),
@@ -197,7 +135,12 @@ impl Runner {
 
     /// The matcher pool runs execute on (strategy fitting uses it too).
     pub fn pool(&self) -> &rayon::ThreadPool {
-        &self.pool
+        self.engine.pool()
+    }
+
+    /// The engine runs execute on, shared with real-time matching.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     pub fn owner(&self) -> &str {
@@ -275,8 +218,8 @@ impl Runner {
         let stale = self.options.stale_after.as_millis() as i64;
         match self.store.fail_stale_runs(stale, &self.owner) {
             Ok(0) => {}
-            Ok(n) => eprintln!("refmatch: {n} run(s) of a stopped process marked failed"),
-            Err(e) => eprintln!("refmatch: cannot check for stopped runs: {e}"),
+            Ok(n) => log::warn!("{n} run(s) of a stopped process marked failed"),
+            Err(e) => log::warn!("cannot check for stopped runs: {e}"),
         }
     }
 
@@ -291,7 +234,7 @@ impl Runner {
                         self.cancel_local(&id);
                     }
                 }
-                Err(e) => eprintln!("refmatch: heartbeat failed: {e}"),
+                Err(e) => log::warn!("heartbeat failed: {e}"),
             }
             if last_recovery.elapsed() >= self.options.stale_after / 2 {
                 self.recover();
@@ -310,7 +253,7 @@ impl Runner {
                     continue;
                 }
                 Ok(None) => {}
-                Err(e) => eprintln!("refmatch: cannot read the run queue: {e}"),
+                Err(e) => log::warn!("cannot read the run queue: {e}"),
             }
             let (lock, cvar) = &self.wake;
             if let Ok(mut woken) = lock.lock() {
@@ -359,8 +302,8 @@ impl Runner {
             }
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                eprintln!(
-                    "refmatch: run {} failed: {}",
+                log::warn!(
+                    "run {} failed: {}",
                     run.id,
                     crate::error::loggable(&e.to_string())
                 );
@@ -371,18 +314,18 @@ impl Runner {
         if outcome == Outcome::Cancelled && self.stopping.load(Ordering::SeqCst) {
             // Stopped by a shutdown, not by a user: the next server runs it again.
             match self.store.requeue_run(run.workspace, &run.id) {
-                Ok(()) => eprintln!("refmatch: run {} re-queued for the next server", run.id),
-                Err(e) => eprintln!("refmatch: cannot re-queue run {}: {e}", run.id),
+                Ok(()) => log::info!("run {} re-queued for the next server", run.id),
+                Err(e) => log::warn!("cannot re-queue run {}: {e}", run.id),
             }
             return outcome;
         }
         let (status, error) = match &outcome {
-            Outcome::Completed => ("completed", None),
-            Outcome::Cancelled => ("cancelled", None),
-            Outcome::Failed(message) => ("failed", Some(message.as_str())),
+            Outcome::Completed => (RunStatus::Completed, None),
+            Outcome::Cancelled => (RunStatus::Cancelled, None),
+            Outcome::Failed(message) => (RunStatus::Failed, Some(message.as_str())),
         };
         if let Err(e) = self.store.finish_run(run.workspace, &run.id, status, error) {
-            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+            log::warn!("cannot record the end of run {}: {e}", run.id);
         }
         outcome
     }
@@ -391,9 +334,9 @@ impl Runner {
     fn finish_and_resolve(&self, run: &ClaimedRun) {
         if let Err(e) = self
             .store
-            .finish_run(run.workspace, &run.id, "completed", None)
+            .finish_run(run.workspace, &run.id, RunStatus::Completed, None)
         {
-            eprintln!("refmatch: cannot record the end of run {}: {e}", run.id);
+            log::warn!("cannot record the end of run {}: {e}", run.id);
             return;
         }
         let smart = matches!(
@@ -408,10 +351,10 @@ impl Runner {
     /// Runs the built-in resolver over a completed run: `ai_resolving`, then `completed`
     /// again. `band` defaults to 0.5 up to the run's threshold. Failures are logged; the
     /// run returns to `completed` with its results as they were.
-    pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<(f64, f64)>) {
+    pub fn resolve(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         if let Err(e) = self.store.begin_resolve(ws, run_id, &self.owner) {
-            eprintln!(
-                "refmatch: cannot resolve run {run_id}: {}",
+            log::warn!(
+                "cannot resolve run {run_id}: {}",
                 crate::error::loggable(&e.to_string())
             );
             return;
@@ -420,121 +363,33 @@ impl Runner {
     }
 
     /// The second half of `resolve`, for a caller that already marked the run.
-    pub fn resolve_begun(
-        &self,
-        ws: crate::store::WorkspaceId,
-        run_id: &str,
-        band: Option<(f64, f64)>,
-    ) {
+    pub fn resolve_begun(&self, ws: crate::store::WorkspaceId, run_id: &str, band: Option<Band>) {
         let band = band.or_else(|| {
-            let (_, snapshot, _) = self.store.run_config(ws, run_id).ok()?;
-            crate::service::resolve_band(
-                b"",
-                MatchConfig::from_json(&snapshot, "config").ok()?.threshold,
-            )
-            .ok()
+            let threshold = resolve::run::run_threshold(&self.store, ws, run_id).ok()?;
+            Some(Band::default_for(threshold))
         });
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::service::resolve_run(
+            resolve::run::resolve_run(
                 &self.store,
                 ws,
                 run_id,
-                band.unwrap_or((0.5, 1.0)),
+                band.unwrap_or(Band {
+                    low: 0.5,
+                    high: 1.0,
+                }),
                 self.resolver.as_ref(),
             )
         }));
         match outcome {
             Ok(Ok(changed)) => {
-                eprintln!("refmatch: run {run_id}: the resolver changed {changed} results")
+                log::info!("run {run_id}: the resolver changed {changed} results")
             }
-            Ok(Err(e)) => eprintln!("refmatch: resolving run {run_id} failed: {e}"),
-            Err(_) => eprintln!("refmatch: resolving run {run_id} panicked"),
+            Ok(Err(e)) => log::warn!("resolving run {run_id} failed: {e}"),
+            Err(_) => log::warn!("resolving run {run_id} panicked"),
         }
         if let Err(e) = self.store.end_resolve(ws, run_id) {
-            eprintln!("refmatch: cannot end resolving run {run_id}: {e}");
+            log::warn!("cannot end resolving run {run_id}: {e}");
         }
-    }
-
-    /// The index of `version` for `config`: from the cache, or loaded and built on the pool
-    /// and cached. `on_hit` runs when the cache had it, `on_load` after loading the rows.
-    fn index_for(
-        &self,
-        ws: crate::store::WorkspaceId,
-        version: i64,
-        config: &MatchConfig,
-        on_hit: impl FnOnce() -> Result<()>,
-        on_load: impl FnOnce() -> Result<()>,
-    ) -> Result<Arc<MatchIndex>> {
-        let key = index_key(config);
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|mut c| c.get(version, &key));
-        if let Some(index) = cached {
-            on_hit()?;
-            return Ok(index);
-        }
-        let reference = self.store.load_version(ws, version)?;
-        on_load()?;
-        let index = Arc::new(
-            self.pool
-                .install(|| MatchIndex::build(config, Arc::new(reference)))?,
-        );
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(version, key, Arc::clone(&index));
-        }
-        Ok(index)
-    }
-
-    /// Real-time matching: `documents` (fields as stored documents hold them) against the
-    /// stored `config` and its table's current version, on the pool, nothing stored. Uses
-    /// and fills the same index cache as runs. A one-to-one assignment is made within the
-    /// request, ties by `ids` (one per document) then request order. Returns each outcome.
-    pub fn match_inline(
-        &self,
-        ws: crate::store::WorkspaceId,
-        config: MatchConfig,
-        version: i64,
-        documents: &[&serde_json::Map<String, Value>],
-        ids: &[&str],
-    ) -> Result<Vec<InlineResult>> {
-        let index = self.index_for(ws, version, &config, || Ok(()), || Ok(()))?;
-        let matcher = Matcher::with_index(config, index)?;
-        let sources: Vec<&str> = matcher.sources().collect();
-        let texts: Vec<Vec<Option<std::borrow::Cow<'_, str>>>> = documents
-            .iter()
-            .map(|fields| {
-                sources
-                    .iter()
-                    .map(|s| fields.get(*s).and_then(field_text))
-                    .collect()
-            })
-            .collect();
-        let mut outcomes = matcher.match_many(&texts, Mode::Indexed, &self.pool, &|| {});
-        matcher.settle_with(&mut outcomes, &texts, &self.pool);
-        matcher.assign(&mut outcomes, ids);
-        Ok(self.pool.install(|| {
-            texts
-                .par_iter()
-                .zip(outcomes)
-                .map(|(texts, outcome)| {
-                    let values: Vec<Option<&str>> = texts.iter().map(|t| t.as_deref()).collect();
-                    InlineResult {
-                        matched_reference_row_id: outcome
-                            .matched
-                            .map(|row| matcher.reference().id(row as usize).to_string()),
-                        confidence: outcome.confidence,
-                        evidence: outcome
-                            .candidates
-                            .first()
-                            .map(|c| Value::Object(matcher.evidence(&values, c))),
-                        candidates: matcher.candidates_json(&values, &outcome),
-                        assigned: outcome.assigned,
-                    }
-                })
-                .collect()
-        }))
     }
 
     fn execute_inner(
@@ -552,14 +407,15 @@ impl Runner {
         let config = MatchConfig::from_json(&run.config_snapshot, "config")?;
         let total = self.store.count_targets(ws, &run.target)?;
         let exclusions = self.store.exclusions(ws, &run.config_id)?;
-        let index = self.index_for(
+        let index = self.engine.index_for(
             ws,
             run.reference_version_id,
             &config,
             || {
-                eprintln!(
-                    "refmatch: run {}: reusing the index of reference version {}",
-                    run.id, run.reference_version_id
+                log::info!(
+                    "run {}: reusing the index of reference version {}",
+                    run.id,
+                    run.reference_version_id
                 );
                 self.store.set_phase(ws, &run.id, "indexing", Some(total))
             },
@@ -616,7 +472,7 @@ impl Runner {
             after = last.seq;
             let matching = Instant::now();
             let (results, outcomes): (Vec<NewResult>, Vec<MatchOutcome>) =
-                self.pool.install(|| {
+                self.engine.pool().install(|| {
                     documents
                         .par_iter()
                         .map(|doc| {
@@ -692,7 +548,7 @@ impl Runner {
         // kept.
         if one_to_one {
             let ids: Vec<&str> = held.iter().map(|r| r.document_id.as_str()).collect();
-            let pool = &self.pool;
+            let pool = self.pool();
             let _ = matcher.settle(&mut held_outcomes, |positions| {
                 Ok::<_, std::convert::Infallible>(pool.install(|| {
                     positions
@@ -771,15 +627,6 @@ fn batch_progress(results: &[NewResult]) -> Progress {
     }
 }
 
-/// What real-time matching answers for one document.
-pub struct InlineResult {
-    pub matched_reference_row_id: Option<String>,
-    pub confidence: f64,
-    pub evidence: Option<Value>,
-    pub candidates: Value,
-    pub assigned: bool,
-}
-
 /// Rejected rows per document id, as row numbers of the matcher's reference.
 fn excluded_rows(
     matcher: &Matcher,
@@ -802,4 +649,81 @@ fn excluded_rows(
         }
     }
     excluded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::tests::fixture;
+    use crate::service::{trigger_run, Trigger, TriggerRun};
+    use crate::store::runs::RunStatus;
+
+    fn runner(store: &Store) -> Arc<Runner> {
+        let pool = Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
+        Runner::new(store.clone(), pool, RunnerOptions::default())
+    }
+
+    #[test]
+    fn a_run_goes_through_its_phases_to_completed_with_its_counts() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Cli))
+            .expect("a run");
+        let seen = Mutex::new(Vec::new());
+        let outcome = runner(&f.store)
+            .run_now(&run.id, &|done, total| {
+                seen.lock().expect("unpoisoned").push((done, total))
+            })
+            .expect("the run executes");
+        assert_eq!(outcome, Some(Outcome::Completed));
+        assert_eq!(seen.into_inner().expect("unpoisoned").last(), Some(&(2, 2)));
+        let stored = f.store.get_run(f.ws, &run.id).expect("the run");
+        assert_eq!(stored.status, RunStatus::Completed);
+        assert_eq!(
+            (stored.rows_processed, stored.rows_matched),
+            (Some(2), Some(1))
+        );
+        let progress = f.store.run_progress(f.ws, &run.id).expect("progress");
+        assert_eq!(progress["phase"], "done");
+    }
+
+    #[test]
+    fn a_run_cancelled_while_queued_is_never_executed() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run");
+        assert_eq!(
+            f.store.cancel_run(f.ws, &run.id).expect("cancelled"),
+            RunStatus::Queued
+        );
+        let outcome = runner(&f.store)
+            .run_now(&run.id, &|_, _| {})
+            .expect("nothing to execute");
+        assert_eq!(outcome, None, "a cancelled run cannot be claimed");
+        assert_eq!(
+            f.store.run_status(f.ws, &run.id).expect("status"),
+            RunStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn a_run_whose_flag_is_set_stops_cancelled_and_keeps_its_counters_consistent() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run");
+        let runner = runner(&f.store);
+        assert!(f.store.claim_run(&run.id, runner.owner()).expect("claimed"));
+        let claimed = f.store.claimed_run(&run.id).expect("the claimed run");
+        // The stop flag is raised before the first batch: the run ends cancelled, with
+        // nothing matched and no result stored.
+        let flag = AtomicBool::new(true);
+        let outcome = runner
+            .execute_inner(&claimed, &flag, &|_, _| {})
+            .expect("the run stops");
+        assert_eq!(outcome, Outcome::Cancelled);
+        let page = f
+            .store
+            .results_page(f.ws, &run.id, &Default::default(), 1, 10)
+            .expect("results");
+        assert_eq!(page.1, 0);
+    }
 }

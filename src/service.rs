@@ -8,14 +8,80 @@ use crate::config::RawConfig;
 use crate::error::{Error, Result};
 use crate::ingest::body::{self, ColumnType, NewDocument};
 use crate::matcher::ReferenceTable;
-use crate::store::configs::ConfigWrite;
-use crate::store::documents::Target;
-use crate::store::reference::NewVersion;
-use crate::store::results::{ResultFilter, ResultRow, Review, ReviewStatus};
+use crate::store::configs::{ConfigRow, ConfigWrite};
+use crate::store::documents::{ImportedBatch, Target};
+use crate::store::reference::{NewVersion, StoredReference};
+use crate::store::results::{ResultFilter, ResultRow, Review};
+use crate::store::runs::StoredRun;
+use crate::store::strategies::StoredStrategy;
 use crate::store::{Store, WorkspaceId};
 
-/// How a run was started (SPEC: `triggered_by`).
-pub const TRIGGERS: &[&str] = &["api", "cli", "manual"];
+/// How a run was started (`triggered_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Api,
+    Cli,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Api => "api",
+            Trigger::Cli => "cli",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// A request to queue a run: the config's own target unless `target` overrides it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerRun {
+    pub target: Option<Target>,
+    pub triggered_by: Trigger,
+}
+
+impl TriggerRun {
+    /// A run of the config's own target, started by `by`.
+    pub fn by(triggered_by: Trigger) -> TriggerRun {
+        TriggerRun {
+            target: None,
+            triggered_by,
+        }
+    }
+}
+
+/// Which results a bulk review applies to.
+#[derive(Clone, Debug)]
+pub enum Selection {
+    Ids(Vec<String>),
+    Filter(ResultFilter),
+}
+
+/// One decision for many results of a run.
+#[derive(Clone, Debug)]
+pub struct BulkReview {
+    pub selection: Selection,
+    pub review: Review,
+}
+
+/// A request to generate a strategy for a table and its target documents.
+#[derive(Clone, Debug)]
+pub struct GenerateStrategy {
+    pub reference_data_id: String,
+    pub target: Target,
+    /// Pairs of a target document (id or external id) and its true row (`None`: no row).
+    pub labels: Vec<Label>,
+    /// A config whose reviews count as labels too.
+    pub use_reviews_of: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Label {
+    pub document_id: String,
+    pub row_id: Option<String>,
+}
 
 /// Stores a reference table, or a new version of table `replace`.
 pub fn import_reference(
@@ -25,7 +91,7 @@ pub fn import_reference(
     name: Option<&str>,
     source_type: &str,
     table: &ReferenceTable,
-) -> Result<Value> {
+) -> Result<StoredReference> {
     if let Some(name) = name {
         if name.trim().is_empty() || name.len() > 200 {
             return Err(Error::invalid(
@@ -66,7 +132,7 @@ pub fn import_documents(
     ws: WorkspaceId,
     source_type: &str,
     documents: &[NewDocument],
-) -> Result<Value> {
+) -> Result<ImportedBatch> {
     if documents.is_empty() {
         return Err(Error::invalid("body", "documents", "must not be empty"));
     }
@@ -75,24 +141,6 @@ pub fn import_documents(
 
 fn text(bytes: &[u8]) -> Result<&str> {
     std::str::from_utf8(bytes).map_err(|_| Error::invalid("body", "", "is not valid UTF-8"))
-}
-
-/// A JSON object body whose keys are all among `allowed`; anything else is a validation
-/// error naming the offending key.
-fn json_object(bytes: &[u8], allowed: &[&str]) -> Result<serde_json::Map<String, Value>> {
-    let value: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(Error::invalid("body", "", "must be a JSON object"));
-    };
-    if let Some(key) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(Error::invalid(
-            "body",
-            key.as_str(),
-            format!("unknown field ({})", allowed.join(", ")),
-        ));
-    }
-    Ok(object)
 }
 
 /// Reads and checks a config body against its reference table. `existing` is the table of
@@ -158,7 +206,7 @@ fn checked_config(
     }
     if !details.is_empty() {
         return Err(Error::Validation {
-            source: "body".into(),
+            origin: "body".into(),
             details,
         });
     }
@@ -185,7 +233,7 @@ fn checked_config(
     Ok((raw, reference_data_id, scoring, target))
 }
 
-pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Value> {
+pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<ConfigRow> {
     // `{strategy_id, name?, reference_data_id?, target...}`: the strategy's mappings and
     // threshold fill in what the body leaves out.
     let mut from_strategy = None;
@@ -204,7 +252,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
                 ),
                 other => other,
             })?;
-            let reference = strategy["reference_data_id"].clone();
+            let reference = Value::String(strategy.reference_data_id.clone());
             match body.get("reference_data_id") {
                 Some(given) if *given != reference => {
                     return Err(Error::invalid(
@@ -217,7 +265,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
                     body.insert("reference_data_id".into(), reference);
                 }
             }
-            if let Value::Object(proposal) = &strategy["strategy"] {
+            if let Value::Object(proposal) = &strategy.strategy {
                 for (key, value) in proposal {
                     body.entry(key.clone()).or_insert_with(|| value.clone());
                 }
@@ -237,13 +285,13 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Val
             target: &target,
         },
     )?;
-    if let (Some(strategy_id), Some(config_id)) = (from_strategy, created["id"].as_str()) {
-        store.link_strategy(ws, &strategy_id, config_id)?;
+    if let Some(strategy_id) = from_strategy {
+        store.link_strategy(ws, &strategy_id, &created.id)?;
     }
     Ok(created)
 }
 
-pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
+pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<ConfigRow> {
     let existing = store.get_config(ws, id)?;
     let (raw, reference_data_id, scoring, target) =
         checked_config(store, ws, bytes, Some(&existing.reference_data_id))?;
@@ -260,38 +308,31 @@ pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
 }
 
 /// Queues a run of a config: the config and the reference table's current version are
-/// frozen now. `body` may override the target and say who triggered it.
+/// frozen now.
 pub fn trigger_run(
     store: &Store,
     ws: WorkspaceId,
     config_id: &str,
-    body: Option<&[u8]>,
-    default_trigger: &str,
-) -> Result<Value> {
+    request: &TriggerRun,
+) -> Result<StoredRun> {
     let config = store.get_config(ws, config_id)?;
-    let mut target = config.target.clone();
-    let mut triggered_by = default_trigger.to_string();
-    if let Some(bytes) = body.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        let object = json_object(bytes, &["target_type", "target_value", "triggered_by"])?;
-        if object.contains_key("target_type") || object.contains_key("target_value") {
-            target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
-            store.check_target(ws, &target)?;
+    let target = match &request.target {
+        Some(target) => {
+            store.check_target(ws, target)?;
+            target.clone()
         }
-        match object.get("triggered_by") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(t)) if t == "api" || t == "manual" => triggered_by = t.clone(),
-            Some(_) => {
-                return Err(Error::invalid(
-                    "body",
-                    "triggered_by",
-                    "must be \"api\" or \"manual\"",
-                ))
-            }
-        }
-    }
+        None => config.target.clone(),
+    };
     let version = current_version_of(store, ws, &config)?;
     let snapshot = Value::Object(config.body).to_string();
-    store.insert_run(ws, config_id, &snapshot, version, &target, &triggered_by)
+    store.insert_run(
+        ws,
+        config_id,
+        &snapshot,
+        version,
+        &target,
+        request.triggered_by.as_str(),
+    )
 }
 
 /// The current version of the config's table; `conflict` once the table is deleted.
@@ -312,7 +353,7 @@ fn current_version_of(
     Ok(version)
 }
 
-/// The most documents one real-time match takes (SPEC).
+/// The most documents one real-time match takes (docs/CONTRACT.md).
 pub const MAX_INLINE_DOCUMENTS: usize = 100;
 
 /// Real-time matching: up to 100 documents given inline (`{documents:[{id?, filename?,
@@ -321,7 +362,7 @@ pub const MAX_INLINE_DOCUMENTS: usize = 100;
 /// have no stored id, so `id` and `document_id` are null.
 pub fn match_inline(
     store: &Store,
-    runner: &crate::runner::Runner,
+    engine: &crate::engine::Engine,
     ws: WorkspaceId,
     config_id: &str,
     bytes: &[u8],
@@ -348,7 +389,7 @@ pub fn match_inline(
         .iter()
         .map(|d| d.external_id.as_deref().unwrap_or(""))
         .collect();
-    let outcomes = runner.match_inline(ws, config, version.id, &fields, &ids)?;
+    let outcomes = engine.match_inline(ws, config, version.id, &fields, &ids)?;
     let results: Vec<Value> = documents
         .iter()
         .zip(outcomes)
@@ -382,141 +423,37 @@ pub fn match_inline(
     }))
 }
 
-/// The `status` and `notes` of a review body, checked.
-fn decision(
-    object: &serde_json::Map<String, Value>,
-) -> Result<(ReviewStatus, Option<Option<String>>)> {
-    let status = object
-        .get("status")
-        .and_then(Value::as_str)
-        .and_then(ReviewStatus::parse)
-        .ok_or_else(|| {
-            Error::invalid(
-                "body",
-                "status",
-                "is required: \"approved\", \"rejected\" or \"pending\"",
-            )
-        })?;
-    let notes = match object.get("notes") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(n)) if n.len() <= 10_000 => Some(Some(n.clone())),
-        Some(Value::String(_)) => {
-            return Err(Error::invalid("body", "notes", "at most 10000 bytes"))
-        }
-        Some(_) => return Err(Error::invalid("body", "notes", "must be a string or null")),
-    };
-    Ok((status, notes))
-}
-
-/// Applies `{status, notes?, reference_row_id?}` to one result.
+/// Applies a review to one result.
 pub fn review(
     store: &Store,
     ws: WorkspaceId,
     run_id: &str,
     result_id: &str,
-    bytes: &[u8],
-    reviewed_by: &str,
+    review: &Review,
 ) -> Result<ResultRow> {
-    let object = json_object(bytes, &["status", "notes", "reference_row_id"])?;
-    let (status, notes) = decision(&object)?;
-    let reference_row_id = match object.get("reference_row_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id.clone()),
-        Some(_) => {
-            return Err(Error::invalid(
-                "body",
-                "reference_row_id",
-                "must be a string",
-            ))
-        }
-    };
-    if reference_row_id.is_some() && status != ReviewStatus::Approved {
-        return Err(Error::invalid(
-            "body",
-            "reference_row_id",
-            "picks the approved row, so it needs \"status\": \"approved\"",
-        ));
-    }
-    store.review_result(
-        ws,
-        run_id,
-        result_id,
-        &Review {
-            status,
-            notes,
-            reference_row_id,
-            reviewed_by: reviewed_by.to_string(),
-        },
-    )
+    store.review_result(ws, run_id, result_id, review)
 }
 
 /// Most results one bulk review may name.
 pub const MAX_BULK_REVIEW: usize = 500;
 
-/// Applies one decision to many results of a run: `{result_ids: [...]}` or
-/// `{filter: {status?, matched?, min_confidence?, max_confidence?}}`, with `status` and
-/// optional `notes`. Each result is reviewed on its own; one failing never stops the rest.
+/// Applies one decision to many results of a run. Each result is reviewed on its own; one
+/// failing never stops the rest.
 pub fn review_many(
     store: &Store,
     ws: WorkspaceId,
     run_id: &str,
-    bytes: &[u8],
-    reviewed_by: &str,
+    bulk: &BulkReview,
 ) -> Result<Value> {
     store.run_status(ws, run_id)?;
-    let object = json_object(bytes, &["result_ids", "filter", "status", "notes"])?;
-    let ids: Vec<String> = match (object.get("result_ids"), object.get("filter")) {
-        (Some(Value::Array(ids)), None) => {
-            if ids.is_empty() || ids.len() > MAX_BULK_REVIEW {
-                return Err(Error::invalid(
-                    "body",
-                    "result_ids",
-                    format!("must hold 1 to {MAX_BULK_REVIEW} ids"),
-                ));
-            }
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    id.as_str().map(String::from).ok_or_else(|| {
-                        Error::invalid("body", format!("result_ids[{i}]"), "must be a string")
-                    })
-                })
-                .collect::<Result<_>>()?
-        }
-        (None, Some(Value::Object(filter))) => {
-            let filter = result_filter(filter)?;
-            store.result_ids(ws, run_id, &filter, MAX_BULK_REVIEW)?
-        }
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "body",
-                "result_ids",
-                "give result_ids or filter, not both",
-            ))
-        }
-        (Some(_), None) => return Err(Error::invalid("body", "result_ids", "must be an array")),
-        (None, Some(_)) => return Err(Error::invalid("body", "filter", "must be an object")),
-        (None, None) => {
-            return Err(Error::invalid(
-                "body",
-                "result_ids",
-                "is required (or a filter)",
-            ))
-        }
-    };
-    // The decision is checked once, before any result is touched.
-    let (status, notes) = decision(&object)?;
-    let review = Review {
-        status,
-        notes,
-        reference_row_id: None,
-        reviewed_by: reviewed_by.to_string(),
+    let ids: Vec<String> = match &bulk.selection {
+        Selection::Ids(ids) => ids.clone(),
+        Selection::Filter(filter) => store.result_ids(ws, run_id, filter, MAX_BULK_REVIEW)?,
     };
     let mut outcomes = Vec::with_capacity(ids.len());
     let mut updated = 0;
     for id in &ids {
-        match store.review_result(ws, run_id, id, &review) {
+        match store.review_result(ws, run_id, id, &bulk.review) {
             Ok(row) => {
                 updated += 1;
                 outcomes.push(serde_json::json!({"id": id, "ok": true, "status": row.status}));
@@ -538,48 +475,6 @@ pub fn review_many(
     }))
 }
 
-/// A results filter as JSON: `{status?, matched?, min_confidence?, max_confidence?}`.
-fn result_filter(filter: &serde_json::Map<String, Value>) -> Result<ResultFilter> {
-    let mut out = ResultFilter::default();
-    for (key, value) in filter {
-        let at = format!("filter.{key}");
-        match key.as_str() {
-            "status" => {
-                let status = value
-                    .as_str()
-                    .and_then(ReviewStatus::parse)
-                    .ok_or_else(|| Error::invalid("body", &at, "pending, approved or rejected"))?;
-                out.status = Some(status.as_str().to_string());
-            }
-            "matched" => {
-                out.matched = Some(
-                    value
-                        .as_bool()
-                        .ok_or_else(|| Error::invalid("body", &at, "must be true or false"))?,
-                )
-            }
-            "min_confidence" | "max_confidence" => {
-                let x = value
-                    .as_f64()
-                    .ok_or_else(|| Error::invalid("body", &at, "must be a number"))?;
-                if key == "min_confidence" {
-                    out.min_confidence = Some(x);
-                } else {
-                    out.max_confidence = Some(x);
-                }
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "body",
-                    &at,
-                    "unknown filter (status, matched, min_confidence, max_confidence)",
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Documents sampled to profile for a strategy.
 const STRATEGY_SAMPLE: usize = 5_000;
 
@@ -590,28 +485,11 @@ const STRATEGY_SAMPLE: usize = 5_000;
 pub fn generate_strategy(
     store: &Store,
     ws: WorkspaceId,
-    bytes: &[u8],
+    request: &GenerateStrategy,
     pool: &rayon::ThreadPool,
-) -> Result<Value> {
-    const KEYS: [&str; 7] = [
-        "reference_data_id",
-        "target_type",
-        "target_value",
-        "user_prompt",
-        "labels",
-        "use_reviews_of",
-        "name",
-    ];
-    let object = json_object(bytes, &KEYS)?;
-    let reference_data_id = object
-        .get("reference_data_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::invalid("body", "reference_data_id", "is required"))?;
-    let name = match object.get("name") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(n)) => Some(n.as_str()),
-        Some(_) => return Err(Error::invalid("body", "name", "must be a string")),
-    };
+) -> Result<StoredStrategy> {
+    let reference_data_id = request.reference_data_id.as_str();
+    let name = request.name.as_deref();
     let (version, _) = store
         .current_version(ws, reference_data_id)
         .map_err(|e| match e {
@@ -622,15 +500,15 @@ pub fn generate_strategy(
             ),
             other => other,
         })?;
-    let target = Target::from_json(object.get("target_type"), object.get("target_value"))?;
-    store.check_target(ws, &target)?;
+    let target = &request.target;
+    store.check_target(ws, target)?;
 
     // The documents: field names in first-seen order, values as the matcher sees them.
     let mut sample = crate::strategy::DocumentSample::default();
     let mut external: std::collections::HashMap<String, String> = Default::default();
     let mut after = 0;
     while sample.ids.len() < STRATEGY_SAMPLE {
-        let batch = store.target_documents(ws, &target, after, 1_000)?;
+        let batch = store.target_documents(ws, target, after, 1_000)?;
         let Some(last) = batch.last() else {
             break;
         };
@@ -678,10 +556,7 @@ pub fn generate_strategy(
 
     // Labels: given pairs, and what reviewers decided on a config's runs.
     let mut labels: std::collections::HashMap<String, Option<String>> = Default::default();
-    if let Some(config_id) = object.get("use_reviews_of").filter(|v| !v.is_null()) {
-        let config_id = config_id
-            .as_str()
-            .ok_or_else(|| Error::invalid("body", "use_reviews_of", "must be a config id"))?;
+    if let Some(config_id) = request.use_reviews_of.as_deref() {
         store.get_config(ws, config_id).map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(
                 "body",
@@ -703,41 +578,20 @@ pub fn generate_strategy(
             }
         }
     }
-    match object.get("labels") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(pairs)) => {
-            for (i, pair) in pairs.iter().enumerate() {
-                let field = |key: &str| format!("labels[{i}].{key}");
-                let document = pair
-                    .get("document_id")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| Error::invalid("body", field("document_id"), "is required"))?;
-                let row = match pair.get("row_id") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(r)) => Some(r.clone()),
-                    Some(_) => {
-                        return Err(Error::invalid(
-                            "body",
-                            field("row_id"),
-                            "must be a string or null",
-                        ))
-                    }
-                };
-                let id = external
-                    .get(document)
-                    .cloned()
-                    .unwrap_or_else(|| document.to_string());
-                if !sample.ids.contains(&id) {
-                    return Err(Error::invalid(
-                        "body",
-                        field("document_id"),
-                        format!("\"{document}\" is not one of the target documents"),
-                    ));
-                }
-                labels.insert(id, row);
-            }
+    for (i, label) in request.labels.iter().enumerate() {
+        let document = label.document_id.as_str();
+        let id = external
+            .get(document)
+            .cloned()
+            .unwrap_or_else(|| document.to_string());
+        if !sample.ids.contains(&id) {
+            return Err(Error::invalid(
+                "body",
+                format!("labels[{i}].document_id"),
+                format!("\"{document}\" is not one of the target documents"),
+            ));
         }
-        Some(_) => return Err(Error::invalid("body", "labels", "must be an array")),
+        labels.insert(id, label.row_id.clone());
     }
     let labelled = labels.len();
     if labelled > 0 {
@@ -765,7 +619,12 @@ pub fn generate_strategy(
 
 /// `PATCH /v1/matching/strategies/:id`: a JSON merge patch of `strategy`, checked like a
 /// config against its table; bumps `version` and `version_hash`.
-pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<Value> {
+pub fn patch_strategy(
+    store: &Store,
+    ws: WorkspaceId,
+    id: &str,
+    bytes: &[u8],
+) -> Result<StoredStrategy> {
     let patch: Value = serde_json::from_str(text(bytes)?)
         .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
     if !patch.is_object() {
@@ -776,9 +635,9 @@ pub fn patch_strategy(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
         ));
     }
     let current = store.get_strategy(ws, id)?;
-    let mut strategy = current["strategy"].clone();
+    let mut strategy = current.strategy.clone();
     merge_patch(&mut strategy, &patch);
-    let reference_data_id = current["reference_data_id"].as_str().unwrap_or("");
+    let reference_data_id = current.reference_data_id.as_str();
     let mut candidate = strategy.clone();
     if let Value::Object(map) = &mut candidate {
         // A reference_data_id the patch sets is checked too (it was stored unchecked, issue
@@ -814,173 +673,130 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// The review band of `ai-resolve`: `{band: {low, high}}`, by default 0.5 up to the run's
-/// threshold.
-pub fn resolve_band(bytes: &[u8], threshold: f64) -> Result<(f64, f64)> {
-    let default = (0.5f64.min(threshold), threshold);
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(default);
-    }
-    let object = json_object(bytes, &["band"])?;
-    let Some(band) = object.get("band").filter(|b| !b.is_null()) else {
-        return Ok(default);
-    };
-    let bound = |key: &str, fallback: f64| -> Result<f64> {
-        match band.get(key) {
-            None | Some(Value::Null) => Ok(fallback),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| (0.0..=1.0).contains(x))
-                .ok_or_else(|| {
-                    Error::invalid("body", format!("band.{key}"), "a number from 0 to 1")
-                }),
-        }
-    };
-    let (low, high) = (bound("low", default.0)?, bound("high", default.1)?);
-    if low > high {
-        return Err(Error::invalid(
-            "body",
-            "band.low",
-            "must not exceed band.high",
-        ));
-    }
-    Ok((low, high))
-}
+/// The use-cases against a temporary database, without HTTP.
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ingest::Encoding;
+    use crate::store::runs::RunStatus;
 
-/// Re-scores the unreviewed results of a run whose confidence lies in `[low, high)` with
-/// the built-in model (`crate::resolve`), learned from the run's candidates and from the
-/// reviews of its config, or first with the language model of `llm` when one is set (up
-/// to its call budget; the model is the fallback whenever it fails). A result whose best
-/// candidate or confidence changes records `resolved_by` (`model` or `llm`) and its
-/// `confidence_before`; review status never changes.
-/// Returns how many results changed.
-pub fn resolve_run(
-    store: &Store,
-    ws: WorkspaceId,
-    run_id: &str,
-    band: (f64, f64),
-    llm: Option<&crate::llm::Endpoint>,
-) -> Result<usize> {
-    let (config_id, snapshot, _) = store.run_config(ws, run_id)?;
-    let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
-    let rows = store.resolve_inputs(ws, run_id)?;
-    let fields: Vec<String> = rows
-        .iter()
-        .find_map(|r| {
-            r.candidates
-                .get(0)
-                .and_then(|c| c.get("evidence"))
-                .and_then(Value::as_object)
-        })
-        .map(|e| e.keys().cloned().collect())
-        .unwrap_or_default();
-    let comparison = |candidate: &Value| -> crate::resolve::Comparison {
-        fields
-            .iter()
-            .map(|f| candidate["evidence"][f.as_str()]["score"].as_f64())
-            .collect()
-    };
-    let candidates_of = |value: &Value| value.as_array().cloned().unwrap_or_default();
-    // Unlabelled pairs: the candidates of the run's unreviewed results (a sample at scale).
-    let unlabelled: Vec<crate::resolve::Comparison> = rows
-        .iter()
-        .filter(|r| !r.reviewed)
-        .take(20_000)
-        .flat_map(|r| candidates_of(&r.candidates))
-        .map(|c| comparison(&c))
-        .collect();
-    // Labelled pairs: an approved row is a match and the other candidates are not; a
-    // rejected row is not.
-    let mut labelled = Vec::new();
-    for (approved, matched, candidates) in store.reviewed_candidates(ws, &config_id, 20_000)? {
-        for c in candidates_of(&candidates) {
-            let is_row = c["reference_row_id"].as_str() == matched.as_deref();
-            if approved {
-                labelled.push((comparison(&c), is_row));
-            } else if is_row {
-                labelled.push((comparison(&c), false));
-            }
+    /// A store with a three-row table, two documents and a config over them.
+    pub(crate) struct Fixture {
+        pub store: Store,
+        pub ws: WorkspaceId,
+        pub config_id: String,
+        _dir: tempfile::TempDir,
+    }
+
+    pub(crate) fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Store::open(&dir.path().join("service.db"), 4).expect("a database");
+        let ws = store.workspace("test", true).expect("a workspace");
+        let csv = "id,vendor_name,invoice_number\nR1,Nordwind Logistik GmbH,INV-1001\n\
+                   R2,Acme Corp,INV-2002\nR3,Blue Harbor Ltd,INV-3003\n";
+        let table =
+            crate::ingest::reference_from_csv("r.csv", csv.as_bytes(), Encoding::Utf8, None, "id")
+                .expect("a table");
+        let reference = import_reference(&store, ws, None, Some("ledger"), "csv", &table)
+            .expect("the table is stored");
+        let documents = body::documents_from_json(
+            br#"{"documents": [
+                {"id": "D-1", "fields": {"vendor_name": "ACME Corp.", "invoice_number": "INV-2002"}},
+                {"id": "D-2", "fields": {"vendor_name": "Nobody", "invoice_number": "X-9"}}
+            ]}"#,
+        )
+        .expect("documents");
+        import_documents(&store, ws, "json", &documents).expect("the documents are stored");
+        let config = format!(
+            r#"{{"reference_data_id": "{}", "threshold": 0.8, "field_mappings": [
+                {{"source": "vendor_name", "target": "vendor_name", "strategy": "fuzzy", "weight": 0.5}},
+                {{"source": "invoice_number", "target": "invoice_number", "strategy": "identifier", "weight": 0.5}}
+            ]}}"#,
+            reference.id
+        );
+        let config_id = create_config(&store, ws, config.as_bytes())
+            .expect("the config is stored")
+            .id;
+        Fixture {
+            store,
+            ws,
+            config_id,
+            _dir: dir,
         }
     }
-    let model = crate::resolve::Model::fit(fields.len(), &unlabelled, &labelled);
-    let mut by_model = Vec::new();
-    let mut by_llm = Vec::new();
-    let (mut calls, mut failures_in_a_row) = (0usize, 0usize);
-    for row in &rows {
-        let (id, confidence, matched) = (&row.id, &row.confidence, &row.matched);
-        if row.reviewed || *confidence < band.0 || *confidence >= band.1 {
-            continue;
-        }
-        let candidates = candidates_of(&row.candidates);
-        if candidates.is_empty() {
-            continue;
-        }
-        // The language model first, when configured, within its budget; after three
-        // failures in a row it is not asked again in this run.
-        if let Some(endpoint) = llm.filter(|e| calls < e.max_calls && failures_in_a_row < 3) {
-            calls += 1;
-            let values = |key: &str, c: &Value| -> Value {
-                let mut out = serde_json::Map::new();
-                for f in &fields {
-                    out.insert(f.clone(), c["evidence"][f.as_str()][key].clone());
-                }
-                Value::Object(out)
-            };
-            let document = values("source_value", &candidates[0]);
-            let listed: Vec<(String, Value)> = candidates
-                .iter()
-                .filter_map(|c| {
-                    let id = c["reference_row_id"].as_str()?;
-                    Some((id.to_string(), values("target_value", c)))
-                })
-                .collect();
-            match endpoint.choose(&document, &listed) {
-                Ok((row_id, p)) => {
-                    failures_in_a_row = 0;
-                    let p = crate::matcher::combine::round4(p);
-                    let chosen = candidates
-                        .iter()
-                        .find(|c| c["reference_row_id"].as_str() == row_id.as_deref());
-                    let new_matched = row_id.filter(|_| p >= threshold);
-                    if (p - confidence).abs() > 1e-9 || new_matched != *matched {
-                        by_llm.push((
-                            id.clone(),
-                            *confidence,
-                            p,
-                            new_matched,
-                            chosen.and_then(|c| c.get("evidence")).map(Value::to_string),
-                        ));
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    failures_in_a_row += 1;
-                    eprintln!("refmatch: run {run_id}: the resolver endpoint failed ({e}); using the built-in model");
-                }
-            }
-        }
-        let mut best: Option<(f64, &Value)> = None;
-        for c in &candidates {
-            let p = crate::matcher::combine::round4(model.posterior(&comparison(c)));
-            if best.is_none_or(|(b, _)| p > b) {
-                best = Some((p, c));
-            }
-        }
-        let Some((p, chosen)) = best else {
-            continue;
+
+    #[test]
+    fn a_run_keeps_the_config_it_was_queued_with() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Cli))
+            .expect("a run");
+        assert_eq!(
+            (run.status, run.triggered_by.as_str()),
+            (RunStatus::Queued, "cli")
+        );
+        let stored = f.store.get_config(f.ws, &f.config_id).expect("the config");
+        let mut body = Value::Object(stored.body).to_string();
+        body = body.replace("\"threshold\":0.8", "\"threshold\":0.6");
+        let mut edited: Map<String, Value> = serde_json::from_str(&body).expect("JSON");
+        edited.insert("reference_data_id".into(), stored.reference_data_id.into());
+        replace_config(
+            &f.store,
+            f.ws,
+            &f.config_id,
+            Value::Object(edited).to_string().as_bytes(),
+        )
+        .expect("the config is replaced");
+        let (_, snapshot, _) = f.store.run_config(f.ws, &run.id).expect("the run's config");
+        let frozen =
+            crate::config::MatchConfig::from_json(&snapshot, "snapshot").expect("a config");
+        assert_eq!(frozen.threshold, 0.8);
+    }
+
+    #[test]
+    fn a_target_naming_an_unknown_batch_stores_no_run() {
+        let f = fixture();
+        let request = TriggerRun {
+            target: Some(Target::Batch("nope".into())),
+            triggered_by: Trigger::Api,
         };
-        let row_id = chosen["reference_row_id"].as_str().map(String::from);
-        let new_matched = row_id.filter(|_| p >= threshold);
-        if (p - confidence).abs() > 1e-9 || new_matched != *matched {
-            by_model.push((
-                id.clone(),
-                *confidence,
-                p,
-                new_matched,
-                chosen.get("evidence").map(Value::to_string),
-            ));
-        }
+        let error = trigger_run(&f.store, f.ws, &f.config_id, &request).expect_err("refused");
+        assert_eq!(error.details()[0].field, "target_value.batch_id");
+        let runs = f
+            .store
+            .list_runs(f.ws, Some(&f.config_id), None, None, 10)
+            .expect("runs");
+        assert_eq!(runs.total, 0);
     }
-    Ok(store.apply_resolutions(ws, run_id, &by_model, "model")?
-        + store.apply_resolutions(ws, run_id, &by_llm, "llm")?)
+
+    #[test]
+    fn a_bulk_review_reviews_each_result_and_lists_the_ones_it_could_not() {
+        let f = fixture();
+        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run");
+        let pool = std::sync::Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
+        let runner = crate::runner::Runner::new(f.store.clone(), pool, Default::default());
+        let outcome = runner
+            .run_now(&run.id, &|_, _| {})
+            .expect("the run executes");
+        assert_eq!(outcome, Some(crate::runner::Outcome::Completed));
+        let filter = ResultFilter::default();
+        let mut ids = f.store.result_ids(f.ws, &run.id, &filter, 10).expect("ids");
+        assert_eq!(ids.len(), 2);
+        ids.push("no-such-result".into());
+        let bulk = BulkReview {
+            selection: Selection::Ids(ids),
+            review: Review {
+                status: crate::store::results::ReviewStatus::Approved,
+                notes: None,
+                reference_row_id: None,
+                reviewed_by: "test".into(),
+            },
+        };
+        let answer = review_many(&f.store, f.ws, &run.id, &bulk).expect("reviewed");
+        assert_eq!(
+            (answer["updated"].as_u64(), answer["failed"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(answer["results"][2]["error"]["code"], "not_found");
+    }
 }

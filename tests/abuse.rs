@@ -4,14 +4,12 @@
 //! quote, ambiguous framing, foreign databases. Each test checks the answer, how fast it
 //! came, and that the server goes on serving.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{cli, read_addr, request, ChildGuard, TestServer};
+use crate::util::server::{cli, read_addr, request, ChildGuard, TestServer};
 use serde_json::{json, Value};
 
 /// Sends raw bytes and reads the answer's status (0 when the server closed without one).

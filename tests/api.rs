@@ -1,13 +1,11 @@
 //! The v1 HTTP API as a client sees it: each test starts a real `refmatch serve` on port 0
 //! with a temp database and talks to it over its socket. Every reply any test receives is
-//! checked for leaked SQL (`SQLITE`, `sqlite`, `SELECT`), and every error for SPEC's envelope.
-
-mod common;
+//! checked for leaked SQL (`SQLITE`, `sqlite`, `SELECT`), and every error for the envelope of docs/CONTRACT.md.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::server::{multipart, request, Reply, TestServer};
+use crate::util::server::{multipart, request, Reply, TestServer};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------
@@ -157,7 +155,7 @@ fn expect(reply: Reply, status: u16, what: &str) -> Value {
     reply.json()
 }
 
-/// Asserts SPEC's error envelope field by field (key order included) and returns it.
+/// Asserts the error envelope of docs/CONTRACT.md field by field (key order included) and returns it.
 fn expect_error(reply: &Reply, status: u16, code: &str, path: &str) -> Value {
     let body = reply.assert_error(status, code);
     assert_eq!(
@@ -291,12 +289,12 @@ fn ids(items: &[Value]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(common::fixture(name)).expect("fixture is readable")
+    std::fs::read(crate::util::fixture(name)).expect("fixture is readable")
 }
 
 /// The records of a fixture CSV as header-keyed maps, in file order.
 fn fixture_records(name: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(common::fixture(name)).expect("fixture CSV");
+    let mut reader = csv::Reader::from_path(crate::util::fixture(name)).expect("fixture CSV");
     let headers = reader.headers().expect("header").clone();
     reader
         .records()
@@ -886,7 +884,7 @@ fn configs_are_created_listed_read_replaced_and_deleted() {
         small.reference_id.as_str()
     );
 
-    // A config without a threshold gets SPEC's default.
+    // A config without a threshold gets the contract's default.
     let mut defaulted = small_config(&small.reference_id);
     defaulted.as_object_mut().unwrap().remove("threshold");
     let defaulted = expect(
@@ -1388,7 +1386,7 @@ fn a_rejected_row_is_not_proposed_again_for_that_document_until_set_back_to_pend
 }
 
 // ---------------------------------------------------------------------------------------
-// 2. Run detail, field by field, against SPEC's seed example.
+// 2. Run detail, field by field, against the run-detail example.
 // ---------------------------------------------------------------------------------------
 
 const RUN_KEYS: [&str; 14] = [
@@ -1677,7 +1675,7 @@ fn assert_evidence(evidence: &Value, strategies: &HashMap<String, String>, owner
 }
 
 // ---------------------------------------------------------------------------------------
-// 3. Every error code in SPEC's envelope.
+// 3. Every error code in the envelope of docs/CONTRACT.md.
 // ---------------------------------------------------------------------------------------
 
 #[test]

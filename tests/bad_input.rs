@@ -1,11 +1,9 @@
 //! Bad input never crashes: every malformed file is exit code 2 with one line on stderr
 //! that names the file and the line or field, and nothing is written to the output.
 
-mod common;
-
 use std::path::Path;
 
-use common::{refmatch, stderr, stdout, write};
+use crate::util::{refmatch, stderr, stdout, write};
 
 const CONFIG: &str = r#"{"field_mappings": [
     {"source": "name", "target": "name", "strategy": "fuzzy", "weight": 0.7},
@@ -44,7 +42,7 @@ impl Inputs {
     }
 
     fn eval(&self, extra: &[&str]) -> std::process::Output {
-        common::Inputs::in_dir(self.dir.path()).eval(extra)
+        crate::util::Inputs::in_dir(self.dir.path()).eval(extra)
     }
 }
 

@@ -8,15 +8,13 @@
 //! Without `/usr/bin/chromedriver` the test says so and passes, unless
 //! `REFMATCH_REQUIRE_BROWSER=1` (CI sets it after installing Chromium) makes that a failure.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{request, ChildGuard};
+use crate::util::server::{request, ChildGuard};
 use serde_json::{json, Value};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -377,10 +375,10 @@ fn browser_available() -> bool {
         "REFMATCH_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing \
          (apt-get install chromium chromium-driver)"
     );
-    eprintln!(
-        "SKIPPED browser test: {CHROMEDRIVER} or {CHROMIUM} is missing \
+    crate::util::skip(&format!(
+        "browser test: {CHROMEDRIVER} or {CHROMIUM} is missing \
          (apt-get install chromium chromium-driver; set REFMATCH_REQUIRE_BROWSER=1 to fail instead)"
-    );
+    ));
     false
 }
 
@@ -602,9 +600,9 @@ fn first_page_of_a_large_run() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
-    let server = common::server::TestServer::start();
+    let server = crate::util::server::TestServer::start();
     let set = server.dir.path().join("set");
-    let out = common::refmatch(&[
+    let out = crate::util::refmatch(&[
         "synth",
         "--reference-rows",
         &documents.to_string(),
@@ -615,8 +613,8 @@ fn first_page_of_a_large_run() {
         "--out",
         set.to_str().expect("UTF-8 path"),
     ]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let cli = |args: &[&str]| common::server::cli(&server.db, args);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let cli = |args: &[&str]| crate::util::server::cli(&server.db, args);
     let path = |name: &str| set.join(name).display().to_string();
     let reference = cli(&["reference", "import", &path("reference.csv")]);
     cli(&["documents", "import", &path("documents.csv")]);

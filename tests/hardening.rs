@@ -2,11 +2,9 @@
 //! of a large import, and a database that is locked or read-only. Each case checks the
 //! answer a client gets, that nothing was half-stored, and that the server goes on serving.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::server::{cli, integrity_check, read_addr, request, spawn_server, TestServer};
+use crate::util::server::{cli, integrity_check, read_addr, request, spawn_server, TestServer};
 use serde_json::{json, Value};
 
 fn total(server: &TestServer, path: &str) -> Value {
@@ -269,7 +267,11 @@ fn a_read_only_database_serves_reads_and_answers_writes_with_a_retryable_503() {
         .to_string();
     cli(
         &db,
-        &["reference", "import", &common::fixture("reference.csv")],
+        &[
+            "reference",
+            "import",
+            &crate::util::fixture("reference.csv"),
+        ],
     );
     let mut child = spawn_server(&db, dir.path(), &["--read-only"]);
     let addr = read_addr(&mut child);

@@ -1,11 +1,9 @@
 //! The rest of the v1 surface over the real server: rate limits, key revocation, bulk
 //! review, exports and metrics.
 
-mod common;
-
 use std::time::Duration;
 
-use common::server::{request, TestServer};
+use crate::util::server::{request, TestServer};
 use serde_json::{json, Value};
 
 /// Uploads the fixtures, runs their config and returns `(run id, reference id)`.
@@ -160,7 +158,7 @@ fn exports_are_csv_of_every_result_and_of_the_current_reference_version() {
     let export = server.get(&format!("/v1/reference-data/{reference_id}/export"));
     assert_eq!(export.status, 200, "{}", export.text());
     let mut exported = csv::Reader::from_reader(export.body.as_slice());
-    let original_bytes = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let original_bytes = std::fs::read(crate::util::fixture("reference.csv")).unwrap();
     let mut original = csv::Reader::from_reader(original_bytes.as_slice());
     assert_eq!(exported.headers().unwrap(), original.headers().unwrap());
     let a: Vec<csv::StringRecord> = exported.records().map(Result::unwrap).collect();
@@ -202,7 +200,7 @@ fn xlsx_uploads_read_the_first_sheet_with_numbers_and_dates_as_text() {
     )
     .unwrap();
     let (content_type, body) =
-        common::server::multipart("vendors.xlsx", &bytes, &[("name", "vendors")]);
+        crate::util::server::multipart("vendors.xlsx", &bytes, &[("name", "vendors")]);
     let created = server.send("POST", "/v1/reference-data", Some(&content_type), &body);
     assert_eq!(created.status, 201, "{}", created.text());
     let table = created.json();
@@ -233,7 +231,8 @@ fn xlsx_uploads_read_the_first_sheet_with_numbers_and_dates_as_text() {
     assert_eq!(rows["data"][0]["total"], "1240", "whole numbers without .0");
     assert_eq!(rows["data"][0]["invoice_date"], "2024-03-01");
     // A body that is not a workbook is a validation error, not a crash.
-    let (content_type, body) = common::server::multipart("broken.xlsx", b"PK\x03\x04garbage", &[]);
+    let (content_type, body) =
+        crate::util::server::multipart("broken.xlsx", b"PK\x03\x04garbage", &[]);
     server
         .send("POST", "/v1/reference-data", Some(&content_type), &body)
         .assert_error(400, "validation_error");
@@ -280,11 +279,11 @@ fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
     let server = TestServer::start();
     let (run_id, _) = server.fixture_run();
     let copy = server.dir.path().join("copy.db");
-    common::server::cli(&server.db, &["backup", copy.to_str().unwrap()]);
+    crate::util::server::cli(&server.db, &["backup", copy.to_str().unwrap()]);
     // The copy is a working database with the same run.
-    let listed = common::server::cli(&copy, &["keys", "list"]);
+    let listed = crate::util::server::cli(&copy, &["keys", "list"]);
     assert!(!listed.trim().is_empty());
-    let again = common::refmatch(&[
+    let again = crate::util::refmatch(&[
         "--db",
         server.db.to_str().unwrap(),
         "backup",
@@ -292,18 +291,18 @@ fn backup_copies_a_live_database_and_prune_removes_old_runs_only() {
     ]);
     assert_eq!(again.status.code(), Some(2), "a backup never overwrites");
 
-    let kept = common::server::cli(&server.db, &["prune", "--older-than", "1d"]);
+    let kept = crate::util::server::cli(&server.db, &["prune", "--older-than", "1d"]);
     assert!(kept.contains("pruned 0 runs"), "{kept}");
     assert_eq!(
         server.get(&format!("/v1/matching/runs/{run_id}")).status,
         200
     );
-    let pruned = common::server::cli(&server.db, &["prune", "--older-than", "0s"]);
+    let pruned = crate::util::server::cli(&server.db, &["prune", "--older-than", "0s"]);
     assert!(pruned.contains("pruned 1 runs, 150 results"), "{pruned}");
     server
         .get(&format!("/v1/matching/runs/{run_id}"))
         .assert_error(404, "not_found");
-    let bad = common::refmatch(&[
+    let bad = crate::util::refmatch(&[
         "--db",
         server.db.to_str().unwrap(),
         "prune",
@@ -414,20 +413,20 @@ fn strategies_are_generated_patched_versioned_and_turned_into_configs() {
 #[test]
 fn generate_config_proposes_a_config_as_good_as_the_hand_written_one() {
     let eval_f1 = |config: &str| {
-        let out = common::refmatch(&[
+        let out = crate::util::refmatch(&[
             "eval",
             "--reference",
-            &common::fixture("reference.csv"),
+            &crate::util::fixture("reference.csv"),
             "--documents",
-            &common::fixture("documents.csv"),
+            &crate::util::fixture("documents.csv"),
             "--config",
             config,
             "--truth",
-            &common::fixture("truth.csv"),
+            &crate::util::fixture("truth.csv"),
             "--json",
         ]);
-        assert!(out.status.success(), "{}", common::stderr(&out));
-        serde_json::from_str::<Value>(&common::stdout(&out)).unwrap()["f1"]
+        assert!(out.status.success(), "{}", crate::util::stderr(&out));
+        serde_json::from_str::<Value>(&crate::util::stdout(&out)).unwrap()["f1"]
             .as_f64()
             .unwrap()
     };
@@ -435,26 +434,26 @@ fn generate_config_proposes_a_config_as_good_as_the_hand_written_one() {
     let mut args = vec![
         "generate-config".to_string(),
         "--reference".into(),
-        common::fixture("reference.csv"),
+        crate::util::fixture("reference.csv"),
         "--documents".into(),
-        common::fixture("documents.csv"),
+        crate::util::fixture("documents.csv"),
     ];
-    let plain = common::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(plain.status.success(), "{}", common::stderr(&plain));
-    let generated = common::write(dir.path(), "generated.json", common::stdout(&plain));
-    let config: Value = serde_json::from_str(&common::stdout(&plain)).unwrap();
+    let plain = crate::util::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(plain.status.success(), "{}", crate::util::stderr(&plain));
+    let generated = crate::util::write(dir.path(), "generated.json", crate::util::stdout(&plain));
+    let config: Value = serde_json::from_str(&crate::util::stdout(&plain)).unwrap();
     assert!(config["field_mappings"]
         .as_array()
         .unwrap()
         .iter()
         .all(|m| m["rationale"].is_string()));
-    args.extend(["--truth".into(), common::fixture("truth.csv")]);
-    let fitted = common::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(fitted.status.success(), "{}", common::stderr(&fitted));
-    assert!(common::stderr(&fitted).contains("F1"));
-    let fitted = common::write(dir.path(), "fitted.json", common::stdout(&fitted));
+    args.extend(["--truth".into(), crate::util::fixture("truth.csv")]);
+    let fitted = crate::util::refmatch(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(fitted.status.success(), "{}", crate::util::stderr(&fitted));
+    assert!(crate::util::stderr(&fitted).contains("F1"));
+    let fitted = crate::util::write(dir.path(), "fitted.json", crate::util::stdout(&fitted));
 
-    let hand = eval_f1(&common::fixture("config.json"));
+    let hand = eval_f1(&crate::util::fixture("config.json"));
     let (generated, fitted) = (eval_f1(&generated), eval_f1(&fitted));
     assert!(
         generated >= hand - 0.03,
@@ -828,7 +827,7 @@ fn real_time_matching_answers_as_the_run_did_and_stores_nothing() {
         }
     }
 
-    // Nothing was stored, and the limits are SPEC's.
+    // Nothing was stored, and the limits are the contract's.
     assert_eq!(
         server.get("/v1/documents").json()["pagination"]["total"],
         150

@@ -1,12 +1,10 @@
 //! `refmatch eval --report`: the HTML file as users get it from the real binary, checked
 //! against `eval --json`, `match` and the truth file.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 
-use common::{refmatch, stderr, stdout, write, Inputs};
+use crate::util::{refmatch, stderr, stdout, write, Inputs};
 use serde_json::Value;
 
 /// The shipped fixtures with the config's threshold replaced, in `dir`. The shipped

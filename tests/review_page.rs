@@ -2,9 +2,7 @@
 //! under a strict Content-Security-Policy, and the confidence histogram behind its threshold
 //! slider agrees with the run's results.
 
-mod common;
-
-use common::server::{request, TestServer};
+use crate::util::server::{request, TestServer};
 use serde_json::{json, Value};
 
 /// The fixture invoices imported and run once; returns the completed run.

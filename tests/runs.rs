@@ -1,12 +1,10 @@
 //! The run lifecycle over the real server: background execution while the API keeps
 //! answering, cancel, frozen configs, and recovery when the process running a run dies.
 
-mod common;
-
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::server::{cli, request, TestServer};
+use crate::util::server::{cli, request, TestServer};
 use serde_json::{json, Value};
 
 /// A generated set big enough that a run lasts seconds in a debug build: imported through
@@ -15,7 +13,7 @@ use serde_json::{json, Value};
 /// document's own best row (one-to-one runs are tested with the fixtures below).
 fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
     let dir = server.dir.path().join("set");
-    let out = common::refmatch(&[
+    let out = crate::util::refmatch(&[
         "synth",
         "--profile",
         "clean",
@@ -28,7 +26,7 @@ fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
     let reference = cli(
         &server.db,
         &[
@@ -55,7 +53,7 @@ fn large_config(server: &TestServer, rows: u32, documents: u32) -> String {
 }
 
 fn fixture_config(server: &TestServer) -> (String, String) {
-    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let csv = std::fs::read(crate::util::fixture("reference.csv")).unwrap();
     let reference = server.send(
         "POST",
         "/v1/reference-data?name=invoices",
@@ -65,7 +63,7 @@ fn fixture_config(server: &TestServer) -> (String, String) {
     assert_eq!(reference.status, 201, "{}", reference.text());
     let reference_id = reference.json()["id"].as_str().unwrap().to_string();
     // Prefixed so the ids never collide with those of the generated set.
-    let documents: String = std::fs::read_to_string(common::fixture("documents.csv"))
+    let documents: String = std::fs::read_to_string(crate::util::fixture("documents.csv"))
         .unwrap()
         .lines()
         .map(|line| match line.strip_prefix("D-") {
@@ -77,9 +75,10 @@ fn fixture_config(server: &TestServer) -> (String, String) {
     let batch = server.send("POST", "/v1/documents", Some("text/csv"), documents);
     assert_eq!(batch.status, 201, "{}", batch.text());
     let batch_id = batch.json()["batch_id"].as_str().unwrap().to_string();
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(common::fixture("config.json")).unwrap())
-            .unwrap();
+    let mut config: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::util::fixture("config.json")).unwrap(),
+    )
+    .unwrap();
     config["reference_data_id"] = json!(reference_id);
     config["target_type"] = json!("batch");
     config["target_value"] = json!({ "batch_id": batch_id });
@@ -249,7 +248,7 @@ fn a_run_keeps_the_config_and_reference_version_it_was_triggered_with() {
         replacement.to_string().as_bytes(),
     );
     assert_eq!(put.status, 200, "{}", put.text());
-    let csv = std::fs::read(common::fixture("reference.csv")).unwrap();
+    let csv = std::fs::read(crate::util::fixture("reference.csv")).unwrap();
     let head: Vec<u8> = csv
         .split(|b| *b == b'\n')
         .take(3)
@@ -327,7 +326,7 @@ fn a_killed_server_s_run_is_failed_by_the_next_one_which_takes_up_the_queue() {
         stored["pagination"]["total"], failed["rows_processed"],
         "the results stored are exactly those the run counted"
     );
-    assert_eq!(common::server::integrity_check(&server.db), "ok");
+    assert_eq!(crate::util::server::integrity_check(&server.db), "ok");
     kill(&mut next.0);
 }
 

@@ -2,11 +2,9 @@
 //! wrote: against real-time matching of the same documents, which never touches storage,
 //! and across the migration of a database whose results are JSON text.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::server::{read_addr, request, TestServer};
+use crate::util::server::{read_addr, request, TestServer};
 use r2d2_sqlite::rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -187,9 +185,9 @@ fn a_database_of_text_results_migrates_and_answers_the_same_json() {
         tx.commit().expect("commit");
     }
 
-    let mut child = common::server::spawn_server(&server.db, server.dir.path(), &[]);
+    let mut child = crate::util::server::spawn_server(&server.db, server.dir.path(), &[]);
     let addr = read_addr(&mut child);
-    let _guard = common::server::ChildGuard(child);
+    let _guard = crate::util::server::ChildGuard(child);
     let after = results(&addr, &server.key, &run_id);
     assert_eq!(after.len(), before.len());
     for (id, (external_id, texts)) in &before {

@@ -3,13 +3,11 @@
 //! arguments are refused with exit code 2 and one line. The realistic profile (the
 //! default) is measured from the written files against the rate table in docs/synth.md.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Output;
 
-use common::{fixture, refmatch, stderr, stdout};
+use crate::util::{fixture, refmatch, stderr, stdout};
 
 const FILES: [&str; 4] = ["reference.csv", "documents.csv", "truth.csv", "config.json"];
 
@@ -382,7 +380,7 @@ fn eval_with_the_written_config_reaches_f1_090() {
     let dir = tempfile::tempdir().unwrap();
     // The floor holds for the sets the matcher was tuned on, not for the realistic ones.
     synth_ok(dir.path(), 5_000, 500, None, &["--profile", "clean"]);
-    let out = common::Inputs::in_dir(dir.path()).eval(&[]);
+    let out = crate::util::Inputs::in_dir(dir.path()).eval(&[]);
     assert!(out.status.success(), "eval failed: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let f1 = report["f1"].as_f64().expect("f1 in the report");

@@ -11,6 +11,7 @@ use crate::ingest::{self, body, Encoding};
 use crate::runner::Outcome;
 use crate::service;
 use crate::store::keys::Scopes;
+use crate::store::runs::RunStatus;
 use crate::store::Store;
 
 const REFERENCE: &[u8] = include_bytes!("../../fixtures/invoices/reference.csv");
@@ -50,8 +51,8 @@ pub fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         path.display(),
         key,
         run_id,
-        run["rows_processed"],
-        run["rows_matched"],
+        super::json_text(&run.rows_processed),
+        super::json_text(&run.rows_matched),
         key,
     ))?;
     service.serve_until_signal()?;
@@ -86,11 +87,16 @@ pub(crate) fn start(store: Store, workspace: &str, args: &ServerArgs) -> Result<
     let documents =
         body::documents_from_csv("documents.csv", DOCUMENTS, Encoding::Utf8, None, None)?;
     service::import_documents(&store, ws, "csv", &documents)?;
-    let config = config_for(reference["id"].as_str().unwrap_or(""))?;
+    let config = config_for(&reference.id)?;
     let config = service::create_config(&store, ws, config.as_bytes())?;
-    let config_id = config["id"].as_str().unwrap_or("");
-    let run = service::trigger_run(&store, ws, config_id, None, "cli")?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let config_id = config.id.as_str();
+    let run = service::trigger_run(
+        &store,
+        ws,
+        config_id,
+        &service::TriggerRun::by(service::Trigger::Cli),
+    )?;
+    let run_id = run.id;
 
     let service = Service::start(store.clone(), args)?;
     // The runner may take the queued run itself; either way wait until it is completed.
@@ -125,10 +131,10 @@ fn wait(
     run_id: &str,
 ) -> Result<Outcome> {
     loop {
-        match store.run_status(ws, run_id)?.as_str() {
-            "completed" => return Ok(Outcome::Completed),
-            "failed" => return Ok(Outcome::Failed(String::new())),
-            "cancelled" => return Ok(Outcome::Cancelled),
+        match store.run_status(ws, run_id)? {
+            RunStatus::Completed => return Ok(Outcome::Completed),
+            RunStatus::Failed => return Ok(Outcome::Failed(String::new())),
+            RunStatus::Cancelled => return Ok(Outcome::Cancelled),
             _ => std::thread::sleep(std::time::Duration::from_millis(50)),
         }
     }

@@ -69,7 +69,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         let reference_ids: HashSet<&str> = reference.ids.iter().collect();
         let mut labels =
             ingest::truth_from_csv(truth_csv, &document_ids, &|id| reference_ids.contains(id))?;
-        // SPEC's truth rule: a document absent from the file has no true row.
+        // the truth-file rule (docs/CONTRACT.md, Command line): a document absent from the file has no true row.
         for id in &sample.ids {
             labels.entry(id.clone()).or_insert(None);
         }

@@ -56,11 +56,9 @@ pub fn reference(cli: &Cli, command: &ReferenceCommand) -> Result<()> {
     )?;
     eprintln!(
         "imported {} rows as version {} of \"{}\"",
-        created["row_count"],
-        created["version"],
-        created["name"].as_str().unwrap_or("")
+        created.row_count, created.version, created.name
     );
-    super::print_stdout(&format!("{}\n", created["id"].as_str().unwrap_or("")))
+    super::print_stdout(&format!("{}\n", created.id))
 }
 
 pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
@@ -89,15 +87,15 @@ pub fn documents(cli: &Cli, command: &DocumentsCommand) -> Result<()> {
     let store = Store::open(&cli.db_path(), 2)?;
     let ws = store.workspace(&cli.workspace, true)?;
     let created = service::import_documents(&store, ws, source_type, &documents)?;
-    eprintln!("imported {} documents", created["document_count"]);
-    super::print_stdout(&format!("{}\n", created["batch_id"].as_str().unwrap_or("")))
+    eprintln!("imported {} documents", created.document_count);
+    super::print_stdout(&format!("{}\n", created.batch_id))
 }
 
 /// Names the file instead of `body` in a validation error.
 fn rename(error: Error, origin: &str) -> Error {
     match error {
         Error::Validation { details, .. } => Error::Validation {
-            source: origin.to_string(),
+            origin: origin.to_string(),
             details,
         },
         other => other,
@@ -111,5 +109,5 @@ pub fn config(cli: &Cli, command: &ConfigCommand) -> Result<()> {
     let ws = store.workspace(&cli.workspace, true)?;
     let origin = file.display().to_string();
     let created = service::create_config(&store, ws, &bytes).map_err(|e| rename(e, &origin))?;
-    super::print_stdout(&format!("{}\n", created["id"].as_str().unwrap_or("")))
+    super::print_stdout(&format!("{}\n", created.id))
 }

@@ -32,18 +32,11 @@ pub fn run(cli: &Cli, command: &KeysCommand) -> Result<()> {
             for key in store.list_keys(ws, None, 1_000_000)?.items {
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}{}\n",
-                    key["id"].as_str().unwrap_or(""),
-                    key["name"].as_str().unwrap_or(""),
-                    key["scopes"]
-                        .as_array()
-                        .map(|s| s
-                            .iter()
-                            .filter_map(|v| v.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default(),
-                    key["created_at"].as_str().unwrap_or(""),
-                    if key["revoked_at"].is_null() {
+                    key.id,
+                    key.name,
+                    key.scopes.join(","),
+                    key.created_at,
+                    if key.revoked_at.is_none() {
                         ""
                     } else {
                         "\trevoked"

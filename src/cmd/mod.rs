@@ -2,8 +2,6 @@
 //! printing them and choosing the exit code to `main`.
 
 mod bench;
-mod bench_data;
-mod bench_quality;
 mod demo;
 mod eval;
 pub(crate) mod generate;
@@ -259,4 +257,10 @@ pub(crate) fn progress_bar(len: usize, what: &'static str) -> indicatif::Progres
     }
     bar.set_message(what);
     bar
+}
+
+/// A value as JSON text (`null`, `150`, `0.93`, `1.0`): how the commands print counters
+/// and confidences, the same text the API shows.
+pub(crate) fn json_text(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }

@@ -7,14 +7,20 @@ use crate::cli::{Cli, RunArgs};
 use crate::error::{Error, Result};
 use crate::runner::{Outcome, Runner, RunnerOptions};
 use crate::service;
+use crate::store::runs::RunStatus;
 use crate::store::Store;
 
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
     let store = Store::open(&cli.db_path(), 4)?;
     let ws = store.workspace(&cli.workspace, false)?;
     let started = Instant::now();
-    let run = service::trigger_run(&store, ws, &args.config_id, None, "cli")?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let run = service::trigger_run(
+        &store,
+        ws,
+        &args.config_id,
+        &service::TriggerRun::by(service::Trigger::Cli),
+    )?;
+    let run_id = run.id;
     let pool = std::sync::Arc::new(crate::matcher::thread_pool(args.threads)?);
     let runner = Runner::new(store.clone(), pool, RunnerOptions::default());
     runner.start_heartbeat()?;
@@ -31,15 +37,15 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
     let run = store.get_run(ws, &run_id)?;
     super::print_stdout(&format!(
         "{run_id}\n{}: {} documents, {} matched, average confidence {}, {:.2} s\n",
-        run["status"].as_str().unwrap_or(""),
-        run["rows_processed"],
-        run["rows_matched"],
-        run["avg_confidence"],
+        run.status,
+        super::json_text(&run.rows_processed),
+        super::json_text(&run.rows_matched),
+        super::json_text(&run.avg_confidence),
         started.elapsed().as_secs_f64()
     ))?;
     match outcome {
         Outcome::Completed => Ok(()),
-        Outcome::Cancelled => Err(Error::Internal(format!("run {run_id} was cancelled"))),
+        Outcome::Cancelled => Err(Error::Cancelled(format!("run {run_id} was cancelled"))),
         Outcome::Failed(message) => Err(Error::Internal(format!("run {run_id} failed: {message}"))),
     }
 }
@@ -47,13 +53,13 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<()> {
 /// Another process took the run; follow it until it ends.
 fn wait_elsewhere(store: &Store, ws: crate::store::WorkspaceId, run_id: &str) -> Result<Outcome> {
     loop {
-        match store.run_status(ws, run_id)?.as_str() {
-            "completed" => return Ok(Outcome::Completed),
-            "cancelled" => return Ok(Outcome::Cancelled),
-            "failed" => {
+        match store.run_status(ws, run_id)? {
+            RunStatus::Completed => return Ok(Outcome::Completed),
+            RunStatus::Cancelled => return Ok(Outcome::Cancelled),
+            RunStatus::Failed => {
                 let run = store.get_run(ws, run_id)?;
                 return Ok(Outcome::Failed(
-                    run["error"].as_str().unwrap_or("unknown").to_string(),
+                    run.error.unwrap_or_else(|| "unknown".into()),
                 ));
             }
             _ => std::thread::sleep(Duration::from_millis(200)),

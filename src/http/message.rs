@@ -7,7 +7,7 @@ pub use crate::error::loggable;
 use crate::error::{Error, Result};
 use crate::store::now_iso;
 
-/// Largest `limit` a list accepts (SPEC).
+/// Largest `limit` a list accepts (docs/CONTRACT.md).
 pub const MAX_LIMIT: usize = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,7 +261,7 @@ impl Response {
         self
     }
 
-    /// SPEC's error envelope for `error`.
+    /// the error envelope of docs/CONTRACT.md for `error`.
     pub fn error(error: &Error, request: &Request) -> Response {
         let http = error.http();
         let details: Vec<Value> = error
@@ -282,7 +282,7 @@ impl Response {
         });
         let mut response = Response::json(http.status, &body);
         if let Error::MethodNotAllowed { allowed } = error {
-            response = response.with_header("Allow", *allowed);
+            response = response.with_header("Allow", allowed.as_str());
         }
         if http.status == 401 {
             response = response.with_header("WWW-Authenticate", "Bearer");
@@ -294,8 +294,34 @@ impl Response {
     }
 }
 
+/// The links a client follows from a resource, in the order given: `{"self": ..., ...}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Links(pub Vec<(&'static str, String)>);
+
+impl serde::Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, url) in &self.0 {
+            map.serialize_entry(name, url)?;
+        }
+        map.end()
+    }
+}
+
+/// A resource as the API answers it: the stored item's fields, then its `links`.
+#[derive(Debug, serde::Serialize)]
+pub struct Linked<T: serde::Serialize> {
+    #[serde(flatten)]
+    pub item: T,
+    pub links: Links,
+}
+
 /// `{"data": [...], "pagination": {total, limit, has_more, next_cursor}}`.
-pub fn cursor_list(page: crate::store::CursorPage<Value>, limit: usize) -> Response {
+pub fn cursor_list(
+    page: crate::store::CursorPage<impl serde::Serialize>,
+    limit: usize,
+) -> Response {
     Response::ok(&json!({
         "data": page.items,
         "pagination": {
@@ -379,9 +405,33 @@ mod tests {
     }
 
     #[test]
+    fn a_linked_resource_keeps_its_fields_then_its_links_in_order() {
+        #[derive(serde::Serialize)]
+        struct Item {
+            id: &'static str,
+            name: Option<&'static str>,
+        }
+        let linked = Linked {
+            item: Item {
+                id: "a",
+                name: None,
+            },
+            links: Links(vec![
+                ("self", "/v1/x/a".into()),
+                ("rows", "/v1/x/a/rows".into()),
+            ]),
+        };
+        assert_eq!(
+            serde_json::to_string(&linked).unwrap(),
+            r#"{"id":"a","name":null,"links":{"self":"/v1/x/a","rows":"/v1/x/a/rows"}}"#
+        );
+    }
+
+    #[test]
     fn internal_errors_do_not_leak() {
         let req = Request::new(Method::Get, "/v1/x");
-        let res = Response::error(&Error::Database("no such table: secret_sql".into()), &req);
+        let cause = r2d2_sqlite::rusqlite::Error::InvalidColumnName("secret_sql".into());
+        let res = Response::error(&Error::Database(cause), &req);
         let text = String::from_utf8(res.body).unwrap();
         assert!(!text.contains("secret_sql"));
         assert_eq!(res.status, 500);

@@ -81,10 +81,13 @@ mod tests {
         let doc = document();
         let routed: BTreeSet<(String, String)> = ROUTES
             .iter()
-            .flat_map(|(path, methods)| {
-                methods
-                    .iter()
-                    .map(move |method| (path.to_string(), method.to_string()))
+            .flat_map(|route| {
+                route.paths.iter().flat_map(move |path| {
+                    route
+                        .methods
+                        .iter()
+                        .map(move |(method, _)| (path.to_string(), method.as_str().to_lowercase()))
+                })
             })
             .collect();
         let described: BTreeSet<(String, String)> = operations(&doc)

@@ -1,22 +1,20 @@
-//! The router and the handlers of the v1 API. A handler reads the plain `Request`, calls a
-//! use-case of `service` or a query of `store`, and returns a plain `Response`; errors become
-//! SPEC's envelope in one place (`handle`).
+//! The route table and the front door of the v1 API. `ROUTES` is the one list of routes:
+//! matching a path, the `Allow` header of a 405, the label a request counts under in
+//! `/metrics` and the OpenAPI completeness test all read it. `handle` authenticates, applies
+//! the rate limit, finds the route's handler for the method and turns an error into the
+//! envelope of `docs/API.md` in one place. The handlers themselves, one module per
+//! resource, live in `handlers`.
 
+use super::handlers::{self, configs, documents, keys, reference, results, runs, strategies};
+use super::limits::{Metrics, RateLimiter, RateState};
+use super::message::{loggable, percent_decode, Method, Request, Response};
+use crate::error::{Error, Result};
+use crate::runner::Runner;
+use crate::store::keys::ApiKey;
+use crate::store::Store;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
-use super::limits::{Metrics, RateLimiter, RateState, Scope};
-use super::message::{
-    cursor_list, loggable, page_list, percent_decode, Method, Request, Response, MAX_LIMIT,
-};
-use crate::error::{Error, Result};
-use crate::ingest::{self, body, multipart, Encoding};
-use crate::runner::Runner;
-use crate::service;
-use crate::store::keys::ApiKey;
-use crate::store::results::{ResultFilter, ReviewStatus};
-use crate::store::Store;
+pub use super::handlers::Call;
 
 /// What every handler can reach.
 pub struct Context {
@@ -37,209 +35,267 @@ pub struct Handled {
     pub route: &'static str,
 }
 
-/// The routes, by path shape: `:` segments match any one segment.
+/// A handler: a plain function from a request (with its key and path ids) to a response.
+pub type Handler = fn(&Call) -> Result<Response>;
+
+/// Who may call a route without an API key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Route {
-    Health,
-    References,
-    Reference,
-    ReferenceRows,
-    Documents,
-    Document,
-    Configs,
-    Config,
-    ConfigRun,
-    ConfigMatch,
-    Runs,
-    Run,
-    RunProgress,
-    RunCancel,
-    RunResults,
-    RunHistogram,
-    ResultReview,
-    BulkReview,
-    ResultsExport,
-    ReferenceExport,
-    Keys,
+pub enum Access {
+    /// Every method needs a key with the method's scope.
     Key,
-    Metrics,
-    OpenApi,
-    StrategyGenerate,
-    Strategy,
-    SmartRun,
-    AiResolve,
+    /// No key, whatever the method (`/healthz`).
+    Open,
+    /// `GET` needs no key (`/v1/openapi.json`).
+    OpenGet,
+    /// `GET` needs no key when the server was started with `--metrics-open`.
+    OpenGetWhenMetricsOpen,
+}
+
+/// One route of the API.
+pub struct Route {
+    /// The route's name in metrics.
+    pub label: &'static str,
+    /// Path templates in the OpenAPI document's spelling, aliases after the first; a
+    /// `{name}` segment matches any one segment.
+    pub paths: &'static [&'static str],
+    /// The methods it answers, each with its handler.
+    pub methods: &'static [(Method, Handler)],
+    pub access: Access,
 }
 
 impl Route {
-    fn allowed(self) -> &'static [Method] {
-        use Method::*;
-        match self {
-            Route::Health | Route::Metrics | Route::OpenApi => &[Get],
-            Route::References | Route::Documents | Route::Configs => &[Get, Post],
-            Route::Reference | Route::Config => &[Get, Put, Delete],
-            Route::Document => &[Get, Delete],
-            Route::Key => &[Delete],
-            Route::StrategyGenerate => &[Post],
-            Route::Strategy => &[Get, Patch],
-            Route::ConfigRun
-            | Route::ConfigMatch
-            | Route::SmartRun
-            | Route::AiResolve
-            | Route::RunCancel
-            | Route::ResultReview
-            | Route::BulkReview => &[Post],
-            Route::ReferenceRows
-            | Route::ReferenceExport
-            | Route::Runs
-            | Route::Run
-            | Route::RunProgress
-            | Route::RunResults
-            | Route::RunHistogram
-            | Route::ResultsExport
-            | Route::Keys => &[Get],
-        }
+    fn handler(&self, method: Method) -> Option<Handler> {
+        self.methods
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, handler)| *handler)
     }
 
-    /// The route's name in metrics.
-    pub fn label(self) -> &'static str {
-        match self {
-            Route::Health => "healthz",
-            Route::Metrics => "metrics",
-            Route::OpenApi => "openapi",
-            Route::StrategyGenerate => "strategy_generate",
-            Route::SmartRun => "config_smart_run",
-            Route::AiResolve => "run_ai_resolve",
-            Route::Strategy => "strategy",
-            Route::References => "reference_data",
-            Route::Reference => "reference_data_item",
-            Route::ReferenceRows => "reference_data_rows",
-            Route::ReferenceExport => "reference_data_export",
-            Route::Documents => "documents",
-            Route::Document => "document",
-            Route::Configs => "configs",
-            Route::Config => "config",
-            Route::ConfigRun => "config_run",
-            Route::ConfigMatch => "config_match",
-            Route::Runs => "runs",
-            Route::Run => "run_detail",
-            Route::RunProgress => "run_progress",
-            Route::RunCancel => "run_cancel",
-            Route::RunResults => "run_results",
-            Route::RunHistogram => "run_histogram",
-            Route::ResultsExport => "run_results_export",
-            Route::ResultReview => "result_review",
-            Route::BulkReview => "results_bulk_review",
-            Route::Keys => "keys",
-            Route::Key => "key",
-        }
-    }
-
-    fn allowed_text(self) -> &'static str {
-        match self.allowed() {
-            [Method::Get] => "GET",
-            [Method::Post] => "POST",
-            [Method::Delete] => "DELETE",
-            [Method::Get, Method::Patch] => "GET, PATCH",
-            [Method::Get, Method::Post] => "GET, POST",
-            [Method::Get, Method::Put, Method::Delete] => "GET, PUT, DELETE",
-            _ => "GET, DELETE",
-        }
+    /// The `Allow` header: the route's methods, in the table's order.
+    pub fn allowed(&self) -> String {
+        let names: Vec<&str> = self.methods.iter().map(|(m, _)| m.as_str()).collect();
+        names.join(", ")
     }
 }
 
-/// Every route as `(path template, methods)`, in the OpenAPI document's spelling. The
-/// OpenAPI test checks that the document describes each of them.
-pub const ROUTES: &[(&str, &[&str])] = &[
-    ("/healthz", &["get"]),
-    ("/metrics", &["get"]),
-    ("/v1/reference-data", &["get", "post"]),
-    ("/v1/matching/reference-data", &["get", "post"]),
-    ("/v1/reference-data/{id}", &["get", "put", "delete"]),
-    ("/v1/reference-data/{id}/rows", &["get"]),
-    ("/v1/reference-data/{id}/export", &["get"]),
-    (
-        "/v1/matching/reference-data/{id}",
-        &["get", "put", "delete"],
-    ),
-    ("/v1/matching/reference-data/{id}/rows", &["get"]),
-    ("/v1/matching/reference-data/{id}/export", &["get"]),
-    ("/v1/documents", &["get", "post"]),
-    ("/v1/documents/{id}", &["get", "delete"]),
-    ("/v1/matching/configs", &["get", "post"]),
-    ("/v1/matching/configs/{id}", &["get", "put", "delete"]),
-    ("/v1/matching/configs/{id}/run", &["post"]),
-    ("/v1/matching/configs/{id}/smart-run", &["post"]),
-    ("/v1/matching/configs/{id}/match", &["post"]),
-    ("/v1/matching/runs/{id}/ai-resolve", &["post"]),
-    ("/v1/matching/runs", &["get"]),
-    ("/v1/matching/runs/{id}", &["get"]),
-    ("/v1/matching/runs/{id}/progress", &["get"]),
-    ("/v1/matching/runs/{id}/cancel", &["post"]),
-    ("/v1/matching/runs/{id}/results", &["get"]),
-    ("/v1/matching/runs/{id}/histogram", &["get"]),
-    ("/v1/matching/runs/{id}/results/export", &["get"]),
-    ("/v1/matching/runs/{id}/results/review", &["post"]),
-    (
-        "/v1/matching/runs/{runId}/results/{resultId}/review",
-        &["post"],
-    ),
-    ("/v1/matching/strategies/generate", &["post"]),
-    ("/v1/matching/strategies/{id}", &["get", "patch"]),
-    ("/v1/keys", &["get"]),
-    ("/v1/keys/{id}", &["delete"]),
-    ("/v1/openapi.json", &["get"]),
+use Method::{Delete, Get, Patch, Post, Put};
+
+/// Every route. A path is matched against the templates in this order, so a literal
+/// segment (`strategies/generate`) comes before the template that would also take it
+/// (`strategies/{id}`).
+pub const ROUTES: &[Route] = &[
+    Route {
+        label: "healthz",
+        paths: &["/healthz"],
+        methods: &[(Get, handlers::health)],
+        access: Access::Open,
+    },
+    Route {
+        label: "metrics",
+        paths: &["/metrics"],
+        methods: &[(Get, handlers::metrics)],
+        access: Access::OpenGetWhenMetricsOpen,
+    },
+    Route {
+        label: "openapi",
+        paths: &["/v1/openapi.json"],
+        methods: &[(Get, handlers::openapi)],
+        access: Access::OpenGet,
+    },
+    Route {
+        label: "reference_data",
+        paths: &["/v1/reference-data", "/v1/matching/reference-data"],
+        methods: &[(Get, reference::list), (Post, reference::create)],
+        access: Access::Key,
+    },
+    Route {
+        label: "reference_data_item",
+        paths: &[
+            "/v1/reference-data/{id}",
+            "/v1/matching/reference-data/{id}",
+        ],
+        methods: &[
+            (Get, reference::get),
+            (Put, reference::replace),
+            (Delete, reference::delete),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "reference_data_rows",
+        paths: &[
+            "/v1/reference-data/{id}/rows",
+            "/v1/matching/reference-data/{id}/rows",
+        ],
+        methods: &[(Get, reference::rows)],
+        access: Access::Key,
+    },
+    Route {
+        label: "reference_data_export",
+        paths: &[
+            "/v1/reference-data/{id}/export",
+            "/v1/matching/reference-data/{id}/export",
+        ],
+        methods: &[(Get, reference::export)],
+        access: Access::Key,
+    },
+    Route {
+        label: "documents",
+        paths: &["/v1/documents"],
+        methods: &[(Get, documents::list), (Post, documents::create)],
+        access: Access::Key,
+    },
+    Route {
+        label: "document",
+        paths: &["/v1/documents/{id}"],
+        methods: &[(Get, documents::get), (Delete, documents::delete)],
+        access: Access::Key,
+    },
+    Route {
+        label: "configs",
+        paths: &["/v1/matching/configs"],
+        methods: &[(Get, configs::list), (Post, configs::create)],
+        access: Access::Key,
+    },
+    Route {
+        label: "config",
+        paths: &["/v1/matching/configs/{id}"],
+        methods: &[
+            (Get, configs::get),
+            (Put, configs::replace),
+            (Delete, configs::delete),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "config_run",
+        paths: &["/v1/matching/configs/{id}/run"],
+        methods: &[(Post, configs::run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "config_smart_run",
+        paths: &["/v1/matching/configs/{id}/smart-run"],
+        methods: &[(Post, configs::smart_run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "config_match",
+        paths: &["/v1/matching/configs/{id}/match"],
+        methods: &[(Post, configs::match_inline)],
+        access: Access::Key,
+    },
+    Route {
+        label: "runs",
+        paths: &["/v1/matching/runs"],
+        methods: &[(Get, runs::list)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_detail",
+        paths: &["/v1/matching/runs/{id}"],
+        methods: &[(Get, runs::get)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_progress",
+        paths: &["/v1/matching/runs/{id}/progress"],
+        methods: &[(Get, runs::progress)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_cancel",
+        paths: &["/v1/matching/runs/{id}/cancel"],
+        methods: &[(Post, runs::cancel)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_histogram",
+        paths: &["/v1/matching/runs/{id}/histogram"],
+        methods: &[(Get, runs::histogram)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_ai_resolve",
+        paths: &["/v1/matching/runs/{id}/ai-resolve"],
+        methods: &[(Post, runs::ai_resolve)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_results",
+        paths: &["/v1/matching/runs/{id}/results"],
+        methods: &[(Get, results::list)],
+        access: Access::Key,
+    },
+    Route {
+        label: "run_results_export",
+        paths: &["/v1/matching/runs/{id}/results/export"],
+        methods: &[(Get, results::export)],
+        access: Access::Key,
+    },
+    Route {
+        label: "results_bulk_review",
+        paths: &["/v1/matching/runs/{id}/results/review"],
+        methods: &[(Post, results::review_many)],
+        access: Access::Key,
+    },
+    Route {
+        label: "result_review",
+        paths: &["/v1/matching/runs/{runId}/results/{resultId}/review"],
+        methods: &[(Post, results::review)],
+        access: Access::Key,
+    },
+    Route {
+        label: "strategy_generate",
+        paths: &["/v1/matching/strategies/generate"],
+        methods: &[(Post, strategies::generate)],
+        access: Access::Key,
+    },
+    Route {
+        label: "strategy",
+        paths: &["/v1/matching/strategies/{id}"],
+        methods: &[(Get, strategies::get), (Patch, strategies::patch)],
+        access: Access::Key,
+    },
+    Route {
+        label: "keys",
+        paths: &["/v1/keys"],
+        methods: &[(Get, keys::list)],
+        access: Access::Key,
+    },
+    Route {
+        label: "key",
+        paths: &["/v1/keys/{id}"],
+        methods: &[(Delete, keys::revoke)],
+        access: Access::Key,
+    },
 ];
 
 /// Finds the route of a path and the ids in it (percent-decoded).
-pub(crate) fn resolve(path: &str) -> Option<(Route, Vec<String>)> {
+pub(crate) fn resolve(path: &str) -> Option<(&'static Route, Vec<String>)> {
     let segments: Vec<String> = path
         .trim_end_matches('/')
         .split('/')
         .skip(1)
         .map(|s| percent_decode(s, false))
         .collect();
-    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let (route, ids): (Route, Vec<&str>) = match s.as_slice() {
-        ["healthz"] => (Route::Health, vec![]),
-        ["v1", "reference-data"] | ["v1", "matching", "reference-data"] => {
-            (Route::References, vec![])
-        }
-        ["v1", "reference-data", id] | ["v1", "matching", "reference-data", id] => {
-            (Route::Reference, vec![id])
-        }
-        ["v1", "reference-data", id, "rows"] | ["v1", "matching", "reference-data", id, "rows"] => {
-            (Route::ReferenceRows, vec![id])
-        }
-        ["v1", "reference-data", id, "export"]
-        | ["v1", "matching", "reference-data", id, "export"] => (Route::ReferenceExport, vec![id]),
-        ["v1", "documents"] => (Route::Documents, vec![]),
-        ["v1", "documents", id] => (Route::Document, vec![id]),
-        ["v1", "matching", "configs"] => (Route::Configs, vec![]),
-        ["v1", "matching", "configs", id] => (Route::Config, vec![id]),
-        ["v1", "matching", "configs", id, "run"] => (Route::ConfigRun, vec![id]),
-        ["v1", "matching", "configs", id, "smart-run"] => (Route::SmartRun, vec![id]),
-        ["v1", "matching", "configs", id, "match"] => (Route::ConfigMatch, vec![id]),
-        ["v1", "matching", "runs", id, "ai-resolve"] => (Route::AiResolve, vec![id]),
-        ["v1", "matching", "strategies", "generate"] => (Route::StrategyGenerate, vec![]),
-        ["v1", "matching", "strategies", id] => (Route::Strategy, vec![id]),
-        ["v1", "matching", "runs"] => (Route::Runs, vec![]),
-        ["v1", "matching", "runs", id] => (Route::Run, vec![id]),
-        ["v1", "matching", "runs", id, "progress"] => (Route::RunProgress, vec![id]),
-        ["v1", "matching", "runs", id, "cancel"] => (Route::RunCancel, vec![id]),
-        ["v1", "matching", "runs", id, "results"] => (Route::RunResults, vec![id]),
-        ["v1", "matching", "runs", id, "histogram"] => (Route::RunHistogram, vec![id]),
-        ["v1", "matching", "runs", run, "results", "review"] => (Route::BulkReview, vec![run]),
-        ["v1", "matching", "runs", run, "results", "export"] => (Route::ResultsExport, vec![run]),
-        ["v1", "matching", "runs", run, "results", result, "review"] => {
-            (Route::ResultReview, vec![run, result])
-        }
-        ["v1", "keys"] => (Route::Keys, vec![]),
-        ["v1", "keys", id] => (Route::Key, vec![id]),
-        ["metrics"] => (Route::Metrics, vec![]),
-        ["v1", "openapi.json"] => (Route::OpenApi, vec![]),
-        _ => return None,
-    };
-    Some((route, ids.into_iter().map(String::from).collect()))
+    ROUTES.iter().find_map(|route| {
+        route.paths.iter().find_map(|template| {
+            let parts: Vec<&str> = template.split('/').skip(1).collect();
+            if parts.len() != segments.len() {
+                return None;
+            }
+            let mut ids = Vec::new();
+            for (part, segment) in parts.iter().zip(&segments) {
+                if part.starts_with('{') {
+                    ids.push(segment.clone());
+                } else if part != segment {
+                    return None;
+                }
+            }
+            Some((route, ids))
+        })
+    })
 }
 
 /// Answers one request. Never panics outward: `server` also catches panics around it.
@@ -255,13 +311,13 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
     let mut key = None;
     let mut rate = None;
     let resolved = resolve(&request.path);
-    let route = resolved.as_ref().map_or("unknown", |(r, _)| r.label());
+    let route = resolved.as_ref().map_or("unknown", |(r, _)| r.label);
     let mut response = match dispatch(ctx, request, resolved, &mut key, &mut rate) {
         Ok(response) => response,
         Err(error) => {
             if error.http().status >= 500 {
-                eprintln!(
-                    "refmatch: {} {} {}: {}",
+                log::info!(
+                    "{} {} {}: {}",
                     request.request_id,
                     request.method.as_str(),
                     loggable(&request.path),
@@ -292,12 +348,16 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
 /// exist and have the method's scope. Nothing else is checked (the handler does it), and
 /// no rate-limit token is taken.
 pub fn admit(ctx: &Context, request: &Request) -> Result<()> {
-    let method = if request.method == Method::Head {
+    authenticate(ctx, request, effective(request.method)).map(|_| ())
+}
+
+/// `HEAD` is answered as `GET`.
+fn effective(method: Method) -> Method {
+    if method == Method::Head {
         Method::Get
     } else {
-        request.method
-    };
-    authenticate(ctx, request, method).map(|_| ())
+        method
+    }
 }
 
 fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiKey> {
@@ -332,33 +392,31 @@ fn authenticate(ctx: &Context, request: &Request, method: Method) -> Result<ApiK
 fn dispatch(
     ctx: &Context,
     req: &Request,
-    resolved: Option<(Route, Vec<String>)>,
+    resolved: Option<(&'static Route, Vec<String>)>,
     key_out: &mut Option<ApiKey>,
     rate: &mut Option<RateState>,
 ) -> Result<Response> {
-    let method = if req.method == Method::Head {
-        Method::Get
-    } else {
-        req.method
-    };
-    match resolved {
-        Some((Route::Health, _)) if method == Method::Get => {
-            return Ok(Response::ok(&json!({"status": "ok"})));
+    let method = effective(req.method);
+    if let Some((route, ids)) = &resolved {
+        let open = match route.access {
+            Access::Key => false,
+            Access::Open => true,
+            Access::OpenGet => method == Get,
+            Access::OpenGetWhenMetricsOpen => ctx.metrics_open && method == Get,
+        };
+        if open {
+            let handler = route
+                .handler(method)
+                .ok_or_else(|| Error::MethodNotAllowed {
+                    allowed: route.allowed(),
+                })?;
+            return handler(&Call {
+                ctx,
+                req,
+                key: None,
+                ids: ids.clone(),
+            });
         }
-        Some((Route::Health, _)) => {
-            return Err(Error::MethodNotAllowed { allowed: "GET" });
-        }
-        Some((Route::OpenApi, _)) if method == Method::Get => {
-            return Ok(Response::bytes(
-                200,
-                "application/json",
-                super::openapi::DOCUMENT.as_bytes().to_vec(),
-            ));
-        }
-        Some((Route::Metrics, _)) if ctx.metrics_open && method == Method::Get => {
-            return metrics(ctx, Scope::All);
-        }
-        _ => {}
     }
     let key = authenticate(ctx, req, method)?;
     *key_out = Some(key.clone());
@@ -370,487 +428,66 @@ fn dispatch(
         what: "route",
         id: req.path.clone(),
     })?;
-    if !route.allowed().contains(&method) {
-        return Err(Error::MethodNotAllowed {
-            allowed: route.allowed_text(),
-        });
-    }
-    let ws = key.workspace;
-    let store = &ctx.store;
-    let id = ids.first().map(String::as_str).unwrap_or("");
-    match (route, method) {
-        (Route::References, Method::Get) => {
-            let limit = req.list_limit()?;
-            Ok(cursor_list(
-                store.list_references(ws, req.param("cursor"), limit)?,
-                limit,
-            ))
-        }
-        (Route::References, _) => {
-            let created = upload_reference(ctx, req, key.workspace, None)?;
-            Ok(Response::json(201, &created))
-        }
-        (Route::Reference, Method::Get) => Ok(Response::ok(&store.get_reference(ws, id)?)),
-        (Route::Reference, Method::Put) => {
-            let updated = upload_reference(ctx, req, key.workspace, Some(id))?;
-            Ok(Response::ok(&updated))
-        }
-        (Route::Reference, _) => {
-            store.delete_reference(ws, id)?;
-            Ok(Response::ok(&json!({"id": id, "deleted": true})))
-        }
-        (Route::ReferenceRows, _) => {
-            let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
-            let limit = req.param_usize("limit", 100, 1, MAX_LIMIT)?;
-            let (rows, total) = store.reference_rows(ws, id, page, limit)?;
-            Ok(page_list(rows, total, page, limit))
-        }
-        (Route::Documents, Method::Get) => {
-            let limit = req.list_limit()?;
-            Ok(cursor_list(
-                store.list_documents(ws, req.param("batch_id"), req.param("cursor"), limit)?,
-                limit,
-            ))
-        }
-        (Route::Documents, _) => {
-            let (source_type, documents) = read_documents(req)?;
-            let created = service::import_documents(store, ws, source_type, &documents)?;
-            Ok(Response::json(201, &created))
-        }
-        (Route::Document, Method::Get) => Ok(Response::ok(&store.get_document(ws, id)?)),
-        (Route::Document, _) => {
-            store.delete_document(ws, id)?;
-            Ok(Response::ok(&json!({"id": id, "deleted": true})))
-        }
-        (Route::Configs, Method::Get) => {
-            let limit = req.list_limit()?;
-            Ok(cursor_list(
-                store.list_configs(ws, req.param("cursor"), limit)?,
-                limit,
-            ))
-        }
-        (Route::Configs, _) => {
-            require_json(req)?;
-            Ok(Response::json(
-                201,
-                &service::create_config(store, ws, &req.body)?,
-            ))
-        }
-        (Route::Config, Method::Get) => Ok(Response::ok(&store.get_config_json(ws, id)?)),
-        (Route::Config, Method::Put) => {
-            require_json(req)?;
-            Ok(Response::ok(&service::replace_config(
-                store, ws, id, &req.body,
-            )?))
-        }
-        (Route::Config, _) => {
-            store.delete_config(ws, id)?;
-            Ok(Response::ok(&json!({"id": id, "deleted": true})))
-        }
-        (Route::SmartRun, _) => {
-            if !req.body.iter().all(u8::is_ascii_whitespace) {
-                require_json(req)?;
-            }
-            let run = service::trigger_run(store, ws, id, Some(&req.body), "api")?;
-            let run_id = run["id"].as_str().unwrap_or("");
-            store.set_auto_resolve(ws, run_id)?;
-            ctx.runner.notify();
-            Ok(Response::json(202, &run))
-        }
-        (Route::AiResolve, _) => {
-            if !req.body.iter().all(u8::is_ascii_whitespace) {
-                require_json(req)?;
-            }
-            let (_, snapshot, _) = store.run_config(ws, id)?;
-            let threshold = crate::config::MatchConfig::from_json(&snapshot, "config")?.threshold;
-            let band = service::resolve_band(&req.body, threshold)?;
-            store.begin_resolve(ws, id, ctx.runner.owner())?;
-            let runner = std::sync::Arc::clone(&ctx.runner);
-            let run_id = id.to_string();
-            std::thread::Builder::new()
-                .name("refmatch-resolver".into())
-                .spawn(move || runner.resolve_begun(ws, &run_id, Some(band)))
-                .map_err(|e| Error::Internal(format!("cannot start the resolver: {e}")))?;
-            Ok(Response::json(202, &store.get_run(ws, id)?))
-        }
-        (Route::ConfigRun, _) => {
-            if !req.body.iter().all(u8::is_ascii_whitespace) {
-                require_json(req)?;
-            }
-            let run = service::trigger_run(store, ws, id, Some(&req.body), "api")?;
-            ctx.runner.notify();
-            Ok(Response::json(202, &run))
-        }
-        (Route::ConfigMatch, _) => {
-            require_json(req)?;
-            let answer = service::match_inline(store, &ctx.runner, ws, id, &req.body)?;
-            Ok(Response::ok(&answer))
-        }
-        (Route::Runs, _) => {
-            let limit = req.list_limit()?;
-            let status = req.param("status");
-            if let Some(status) = status {
-                if !crate::store::runs::STATUSES.contains(&status) {
-                    return Err(Error::invalid(
-                        "query",
-                        "status",
-                        format!(
-                            "unknown status \"{status}\" ({})",
-                            crate::store::runs::STATUSES.join(", ")
-                        ),
-                    ));
-                }
-            }
-            Ok(cursor_list(
-                store.list_runs(
-                    ws,
-                    req.param("config_id"),
-                    status,
-                    req.param("cursor"),
-                    limit,
-                )?,
-                limit,
-            ))
-        }
-        (Route::Run, _) => Ok(Response::bytes(
-            200,
-            "application/json",
-            store.run_detail(ws, id, 50)?.to_json(),
-        )),
-        (Route::RunProgress, _) => Ok(Response::ok(&store.run_progress(ws, id)?)),
-        (Route::RunCancel, _) => {
-            let before = store.cancel_run(ws, id)?;
-            if before == "running" {
-                ctx.runner.cancel_local(id);
-                wait_for_cancel(store, ws, id);
-            }
-            Ok(Response::ok(&store.get_run(ws, id)?))
-        }
-        (Route::RunResults, _) => {
-            store.run_status(ws, id)?;
-            let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
-            let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
-            let status = match req.param("status") {
-                None => None,
-                Some(s) => Some(
-                    ReviewStatus::parse(s)
-                        .ok_or_else(|| {
-                            Error::invalid(
-                                "query",
-                                "status",
-                                "must be pending, approved or rejected",
-                            )
-                        })?
-                        .as_str()
-                        .to_string(),
-                ),
-            };
-            let filter = ResultFilter {
-                status,
-                matched: req.param_bool("matched")?,
-                min_confidence: req.param_f64("min_confidence")?,
-                max_confidence: req.param_f64("max_confidence")?,
-            };
-            let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
-            Ok(page_list(rows, total, page, limit))
-        }
-        (Route::RunHistogram, _) => {
-            let histogram = store.confidence_histogram(ws, id)?;
-            let total: i64 = histogram.all.iter().sum();
-            Ok(Response::ok(&json!({
-                "run_id": id,
-                "buckets": histogram.all,
-                "total": total,
-                "approved": histogram.approved,
-                "rejected": histogram.rejected,
-            })))
-        }
-        (Route::ResultReview, _) => {
-            require_json(req)?;
-            let result = ids.get(1).map(String::as_str).unwrap_or("");
-            Ok(Response::ok(&service::review(
-                store, ws, id, result, &req.body, &key.id,
-            )?))
-        }
-        (Route::Keys, _) => {
-            let limit = req.list_limit()?;
-            Ok(cursor_list(
-                store.list_keys(ws, req.param("cursor"), limit)?,
-                limit,
-            ))
-        }
-        (Route::Key, _) => {
-            store.revoke_key(ws, id)?;
-            Ok(Response::ok(&json!({"id": id, "revoked": true})))
-        }
-        (Route::ReferenceExport, _) => {
-            let (stream, name) = store.export_reference(ws, id)?;
-            Ok(
-                Response::stream(200, "text/csv; charset=utf-8", stream).with_header(
-                    "Content-Disposition",
-                    format!("attachment; filename=\"{}.csv\"", safe_filename(&name)),
-                ),
-            )
-        }
-        (Route::ResultsExport, _) => {
-            let csv = store.export_results(ws, id)?;
-            Ok(
-                Response::bytes(200, "text/csv; charset=utf-8", csv).with_header(
-                    "Content-Disposition",
-                    format!("attachment; filename=\"results-{}.csv\"", safe_filename(id)),
-                ),
-            )
-        }
-        (Route::BulkReview, _) => {
-            require_json(req)?;
-            Ok(Response::ok(&service::review_many(
-                store, ws, id, &req.body, &key.id,
-            )?))
-        }
-        (Route::StrategyGenerate, _) => {
-            require_json(req)?;
-            let created = service::generate_strategy(store, ws, &req.body, ctx.runner.pool())?;
-            Ok(Response::json(201, &created))
-        }
-        (Route::Strategy, Method::Get) => Ok(Response::ok(&store.get_strategy(ws, id)?)),
-        (Route::Strategy, _) => {
-            match req.media_type.as_deref() {
-                Some("application/json" | "application/merge-patch+json") => {}
-                _ => return Err(Error::UnsupportedMediaType(
-                    "send a JSON merge patch as application/merge-patch+json or application/json"
-                        .into(),
-                )),
-            }
-            Ok(Response::ok(&service::patch_strategy(
-                store, ws, id, &req.body,
-            )?))
-        }
-        (Route::Metrics, _) => metrics(ctx, Scope::Workspace(ws.0)),
-        (Route::OpenApi, _) => Ok(Response::bytes(
-            200,
-            "application/json",
-            super::openapi::DOCUMENT.as_bytes().to_vec(),
-        )),
-        (Route::Health, _) => Ok(Response::ok(&json!({"status": "ok"}))),
-    }
-}
-
-/// `GET /metrics`: Prometheus text.
-/// `/metrics` for `scope`: a key sees its own workspace's requests, runs and documents.
-fn metrics(ctx: &Context, scope: Scope) -> Result<Response> {
-    let workspace = match scope {
-        Scope::All => None,
-        Scope::Workspace(ws) => Some(crate::store::WorkspaceId(ws)),
-    };
-    let runs = ctx.store.runs_by_status(workspace)?;
-    let matched = {
-        let counts = ctx
-            .runner
-            .documents_matched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match workspace {
-            None => counts.values().sum(),
-            Some(ws) => counts.get(&ws.0).copied().unwrap_or(0),
-        }
-    };
-    let text = ctx.metrics.render(scope, &runs, matched);
-    Ok(Response::bytes(
-        200,
-        "text/plain; version=0.0.4; charset=utf-8",
-        text.into_bytes(),
-    ))
-}
-
-/// A name reduced to characters safe in a Content-Disposition file name.
-fn safe_filename(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect()
-}
-
-/// Waits (up to two seconds) until the runner has stopped a run it was asked to cancel, so
-/// the answer already says `cancelled`.
-fn wait_for_cancel(store: &Store, ws: crate::store::WorkspaceId, id: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while std::time::Instant::now() < deadline {
-        match store.run_status(ws, id).as_deref() {
-            Ok("running") => std::thread::sleep(std::time::Duration::from_millis(20)),
-            _ => return,
-        }
-    }
-}
-
-fn require_json(req: &Request) -> Result<()> {
-    match req.media_type.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(other) => Err(Error::UnsupportedMediaType(format!(
-            "this route takes application/json, not {other}"
-        ))),
-        None => Err(Error::UnsupportedMediaType(
-            "this route takes application/json; send a Content-Type header".into(),
-        )),
-    }
-}
-
-fn encoding(req: &Request) -> Result<Encoding> {
-    match req.param("encoding") {
-        None => Ok(Encoding::Utf8),
-        Some(name) => name
-            .parse()
-            .map_err(|e: String| Error::invalid("query", "encoding", e)),
-    }
-}
-
-/// Reads a reference table from a multipart file, a `text/csv` body or JSON, and stores it
-/// as a new table or a new version of `replace`.
-fn upload_reference(
-    ctx: &Context,
-    req: &Request,
-    ws: crate::store::WorkspaceId,
-    replace: Option<&str>,
-) -> Result<Value> {
-    let media = req.media_type.as_deref().unwrap_or("");
-    let (name, source_type, table) = match media {
-        "multipart/form-data" => {
-            let parts = multipart::parse(req.content_type.as_deref().unwrap_or(""), &req.body)?;
-            let file = multipart::find(&parts, "file").ok_or_else(|| {
-                Error::invalid("body", "file", "a multipart upload needs a part named \"file\"")
-            })?;
-            let filename = file.filename.clone().unwrap_or_else(|| "file".into());
-            let lower = filename.to_ascii_lowercase();
-            let xlsx = lower.ends_with(".xlsx")
-                || file.content_type.as_deref()
-                    == Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
-            if lower.ends_with(".xls") {
-                return Err(Error::UnsupportedMediaType(
-                    "legacy .xls workbooks are not read; save the sheet as .xlsx or CSV".into(),
-                ));
-            }
-            let text_part = |name: &str| -> Result<Option<String>> {
-                multipart::find(&parts, name)
-                    .map(|p| {
-                        std::str::from_utf8(p.data)
-                            .map(|s| s.trim().to_string())
-                            .map_err(|_| Error::invalid("body", name, "is not valid UTF-8"))
-                    })
-                    .transpose()
-            };
-            let id_column = text_part("id_column")?.or(req.param("id_column").map(String::from));
-            let name = text_part("name")?.or(req.param("name").map(String::from));
-            let id_column = id_column.as_deref().filter(|c| !c.is_empty());
-            let (source_type, table) = if xlsx {
-                ("xlsx", read_xlsx(&filename, file.data, id_column)?)
-            } else {
-                let table =
-                    ingest::reference_from_csv(&filename, file.data, encoding(req)?, id_column, "id_column")?;
-                ("csv", table)
-            };
-            (name.or(Some(filename)), source_type, table)
-        }
-        "text/csv" => {
-            let table = ingest::reference_from_csv(
-                "body",
-                &req.body,
-                encoding(req)?,
-                req.param("id_column"),
-                "id_column",
-            )?;
-            (req.param("name").map(String::from), "csv", table)
-        }
-        "application/json" => {
-            let json = body::reference_from_json(&req.body)?;
-            (json.name, "json", json.table)
-        }
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
-            let table = read_xlsx("body", &req.body, req.param("id_column"))?;
-            (req.param("name").map(String::from), "xlsx", table)
-        }
-        "" => {
-            return Err(Error::UnsupportedMediaType(
-                "send reference data as multipart/form-data, text/csv or application/json".into(),
-            ))
-        }
-        other => {
-            return Err(Error::UnsupportedMediaType(format!(
-                "reference data comes as multipart/form-data, text/csv or application/json, not {other}"
-            )))
-        }
-    };
-    service::import_reference(
-        &ctx.store,
-        ws,
-        replace,
-        name.as_deref(),
-        source_type,
-        &table,
-    )
-}
-
-/// An XLSX workbook's first sheet as a table.
-fn read_xlsx(
-    name: &str,
-    bytes: &[u8],
-    id_column: Option<&str>,
-) -> Result<crate::matcher::ReferenceTable> {
-    ingest::xlsx::reference_from_xlsx(name, bytes, id_column, "id_column")
-}
-
-/// Documents from JSON, JSON Lines or CSV, with their source type.
-fn read_documents(req: &Request) -> Result<(&'static str, Vec<body::NewDocument>)> {
-    match req.media_type.as_deref().unwrap_or("") {
-        "application/json" => Ok(("json", body::documents_from_json(&req.body)?)),
-        "application/x-ndjson"
-        | "application/jsonl"
-        | "application/x-jsonlines"
-        | "application/jsonlines" => Ok(("jsonl", body::documents_from_jsonl(&req.body)?)),
-        "text/csv" => Ok((
-            "csv",
-            body::documents_from_csv_body(
-                "body",
-                &req.body,
-                encoding(req)?,
-                req.param("id_column"),
-                req.param("filename_column"),
-            )?,
-        )),
-        other => Err(Error::UnsupportedMediaType(format!(
-            "documents come as application/json, application/x-ndjson or text/csv{}",
-            if other.is_empty() {
-                String::new()
-            } else {
-                format!(", not {other}")
-            }
-        ))),
-    }
+    let handler = route
+        .handler(method)
+        .ok_or_else(|| Error::MethodNotAllowed {
+            allowed: route.allowed(),
+        })?;
+    handler(&Call {
+        ctx,
+        req,
+        key: Some(&key),
+        ids,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn resolved(path: &str) -> Option<(&'static str, Vec<String>)> {
+        resolve(path).map(|(route, ids)| (route.label, ids))
+    }
+
     #[test]
     fn routes_resolve_with_ids_and_aliases() {
         assert_eq!(
-            resolve("/v1/matching/runs/abc/results/def/review"),
-            Some((Route::ResultReview, vec!["abc".into(), "def".into()]))
+            resolved("/v1/matching/runs/abc/results/def/review"),
+            Some(("result_review", vec!["abc".into(), "def".into()]))
         );
         assert_eq!(
-            resolve("/v1/matching/reference-data/x%20y"),
-            Some((Route::Reference, vec!["x y".into()]))
+            resolved("/v1/matching/reference-data/x%20y"),
+            Some(("reference_data_item", vec!["x y".into()]))
         );
         assert_eq!(
-            resolve("/v1/reference-data/"),
-            Some((Route::References, vec![]))
+            resolved("/v1/reference-data/"),
+            Some(("reference_data", vec![]))
         );
-        assert_eq!(resolve("/v1/nothing"), None);
-        assert_eq!(resolve("/"), None);
+        assert_eq!(resolved("/v1/nothing"), None);
+        assert_eq!(resolved("/"), None);
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_template() {
+        assert_eq!(
+            resolved("/v1/matching/strategies/generate"),
+            Some(("strategy_generate", vec![]))
+        );
+        assert_eq!(
+            resolved("/v1/matching/strategies/s1"),
+            Some(("strategy", vec!["s1".into()]))
+        );
+    }
+
+    #[test]
+    fn labels_are_unique_and_allow_lists_follow_the_table() {
+        let mut labels: Vec<&str> = ROUTES.iter().map(|r| r.label).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), ROUTES.len());
+        let config = ROUTES.iter().find(|r| r.label == "config").unwrap();
+        assert_eq!(config.allowed(), "GET, PUT, DELETE");
+        let strategy = ROUTES.iter().find(|r| r.label == "strategy").unwrap();
+        assert_eq!(strategy.allowed(), "GET, PATCH");
     }
 }

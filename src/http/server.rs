@@ -294,7 +294,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     let mut last_log: Option<Instant> = None;
     let mut log = |message: String| {
         if last_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
-            eprintln!("refmatch: {message}");
+            log::info!("{message}");
             last_log = Some(Instant::now());
         }
     };
@@ -310,7 +310,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) if listener_is_gone(&e) => {
-                eprintln!("refmatch: the listener failed: {e}");
+                log::warn!("the listener failed: {e}");
                 *shared.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
                 return;
             }
@@ -986,8 +986,8 @@ fn guarded(request: &Request, handler: impl FnOnce() -> Handled) -> Handled {
     match catch_unwind(AssertUnwindSafe(handler)) {
         Ok(answer) => answer,
         Err(_) => {
-            eprintln!(
-                "refmatch: {} {} {}: a handler panicked",
+            log::error!(
+                "{} {} {}: a handler panicked",
                 request.request_id,
                 request.method.as_str(),
                 loggable(&request.path)
@@ -1023,7 +1023,8 @@ fn respond(
         .metrics
         .record(workspace, route, response.status, started.elapsed());
     if shared.options.access_log {
-        eprintln!(
+        log::info!(
+            target: "access",
             "{} {} {} {:.1}ms key={} {}",
             request.method.as_str(),
             loggable(&request.path),

@@ -1,7 +1,7 @@
 //! Reference data and documents as they arrive in request bodies: JSON tables
 //! (`{name, rows, id_column}`), documents as JSON (one or `{documents: [...]}`), JSON Lines
 //! and CSV, and the column types reported for a table. It owns the shape rules and limits
-//! of those bodies and the id rules they share with files (SPEC sections 1 and 3). It is
+//! of those bodies and the id rules they share with files (docs/CONTRACT.md, Concepts and API). It is
 //! pure: bytes already in memory in, values or an `Error::Validation` naming the exact
 //! field path (`documents[2].fields.amount`, `rows[3].vendor`, `line 4.id`) out. It never
 //! touches SQLite or HTTP; `service` stores what it returns and `http` decides the status.
@@ -874,7 +874,10 @@ mod tests {
     /// The single detail of a validation error as `(field, message)`.
     fn detail<T: std::fmt::Debug>(result: Result<T>) -> (String, String) {
         match result {
-            Err(Error::Validation { source, details }) => {
+            Err(Error::Validation {
+                origin: source,
+                details,
+            }) => {
                 assert_eq!(details.len(), 1, "{details:?}");
                 assert!(source == "body" || source.ends_with(".csv"), "{source}");
                 (details[0].field.clone(), details[0].message.clone())

@@ -1,6 +1,6 @@
 //! The only code that reads tabular input: CSV files with a detected delimiter, UTF-8 with
 //! or without a BOM or Windows-1252, the same CSV and JSON arriving as request bodies
-//! (`body`, `multipart`), and the id rules of SPEC sections 1 and 4. Every problem is an
+//! (`body`, `multipart`), and the id rules of docs/CONTRACT.md, Concepts and Command line. Every problem is an
 //! `Error::Validation` naming the input, the line, column or field, and what is wrong.
 
 pub mod body;

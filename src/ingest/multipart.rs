@@ -481,7 +481,10 @@ mod tests {
     /// The field and message of a validation error.
     fn error(result: Result<Vec<Part<'_>>>) -> (String, String) {
         match result {
-            Err(Error::Validation { source, details }) => {
+            Err(Error::Validation {
+                origin: source,
+                details,
+            }) => {
                 assert_eq!(source, "body");
                 assert_eq!(details.len(), 1);
                 (details[0].field.clone(), details[0].message.clone())

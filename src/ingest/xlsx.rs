@@ -1,6 +1,6 @@
 //! Reference tables uploaded as XLSX workbooks: the first worksheet, its first filled row as
 //! the header, every later filled row as a reference row, with the id rules CSV follows
-//! (SPEC sections 1 and 3). It owns how a cell becomes text: whole numbers without `.0`,
+//! (docs/CONTRACT.md, Concepts and API). It owns how a cell becomes text: whole numbers without `.0`,
 //! date cells as ISO dates, errors and blanks as missing values. It is pure: bytes already
 //! in memory in, a [`ReferenceTable`] or an `Error::Validation` naming the sheet row or
 //! column out. It never touches SQLite or HTTP.
@@ -518,7 +518,10 @@ mod tests {
     /// The one detail of a validation error, as (field, message).
     fn invalid(result: Result<ReferenceTable>) -> (String, String) {
         match result {
-            Err(Error::Validation { source, details }) if details.len() == 1 => {
+            Err(Error::Validation {
+                origin: source,
+                details,
+            }) if details.len() == 1 => {
                 assert_eq!(source, "vendors.xlsx");
                 (details[0].field.clone(), details[0].message.clone())
             }

@@ -29,34 +29,40 @@ pub struct ConfigWrite<'a> {
 const SELECT: &str = "SELECT seq, id, name, reference_data_id, body, target_type, target_value,
         created_at, updated_at FROM configs";
 
-fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
-    let id: String = r.get(1)?;
-    let reference: String = r.get(3)?;
+/// A config as listed: its scoring part (`body`, the client's JSON with defaults resolved)
+/// between its identity and its target.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ConfigRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub reference_data_id: String,
+    #[serde(flatten)]
+    pub body: Map<String, Value>,
+    pub target_type: String,
+    pub target_value: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, ConfigRow)> {
     let body: String = r.get(4)?;
     let target_value: String = r.get(6)?;
-    let mut object = Map::new();
-    object.insert("id".into(), json!(id));
-    object.insert("name".into(), json!(r.get::<_, Option<String>>(2)?));
-    object.insert("reference_data_id".into(), json!(reference));
-    if let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&body) {
-        object.extend(body);
-    }
-    object.insert("target_type".into(), json!(r.get::<_, String>(5)?));
-    object.insert(
-        "target_value".into(),
-        serde_json::from_str(&target_value).unwrap_or(json!({})),
-    );
-    object.insert("created_at".into(), json!(r.get::<_, String>(7)?));
-    object.insert("updated_at".into(), json!(r.get::<_, String>(8)?));
-    object.insert(
-        "links".into(),
-        json!({
-            "self": format!("/v1/matching/configs/{id}"),
-            "runs": format!("/v1/matching/runs?config_id={id}"),
-            "reference_data": format!("/v1/reference-data/{reference}"),
-        }),
-    );
-    Ok((r.get(0)?, Value::Object(object)))
+    Ok((
+        r.get(0)?,
+        ConfigRow {
+            id: r.get(1)?,
+            name: r.get(2)?,
+            reference_data_id: r.get(3)?,
+            body: match serde_json::from_str::<Value>(&body) {
+                Ok(Value::Object(body)) => body,
+                _ => Map::new(),
+            },
+            target_type: r.get(5)?,
+            target_value: serde_json::from_str(&target_value).unwrap_or(json!({})),
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+        },
+    ))
 }
 
 fn not_found(id: &str) -> Error {
@@ -67,7 +73,7 @@ fn not_found(id: &str) -> Error {
 }
 
 impl Store {
-    pub fn insert_config(&self, ws: WorkspaceId, config: &ConfigWrite<'_>) -> Result<Value> {
+    pub fn insert_config(&self, ws: WorkspaceId, config: &ConfigWrite<'_>) -> Result<ConfigRow> {
         let id = new_id();
         let now = now_iso();
         self.write(|tx| {
@@ -88,7 +94,7 @@ impl Store {
             )?;
             Ok(())
         })?;
-        self.get_config_json(ws, &id)
+        self.get_config_row(ws, &id)
     }
 
     /// Replaces name, scoring and target; the reference table stays.
@@ -97,7 +103,7 @@ impl Store {
         ws: WorkspaceId,
         id: &str,
         config: &ConfigWrite<'_>,
-    ) -> Result<Value> {
+    ) -> Result<ConfigRow> {
         let changed = self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE configs SET name = ?1, body = ?2, target_type = ?3, target_value = ?4,
@@ -117,19 +123,19 @@ impl Store {
         if changed == 0 {
             return Err(not_found(id));
         }
-        self.get_config_json(ws, id)
+        self.get_config_row(ws, id)
     }
 
     pub fn delete_config(&self, ws: WorkspaceId, id: &str) -> Result<()> {
         self.soft_delete("configs", "matching config", ws, id)
     }
 
-    pub fn get_config_json(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_config_row(&self, ws: WorkspaceId, id: &str) -> Result<ConfigRow> {
         self.conn()?
             .query_row(
                 &format!("{SELECT} WHERE id = ?1 AND workspace_id = ?2 AND deleted_at IS NULL"),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .map(|(_, v)| v)
@@ -174,7 +180,7 @@ impl Store {
         ws: WorkspaceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<ConfigRow>> {
         let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
@@ -187,7 +193,7 @@ impl Store {
              ORDER BY seq DESC LIMIT ?3"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], to_json)?
+            .query_map(params![ws.0, before, limit as i64 + 1], from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }

@@ -9,7 +9,7 @@ use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, Work
 use crate::error::{Error, Result};
 use crate::ingest::body::NewDocument;
 
-/// Which documents a run scores (SPEC: `target_type` and `target_value`).
+/// Which documents a run scores (`target_type` and `target_value`, docs/CONTRACT.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     All,
@@ -115,20 +115,44 @@ pub struct TargetDocument {
 
 const COLUMNS: &str = "d.seq, d.id, d.external_id, d.filename, d.fields, d.batch_id, d.created_at";
 
-fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
-    let id: String = r.get(1)?;
+/// A stored document. `fields` is the document's own JSON object (any keys).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredDocument {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub filename: Option<String>,
+    pub fields: Value,
+    pub batch_id: String,
+    pub created_at: String,
+}
+
+/// One import: its batch and the ids given to its documents, in input order.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ImportedBatch {
+    pub batch_id: String,
+    pub document_count: usize,
+    pub documents: Vec<ImportedDocument>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ImportedDocument {
+    pub id: String,
+    pub external_id: Option<String>,
+}
+
+fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredDocument)> {
     let fields: String = r.get(4)?;
     Ok((
         r.get(0)?,
-        json!({
-            "id": id,
-            "external_id": r.get::<_, Option<String>>(2)?,
-            "filename": r.get::<_, Option<String>>(3)?,
-            "fields": serde_json::from_str::<Value>(&fields).unwrap_or(Value::Null),
-            "batch_id": r.get::<_, String>(5)?,
-            "created_at": r.get::<_, String>(6)?,
-            "links": { "self": format!("/v1/documents/{id}") },
-        }),
+        StoredDocument {
+            id: r.get(1)?,
+            external_id: r.get(2)?,
+            filename: r.get(3)?,
+            fields: serde_json::from_str::<Value>(&fields).unwrap_or(Value::Null),
+            batch_id: r.get(5)?,
+            created_at: r.get(6)?,
+        },
     ))
 }
 
@@ -147,7 +171,7 @@ impl Store {
         ws: WorkspaceId,
         source_type: &str,
         documents: &[NewDocument],
-    ) -> Result<Value> {
+    ) -> Result<ImportedBatch> {
         let batch_id = new_id();
         let now = now_iso();
         let ids = self.write(|tx| {
@@ -182,20 +206,22 @@ impl Store {
                     }
                     other => other?,
                 };
-                ids.push(json!({"id": id, "external_id": doc.external_id}));
+                ids.push(ImportedDocument {
+                    id,
+                    external_id: doc.external_id.clone(),
+                });
             }
             Ok(ids)
         })?;
-        Ok(json!({
-            "batch_id": batch_id,
-            "document_count": ids.len(),
-            "documents": ids,
-            "created_at": now,
-            "links": { "documents": format!("/v1/documents?batch_id={batch_id}") },
-        }))
+        Ok(ImportedBatch {
+            batch_id,
+            document_count: ids.len(),
+            documents: ids,
+            created_at: now,
+        })
     }
 
-    pub fn get_document(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_document(&self, ws: WorkspaceId, id: &str) -> Result<StoredDocument> {
         self.conn()?
             .query_row(
                 &format!(
@@ -203,7 +229,7 @@ impl Store {
                      WHERE d.id = ?1 AND d.workspace_id = ?2 AND d.deleted_at IS NULL"
                 ),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .map(|(_, v)| v)
@@ -216,7 +242,7 @@ impl Store {
         batch_id: Option<&str>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<StoredDocument>> {
         let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
         let filter = "d.workspace_id = ?1 AND d.deleted_at IS NULL
@@ -231,7 +257,7 @@ impl Store {
              ORDER BY d.seq DESC LIMIT ?4"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, batch_id, before, limit as i64 + 1], to_json)?
+            .query_map(params![ws.0, batch_id, before, limit as i64 + 1], from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }

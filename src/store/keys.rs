@@ -2,7 +2,6 @@
 //! looked up by that hash, so the secret never sits in the database or in a log.
 
 use r2d2_sqlite::rusqlite::{params, OptionalExtension};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
@@ -56,6 +55,17 @@ pub struct ApiKey {
 }
 
 /// A newly created key; `secret` exists only here.
+/// A key as listed: never its secret or hash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 pub struct NewKey {
     pub id: String,
     pub secret: String,
@@ -143,7 +153,7 @@ impl Store {
         ws: WorkspaceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<KeyRow>> {
         let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
@@ -157,18 +167,20 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![ws.0, before, limit as i64 + 1], |r| {
-                let id: String = r.get(1)?;
                 Ok((
                     r.get::<_, i64>(0)?,
-                    json!({
-                        "id": id,
-                        "name": r.get::<_, String>(2)?,
-                        "scopes": r.get::<_, String>(3)?.split(',').collect::<Vec<_>>(),
-                        "created_at": r.get::<_, String>(4)?,
-                        "last_used_at": r.get::<_, Option<String>>(5)?,
-                        "revoked_at": r.get::<_, Option<String>>(6)?,
-                        "links": { "self": format!("/v1/keys/{id}") },
-                    }),
+                    KeyRow {
+                        id: r.get(1)?,
+                        name: r.get(2)?,
+                        scopes: r
+                            .get::<_, String>(3)?
+                            .split(',')
+                            .map(String::from)
+                            .collect(),
+                        created_at: r.get(4)?,
+                        last_used_at: r.get(5)?,
+                        revoked_at: r.get(6)?,
+                    },
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -81,10 +81,7 @@ impl Store {
         // then fail on its first write.
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             drop(conn);
-            eprintln!(
-                "refmatch: {} cannot be written; serving it read-only",
-                path.display()
-            );
+            log::warn!("{} cannot be written; serving it read-only", path.display());
             return Self::open_read_only(path, connections);
         }
         configure(&mut conn).map_err(|e| open_error(path, e))?;
@@ -307,9 +304,9 @@ impl Store {
 
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
     match Error::from(e) {
-        Error::Database(message) => Error::Io {
+        Error::Database(e) => Error::Io {
             path: path.to_path_buf(),
-            error: std::io::Error::other(message),
+            error: std::io::Error::other(e),
         },
         other => other,
     }
@@ -361,6 +358,17 @@ pub struct CursorPage<T> {
     pub items: Vec<T>,
     pub total: i64,
     pub next_cursor: Option<String>,
+}
+
+impl<T> CursorPage<T> {
+    /// The same page with each item turned into another value (a response type).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> CursorPage<U> {
+        CursorPage {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 /// Cuts `limit + 1` fetched rows (with their `seq`) into a page.

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
 use crate::error::{Error, Result};
@@ -31,27 +31,45 @@ const SELECT: &str = "SELECT t.id, t.name, v.source_type, v.version, v.row_count
     FROM reference_tables t
     JOIN reference_versions v ON v.table_id = t.id AND v.version = t.current_version";
 
-fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
-    let id: String = r.get(0)?;
+/// A reference table as listed: its current version's shape. Imports are synchronous, so
+/// a stored table is always `ready`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredReference {
+    pub id: String,
+    pub name: String,
+    pub source_type: String,
+    pub status: &'static str,
+    pub version: i64,
+    pub row_count: i64,
+    pub columns: Vec<ColumnInfo>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A column and the type inferred from its values (`string`, `integer`, `number`, `date`,
+/// `empty`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredReference)> {
     let columns: String = r.get(5)?;
-    let columns: Value = serde_json::from_str(&columns).unwrap_or(Value::Array(Vec::new()));
     Ok((
         r.get(8)?,
-        json!({
-            "id": id,
-            "name": r.get::<_, String>(1)?,
-            "source_type": r.get::<_, String>(2)?,
-            "status": "ready",
-            "version": r.get::<_, i64>(3)?,
-            "row_count": r.get::<_, i64>(4)?,
-            "columns": columns,
-            "created_at": r.get::<_, String>(6)?,
-            "updated_at": r.get::<_, String>(7)?,
-            "links": {
-                "self": format!("/v1/reference-data/{id}"),
-                "rows": format!("/v1/reference-data/{id}/rows"),
-            },
-        }),
+        StoredReference {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            source_type: r.get(2)?,
+            status: "ready",
+            version: r.get(3)?,
+            row_count: r.get(4)?,
+            columns: serde_json::from_str(&columns).unwrap_or_default(),
+            created_at: r.get(6)?,
+            updated_at: r.get(7)?,
+        },
     ))
 }
 
@@ -85,15 +103,19 @@ impl Store {
         ws: WorkspaceId,
         replace: Option<&str>,
         new: &NewVersion<'_>,
-    ) -> Result<Value> {
-        let columns: Vec<Value> = new
+    ) -> Result<StoredReference> {
+        let columns: Vec<ColumnInfo> = new
             .table
             .columns
             .iter()
             .zip(&new.column_types)
-            .map(|(name, kind)| json!({"name": name, "type": kind}))
+            .map(|(name, kind)| ColumnInfo {
+                name: name.clone(),
+                kind: kind.to_string(),
+            })
             .collect();
-        let columns = Value::Array(columns).to_string();
+        let columns = serde_json::to_string(&columns)
+            .map_err(|e| Error::Internal(format!("cannot encode columns: {e}")))?;
         let now = now_iso();
         let id = self.write(|tx| {
             let (id, version) = match replace {
@@ -147,14 +169,14 @@ impl Store {
         self.get_reference(ws, &id)
     }
 
-    pub fn get_reference(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_reference(&self, ws: WorkspaceId, id: &str) -> Result<StoredReference> {
         self.conn()?
             .query_row(
                 &format!(
                     "{SELECT} WHERE t.id = ?1 AND t.workspace_id = ?2 AND t.deleted_at IS NULL"
                 ),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .map(|(_, v)| v)
@@ -166,7 +188,7 @@ impl Store {
         ws: WorkspaceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<StoredReference>> {
         let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
@@ -179,7 +201,7 @@ impl Store {
              ORDER BY t.seq DESC LIMIT ?3"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], to_json)?
+            .query_map(params![ws.0, before, limit as i64 + 1], from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }
@@ -266,10 +288,7 @@ impl Store {
         id: &str,
     ) -> Result<(Box<dyn std::io::Read + Send>, String)> {
         let (version, columns) = self.current_version(ws, id)?;
-        let name = self.get_reference(ws, id)?["name"]
-            .as_str()
-            .unwrap_or("reference")
-            .to_string();
+        let name = self.get_reference(ws, id)?.name;
         let mut header = csv::Writer::from_writer(Vec::new());
         let mut names = vec!["id".to_string()];
         names.extend(
@@ -346,7 +365,11 @@ impl Store {
 }
 
 fn rusqlite_from(e: r2d2_sqlite::rusqlite::types::FromSqlError) -> Error {
-    Error::Database(e.to_string())
+    Error::Database(r2d2_sqlite::rusqlite::Error::FromSqlConversionFailure(
+        0,
+        r2d2_sqlite::rusqlite::types::Type::Text,
+        Box::new(e),
+    ))
 }
 
 /// Reads a version's rows as CSV, 1,000 rows per query, so an export of any size is sent

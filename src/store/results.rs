@@ -380,7 +380,7 @@ impl Store {
                     super::runs::RUN_COLUMNS
                 ),
                 params![run_id, ws.0],
-                super::runs::to_json,
+                super::runs::from_row,
             )
             .optional()?
             .map(|(_, v)| v)
@@ -398,9 +398,9 @@ impl Store {
             rows
         };
         tx.commit()?;
-        let run = match run {
-            Value::Object(run) => run,
-            _ => Map::new(),
+        let run = match serde_json::to_value(&run) {
+            Ok(Value::Object(run)) => run,
+            _ => return Err(Error::Internal("cannot encode a run".into())),
         };
         Ok(RunDetail { run, results })
     }

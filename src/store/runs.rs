@@ -2,24 +2,75 @@
 //! a run writes. Status changes are single UPDATEs guarded by the expected current status, so
 //! two processes sharing a database never both take a run or both finish it.
 
+use r2d2_sqlite::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::compact::{StoredCandidates, StoredDetail};
 use super::documents::Target;
 use super::reference::VersionRef;
 use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
 use crate::error::{Error, Result};
+use crate::matcher::combine::round4;
 
-/// A run's status (SPEC section 3).
-pub const STATUSES: &[&str] = &[
-    "queued",
-    "running",
-    "completed",
-    "failed",
-    "cancelled",
-    "ai_resolving",
-];
+/// A run's status (docs/CONTRACT.md, Runs): `queued -> running -> completed | failed |
+/// cancelled`, and `completed -> ai_resolving -> completed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    AiResolving,
+}
+
+impl RunStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+        RunStatus::AiResolving,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::AiResolving => "ai_resolving",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl serde::Serialize for RunStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromSql for RunStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        RunStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown run status {text:?}").into()))
+    }
+}
 
 /// A run taken off the queue by this process.
 #[derive(Clone, Debug)]
@@ -58,31 +109,41 @@ pub(super) const RUN_COLUMNS: &str =
     "seq, id, config_id, status, triggered_by, rows_processed, rows_matched,
     avg_confidence, started_at, completed_at, error, created_at, reference_version";
 
-/// The run object in the seed example's key order.
-pub(super) fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, Value)> {
-    let id: String = r.get(1)?;
-    let config: String = r.get(2)?;
-    let mut object = Map::new();
-    object.insert("id".into(), json!(id));
-    object.insert("matching_config_id".into(), json!(config));
-    object.insert("status".into(), json!(r.get::<_, String>(3)?));
-    object.insert("triggered_by".into(), json!(r.get::<_, String>(4)?));
-    object.insert("rows_processed".into(), json!(r.get::<_, Option<i64>>(5)?));
-    object.insert("rows_matched".into(), json!(r.get::<_, Option<i64>>(6)?));
-    object.insert("avg_confidence".into(), json!(r.get::<_, Option<f64>>(7)?));
-    object.insert("started_at".into(), json!(r.get::<_, Option<String>>(8)?));
-    object.insert("completed_at".into(), json!(r.get::<_, Option<String>>(9)?));
-    object.insert("error".into(), json!(r.get::<_, Option<String>>(10)?));
-    object.insert("created_at".into(), json!(r.get::<_, String>(11)?));
-    object.insert("reference_version".into(), json!(r.get::<_, i64>(12)?));
-    object.insert(
-        "links".into(),
-        json!({
-            "self": format!("/v1/matching/runs/{id}"),
-            "config": format!("/v1/matching/configs/{config}"),
-        }),
-    );
-    Ok((r.get(0)?, Value::Object(object)))
+/// A run as stored, its fields in the order run detail shows them (docs/CONTRACT.md, Runs).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredRun {
+    pub id: String,
+    pub matching_config_id: String,
+    pub status: RunStatus,
+    pub triggered_by: String,
+    pub rows_processed: Option<i64>,
+    pub rows_matched: Option<i64>,
+    pub avg_confidence: Option<f64>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub reference_version: i64,
+}
+
+pub(super) fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredRun)> {
+    Ok((
+        r.get(0)?,
+        StoredRun {
+            id: r.get(1)?,
+            matching_config_id: r.get(2)?,
+            status: r.get(3)?,
+            triggered_by: r.get(4)?,
+            rows_processed: r.get(5)?,
+            rows_matched: r.get(6)?,
+            avg_confidence: r.get(7)?,
+            started_at: r.get(8)?,
+            completed_at: r.get(9)?,
+            error: r.get(10)?,
+            created_at: r.get(11)?,
+            reference_version: r.get(12)?,
+        },
+    ))
 }
 
 fn not_found(id: &str) -> Error {
@@ -90,11 +151,6 @@ fn not_found(id: &str) -> Error {
         what: "run",
         id: id.to_string(),
     }
-}
-
-/// Rounds an average for display: 4 decimals, like every confidence.
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 impl Store {
@@ -107,7 +163,7 @@ impl Store {
         version: VersionRef,
         target: &Target,
         triggered_by: &str,
-    ) -> Result<Value> {
+    ) -> Result<StoredRun> {
         let id = new_id();
         let now = now_ms();
         self.write(|tx| {
@@ -135,19 +191,19 @@ impl Store {
     }
 
     /// The run object without results.
-    pub fn get_run(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_run(&self, ws: WorkspaceId, id: &str) -> Result<StoredRun> {
         self.conn()?
             .query_row(
                 &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND workspace_id = ?2"),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .map(|(_, v)| v)
             .ok_or_else(|| not_found(id))
     }
 
-    pub fn run_status(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+    pub fn run_status(&self, ws: WorkspaceId, id: &str) -> Result<RunStatus> {
         self.conn()?
             .query_row(
                 "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
@@ -208,11 +264,12 @@ impl Store {
         &self,
         ws: WorkspaceId,
         config_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<RunStatus>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<CursorPage<Value>> {
+    ) -> Result<CursorPage<StoredRun>> {
         let before = decode_cursor(cursor)?;
+        let status = status.map(RunStatus::as_str);
         let conn = self.conn()?;
         let filter = "workspace_id = ?1 AND (?2 IS NULL OR config_id = ?2)
                       AND (?3 IS NULL OR status = ?3)";
@@ -228,7 +285,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![ws.0, config_id, status, before, limit as i64 + 1],
-                to_json,
+                from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
@@ -367,10 +424,11 @@ impl Store {
         &self,
         ws: WorkspaceId,
         run_id: &str,
-        status: &str,
+        status: RunStatus,
         error: Option<&str>,
     ) -> Result<()> {
         let now = now_ms();
+        let status = status.as_str();
         self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET status = ?1, error = ?2, phase = 'done', phase_progress = 1,
@@ -424,10 +482,10 @@ impl Store {
 
     /// Cancels a queued run at once; asks the owner of a running one to stop (it keeps the
     /// results saved so far). Any other status is `409 conflict`.
-    pub fn cancel_run(&self, ws: WorkspaceId, id: &str) -> Result<String> {
+    pub fn cancel_run(&self, ws: WorkspaceId, id: &str) -> Result<RunStatus> {
         let now = now_ms();
         self.write(|tx| {
-            let status: String = tx
+            let status: RunStatus = tx
                 .query_row(
                     "SELECT status FROM runs WHERE id = ?1 AND workspace_id = ?2",
                     params![id, ws.0],
@@ -435,8 +493,8 @@ impl Store {
                 )
                 .optional()?
                 .ok_or_else(|| not_found(id))?;
-            match status.as_str() {
-                "queued" => {
+            match status {
+                RunStatus::Queued => {
                     tx.execute(
                         "UPDATE runs SET status = 'cancelled', phase = 'done',
                              completed_ms = ?1, completed_at = ?2
@@ -444,7 +502,7 @@ impl Store {
                         params![now, iso(now), id],
                     )?;
                 }
-                "running" => {
+                RunStatus::Running => {
                     tx.execute(
                         "UPDATE runs SET cancel_requested = 1 WHERE id = ?1",
                         params![id],
@@ -612,4 +670,95 @@ fn insert_results(
         ])?;
     }
     Ok(())
+}
+
+/// The run queries against a temporary database (the service's fixture: a table, two
+/// documents and a config).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::tests::fixture;
+    use crate::service::{trigger_run, Trigger, TriggerRun};
+
+    fn queue(f: &crate::service::tests::Fixture) -> String {
+        trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
+            .expect("a run")
+            .id
+    }
+
+    #[test]
+    fn the_queue_hands_out_runs_in_order_and_each_to_one_owner() {
+        let f = fixture();
+        let (first, second) = (queue(&f), queue(&f));
+        let claimed = f
+            .store
+            .claim_next_run("a")
+            .expect("the queue")
+            .expect("a run");
+        assert_eq!(claimed.id, first);
+        assert!(
+            !f.store.claim_run(&first, "b").expect("a claim"),
+            "taken twice"
+        );
+        let next = f
+            .store
+            .claim_next_run("b")
+            .expect("the queue")
+            .expect("a run");
+        assert_eq!(next.id, second);
+        assert!(f.store.claim_next_run("c").expect("the queue").is_none());
+        let running = f
+            .store
+            .list_runs(f.ws, None, Some(RunStatus::Running), None, 10)
+            .expect("runs");
+        assert_eq!(running.total, 2);
+    }
+
+    #[test]
+    fn cancel_asks_a_running_run_to_stop_and_an_ended_run_cannot_be_cancelled() {
+        let f = fixture();
+        let run = queue(&f);
+        assert!(f.store.claim_run(&run, "a").expect("a claim"));
+        assert_eq!(
+            f.store.cancel_run(f.ws, &run).expect("asked"),
+            RunStatus::Running
+        );
+        assert_eq!(
+            f.store.heartbeat("a").expect("a heartbeat"),
+            vec![run.clone()]
+        );
+        f.store
+            .finish_run(f.ws, &run, RunStatus::Cancelled, None)
+            .expect("ended");
+        // Finishing again changes nothing: only a running run can end.
+        f.store
+            .finish_run(f.ws, &run, RunStatus::Completed, None)
+            .expect("a no-op");
+        assert_eq!(
+            f.store.run_status(f.ws, &run).expect("status"),
+            RunStatus::Cancelled
+        );
+        let again = f.store.cancel_run(f.ws, &run).expect_err("already ended");
+        assert_eq!(again.http().status, 409);
+    }
+
+    #[test]
+    fn a_silent_owner_s_run_fails_but_never_the_caller_s_own() {
+        let f = fixture();
+        let run = queue(&f);
+        assert!(f.store.claim_run(&run, "a").expect("a claim"));
+        // Every heartbeat is older than "a second from now".
+        assert_eq!(f.store.fail_stale_runs(-1_000, "a").expect("checked"), 0);
+        assert_eq!(f.store.fail_stale_runs(-1_000, "b").expect("checked"), 1);
+        let failed = f.store.get_run(f.ws, &run).expect("the run");
+        assert_eq!(failed.status, RunStatus::Failed);
+        assert!(
+            failed
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("(a) stopped"),
+            "{failed:?}"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! version and hash, the fitting metrics and the config created from it, if any.
 
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{new_id, now_iso, Store, WorkspaceId};
@@ -37,25 +37,36 @@ pub fn version_hash(strategy: &Value) -> String {
         .collect()
 }
 
-fn to_json(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<Value> {
-    let id: String = r.get(0)?;
-    let parse = |text: Option<String>| {
-        text.and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .unwrap_or(Value::Null)
-    };
-    Ok(json!({
-        "id": id,
-        "name": r.get::<_, Option<String>>(1)?,
-        "reference_data_id": r.get::<_, String>(2)?,
-        "matching_config_id": r.get::<_, Option<String>>(3)?,
-        "strategy": parse(r.get(4)?),
-        "version": r.get::<_, i64>(5)?,
-        "version_hash": r.get::<_, String>(6)?,
-        "metrics": parse(r.get(7)?),
-        "created_at": r.get::<_, String>(8)?,
-        "updated_at": r.get::<_, String>(9)?,
-        "links": { "self": format!("/v1/matching/strategies/{id}") },
-    }))
+/// A stored strategy. `strategy` is the proposal as JSON (`{field_mappings, threshold, ...}`):
+/// a merge patch edits it key by key, so it is kept as the client's JSON.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredStrategy {
+    pub id: String,
+    pub name: Option<String>,
+    pub reference_data_id: String,
+    pub matching_config_id: Option<String>,
+    pub strategy: Value,
+    pub version: i64,
+    pub version_hash: String,
+    pub metrics: Option<Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<StoredStrategy> {
+    let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    Ok(StoredStrategy {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        reference_data_id: r.get(2)?,
+        matching_config_id: r.get(3)?,
+        strategy: parse(r.get(4)?).unwrap_or(Value::Null),
+        version: r.get(5)?,
+        version_hash: r.get(6)?,
+        metrics: parse(r.get(7)?).filter(|m| !m.is_null()),
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
 }
 
 const SELECT: &str = "SELECT id, name, reference_data_id, matching_config_id, strategy, version,
@@ -76,7 +87,7 @@ impl Store {
         name: Option<&str>,
         strategy: &Value,
         metrics: Option<&Value>,
-    ) -> Result<Value> {
+    ) -> Result<StoredStrategy> {
         let id = new_id();
         let now = now_iso();
         self.write(|tx| {
@@ -100,19 +111,24 @@ impl Store {
         self.get_strategy(ws, &id)
     }
 
-    pub fn get_strategy(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn get_strategy(&self, ws: WorkspaceId, id: &str) -> Result<StoredStrategy> {
         self.conn()?
             .query_row(
                 &format!("{SELECT} WHERE id = ?1 AND workspace_id = ?2"),
                 params![id, ws.0],
-                to_json,
+                from_row,
             )
             .optional()?
             .ok_or_else(|| not_found(id))
     }
 
     /// Replaces the strategy's proposal, bumping its version; returns the strategy.
-    pub fn update_strategy(&self, ws: WorkspaceId, id: &str, strategy: &Value) -> Result<Value> {
+    pub fn update_strategy(
+        &self,
+        ws: WorkspaceId,
+        id: &str,
+        strategy: &Value,
+    ) -> Result<StoredStrategy> {
         let changed = self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE strategies SET strategy = ?1, version = version + 1, version_hash = ?2,
@@ -149,6 +165,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_hash_ignores_key_order_and_changes_with_content() {

@@ -1,6 +1,6 @@
 //! The review page: one HTML file, one stylesheet and one script, embedded in the binary so
 //! that the executable alone serves it, with no build step and nothing fetched from
-//! elsewhere. The page's own files need no key (SPEC 3); the page then calls the API with
+//! elsewhere. The page's own files need no key (docs/CONTRACT.md, API); the page then calls the API with
 //! the key a person pastes, kept in the browser tab's `sessionStorage`.
 //!
 //! The files are served before the router so that they stay out of the API's route table
@@ -37,7 +37,9 @@ pub fn serve(request: &Request) -> Option<Response> {
         _ => return None,
     };
     if !matches!(request.method, Method::Get | Method::Head) {
-        let error = Error::MethodNotAllowed { allowed: "GET" };
+        let error = Error::MethodNotAllowed {
+            allowed: "GET".into(),
+        };
         return Some(Response::error(&error, request));
     }
     let versioned = request.param("v") == Some(version());

@@ -1,11 +1,15 @@
-//! Helpers shared by the integration tests: run the real binary, write small input files.
-
-#![allow(dead_code)]
+//! Helpers shared by the integration test modules: run the real binary, write small input files.
 
 pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Says on the real stderr (past the harness's capture) that a test skipped, and why.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
 
 pub fn refmatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_refmatch"))

@@ -1,4 +1,4 @@
-//! `refmatch bench`: the benchmark harness. `bench http` drives a bounded load loop against
+//! `bench http` drives a bounded load loop against
 //! a refmatch server on the loopback interface: N clients on keep-alive connections send the
 //! same GET for a fixed time, and it reports requests per second and latency percentiles.
 //! Without `--url` it seeds the demo database in-process and measures its run detail.
@@ -7,19 +7,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::cli::{BenchCommand, Cli, HttpBenchArgs};
+use crate::cli::{Cli, HttpBenchArgs};
 use crate::error::{Error, Result};
 
-pub fn run(cli: &Cli, command: &BenchCommand) -> Result<()> {
-    match command {
-        BenchCommand::Http(args) => http(cli, args),
-        BenchCommand::Eval(args) => super::bench_data::eval(args),
-        BenchCommand::Server(args) => super::bench_data::server(cli, args),
-        BenchCommand::Quality(args) => super::bench_quality::run(args),
-    }
-}
-
-fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
+pub fn run(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
     // Keeps the in-process demo (and its temporary database) alive while the loop runs.
     let mut demo = None;
     let (addr, key, paths) = match &args.url {
@@ -47,9 +38,9 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
         None => {
             let db =
                 std::env::temp_dir().join(format!("refmatch-bench-{}.db", crate::store::new_id()));
-            let server = super::serve::benchmark_server(0, args.http_workers);
-            let store = super::serve::open_store(&db, &server)?;
-            let started = super::demo::start(store, &cli.workspace, &server)?;
+            let server = crate::cmd::serve::benchmark_server(0, args.http_workers);
+            let store = crate::cmd::serve::open_store(&db, &server)?;
+            let started = crate::cmd::demo::start(store, &cli.workspace, &server)?;
             let addr = started.service.server.addr().to_string();
             let paths = match args.path.is_empty() {
                 true => vec![format!("/v1/matching/runs/{}", started.run_id)],
@@ -105,7 +96,7 @@ fn http(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
         "max_ms": pct(1.0),
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
     });
-    super::print_stdout(&format!("{report:#}\n"))?;
+    crate::cmd::print_stdout(&format!("{report:#}\n"))?;
     if let Some((demo, db)) = demo {
         demo.service.server.stop();
         for suffix in ["", "-wal", "-shm"] {

@@ -1,8 +1,11 @@
 //! The built-in resolver of the review band (`ai-resolve`): a Fellegi-Sunter model whose
 //! match and non-match probabilities per field are estimated by EM over the comparison
 //! vectors of the run's own candidates, with reviewed pairs (approved: a match, rejected:
-//! not) held at their known class. It needs no network and is deterministic. Pure: the
-//! service feeds it candidates and applies what it returns.
+//! not) held at their known class. It needs no network and is deterministic. The model here
+//! is pure; `run` (the run-level half, which the runner calls) feeds it a run's candidates
+//! from the store and applies what it returns.
+
+pub mod run;
 
 /// Agreement levels of a field score: near-equal, close, weak, different.
 pub(crate) const LEVELS: [f64; 3] = [0.95, 0.75, 0.4];

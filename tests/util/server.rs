@@ -251,7 +251,7 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// Asserts the SPEC error envelope with this status and code; returns it.
+    /// Asserts the error envelope of docs/CONTRACT.md with this status and code; returns it.
     pub fn assert_error(&self, status: u16, code: &str) -> Value {
         assert_eq!(self.status, status, "body: {}", self.text());
         let body = self.json();

@@ -17,6 +17,7 @@ use crate::evaluate::{self, Prediction};
 use crate::ingest::{self, body, Encoding};
 use crate::matcher::Mode;
 use crate::service;
+use crate::store::runs::RunStatus;
 use crate::synth::{SynthOptions, SynthProfile};
 
 /// The generated set for a benchmark: `--dir` when given (reused if its files exist), else
@@ -56,7 +57,7 @@ fn data_set(args: &DataBenchArgs) -> Result<DataSet> {
             args.seed,
             dir.display()
         );
-        super::synth::write_set(
+        crate::cmd::synth::write_set(
             &SynthOptions {
                 reference_rows: args.reference_rows,
                 documents: args.documents,
@@ -119,7 +120,7 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         exhaustive: false,
     };
     let started = Instant::now();
-    let offline = super::load_offline(&inputs)?;
+    let offline = crate::cmd::load_offline(&inputs)?;
     let indexed = started.elapsed();
     let matcher = &offline.matcher;
     let documents = offline.documents.ids.len();
@@ -252,15 +253,15 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
             "max": percentile(&latencies, 1.0),
         },
     });
-    super::print_stdout(&format!("{out:#}\n"))
+    crate::cmd::print_stdout(&format!("{out:#}\n"))
 }
 
 pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let set = data_set(args)?;
     let db = set.dir.join(format!("bench-{}.db", crate::store::new_id()));
     let _cleanup = RemoveOnDrop(db.clone());
-    let server_args = super::serve::benchmark_server(args.threads, 8);
-    let store = super::serve::open_store(&db, &server_args)?;
+    let server_args = crate::cmd::serve::benchmark_server(args.threads, 8);
+    let store = crate::cmd::serve::open_store(&db, &server_args)?;
     let ws = store.workspace(&cli.workspace, true)?;
 
     // The CLI's import path: `reference import`, `documents import`.
@@ -284,27 +285,33 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let mut config: serde_json::Value =
         serde_json::from_slice(&read(&set.dir.join("config.json"))?)
             .map_err(|e| Error::Internal(format!("generated config: {e}")))?;
-    config["reference_data_id"] = reference["id"].clone();
+    config["reference_data_id"] = serde_json::Value::String(reference.id);
     let config = service::create_config(&store, ws, config.to_string().as_bytes())?;
-    let config_id = config["id"].as_str().unwrap_or("").to_string();
+    let config_id = config.id;
 
-    let service_handle = super::serve::Service::start(store.clone(), &server_args)?;
+    let service_handle = crate::cmd::serve::Service::start(store.clone(), &server_args)?;
     let started = Instant::now();
-    let run = service::trigger_run(&store, ws, &config_id, None, "api")?;
-    let run_id = run["id"].as_str().unwrap_or("").to_string();
+    let run = service::trigger_run(
+        &store,
+        ws,
+        &config_id,
+        &service::TriggerRun::by(service::Trigger::Api),
+    )?;
+    let run_id = run.id;
     service_handle.runner.notify();
     let status = loop {
         let status = store.run_status(ws, &run_id)?;
-        if status != "queued" && status != "running" {
+        if !matches!(status, RunStatus::Queued | RunStatus::Running) {
             break status;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let run_time = started.elapsed();
     let run = store.get_run(ws, &run_id)?;
-    if status != "completed" {
+    if status != RunStatus::Completed {
         return Err(Error::Internal(format!(
-            "the benchmark run ended {status}: {run}"
+            "the benchmark run ended {status}: {}",
+            crate::cmd::json_text(&run)
         )));
     }
 
@@ -319,7 +326,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     )?;
     let addr = service_handle.server.addr().to_string();
     let path = format!("/v1/matching/runs/{run_id}");
-    let (mut latencies, errors) = super::bench::client_loop(
+    let (mut latencies, errors) = super::http::client_loop(
         &addr,
         &key.secret,
         &path,
@@ -369,8 +376,8 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "import_reference_ms": ms(import_reference),
         "import_documents_ms": ms(import_documents),
         "run_trigger_to_completed_ms": ms(run_time),
-        "rows_processed": run["rows_processed"],
-        "rows_matched": run["rows_matched"],
+        "rows_processed": run.rows_processed,
+        "rows_matched": run.rows_matched,
         "results_write_ms": write_ms.round(),
         "database_mb": mb(storage.file_bytes),
         "results": {
@@ -390,7 +397,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         "results_page_50_in_process_median_us": page_us,
         "peak_memory_mb": peak_memory_mb(),
     });
-    super::print_stdout(&format!("{out:#}\n"))
+    crate::cmd::print_stdout(&format!("{out:#}\n"))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -74,7 +74,7 @@ pub fn run(args: &QualityBenchArgs) -> Result<()> {
         seed: args.seed,
         profile: SynthProfile::Realistic,
     };
-    let generated = super::synth::write_set(&options, &synth_dir).and_then(|_| {
+    let generated = crate::cmd::synth::write_set(&options, &synth_dir).and_then(|_| {
         load(
             &format!(
                 "realistic invoices ({} x {}, seed {})",
@@ -144,7 +144,7 @@ pub fn run(args: &QualityBenchArgs) -> Result<()> {
             &pool,
         )?;
     }
-    super::print_stdout(&out)
+    crate::cmd::print_stdout(&out)
 }
 
 /// The config as given and with the other assignment, one table row each.
@@ -199,7 +199,7 @@ fn load(name: &str, dir: &Path, config: &Path, pool: &rayon::ThreadPool) -> Resu
     let reference =
         pool.install(|| ingest::read_reference(&dir.join("reference.csv"), Encoding::Utf8, None))?;
     let (documents, scan) =
-        super::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)?;
+        crate::cmd::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)?;
     if documents.ids.len() != scan.ids.len() {
         return Err(Error::invalid(
             "bench quality",
@@ -214,7 +214,7 @@ fn load(name: &str, dir: &Path, config: &Path, pool: &rayon::ThreadPool) -> Resu
         &document_ids,
         &|id| reference_ids.contains(id),
     )?;
-    // SPEC's truth rule: a document absent from the file has no true row.
+    // the truth-file rule (docs/CONTRACT.md, Command line): a document absent from the file has no true row.
     for id in &documents.ids {
         truth.entry(id.clone()).or_insert(None);
     }

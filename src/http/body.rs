@@ -1,0 +1,451 @@
+//! Request bodies as serde types: every JSON body a route takes is decoded here, at the
+//! edge, with unknown keys refused and a bad field named by its path (the way `config.rs`
+//! reads a config), so the use-cases behind the handlers take typed values.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::message::Request;
+use crate::error::{Error, Result};
+use crate::resolve::run::Band;
+use crate::service::{
+    BulkReview, GenerateStrategy, Label, Selection, Trigger, TriggerRun, MAX_BULK_REVIEW,
+};
+use crate::store::documents::Target;
+use crate::store::results::{ResultFilter, Review, ReviewStatus};
+
+/// Whether a body is absent: empty or only whitespace (an optional body may be left out).
+pub fn is_empty(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Decodes a JSON body into `T`; an error names the field by its path (`band.low`).
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Error::invalid("body", "", "is not valid UTF-8"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        Error::invalid("body", field, e.into_inner().to_string())
+    })?;
+    de.end()
+        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    Ok(value)
+}
+
+/// An optional JSON body: `T::default()` when absent, else it must say it is JSON and decode.
+pub fn optional<T: DeserializeOwned + Default>(req: &Request) -> Result<T> {
+    if is_empty(&req.body) {
+        return Ok(T::default());
+    }
+    super::handlers::require_json(req)?;
+    decode(&req.body)
+}
+
+/// `POST /v1/matching/runs/:id/ai-resolve`: `{band?: {low?, high?}}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiResolve {
+    #[serde(default)]
+    pub band: Option<BandBody>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandBody {
+    #[serde(default)]
+    pub low: Option<f64>,
+    #[serde(default)]
+    pub high: Option<f64>,
+}
+
+impl AiResolve {
+    /// The band asked for, bounds left out taken from the run's default.
+    pub fn band(&self, threshold: f64) -> Result<Band> {
+        let default = Band::default_for(threshold);
+        let Some(band) = &self.band else {
+            return Ok(default);
+        };
+        let bound = |key: &str, value: Option<f64>, fallback: f64| -> Result<f64> {
+            match value {
+                None => Ok(fallback),
+                Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+                Some(_) => Err(Error::invalid(
+                    "body",
+                    format!("band.{key}"),
+                    "a number from 0 to 1",
+                )),
+            }
+        };
+        let low = bound("low", band.low, default.low)?;
+        let high = bound("high", band.high, default.high)?;
+        if low > high {
+            return Err(Error::invalid(
+                "body",
+                "band.low",
+                "must not exceed band.high",
+            ));
+        }
+        Ok(Band { low, high })
+    }
+}
+
+/// `Some(value)` for a key that is present, even as `null` (`Some(None)`): tells "clear
+/// the notes" from "leave them".
+fn present<'de, D, T>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// A review status as a body gives it; `field` names it in an error.
+fn review_status(text: Option<&str>, field: &str) -> Result<ReviewStatus> {
+    text.and_then(ReviewStatus::parse).ok_or_else(|| {
+        Error::invalid(
+            "body",
+            field,
+            "is required: \"approved\", \"rejected\" or \"pending\"",
+        )
+    })
+}
+
+/// Notes of a review: at most 10,000 bytes.
+fn checked_notes(notes: Option<Option<String>>) -> Result<Option<Option<String>>> {
+    match &notes {
+        Some(Some(text)) if text.len() > 10_000 => {
+            Err(Error::invalid("body", "notes", "at most 10000 bytes"))
+        }
+        _ => Ok(notes),
+    }
+}
+
+/// `POST /v1/matching/runs/:run/results/:result/review`: `{status, notes?,
+/// reference_row_id?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<Option<String>>,
+    #[serde(default)]
+    reference_row_id: Option<String>,
+}
+
+impl ReviewBody {
+    /// The decision, checked, made by the key `reviewed_by`.
+    pub fn into_review(self, reviewed_by: &str) -> Result<Review> {
+        let status = review_status(self.status.as_deref(), "status")?;
+        let notes = checked_notes(self.notes)?;
+        if self.reference_row_id.is_some() && status != ReviewStatus::Approved {
+            return Err(Error::invalid(
+                "body",
+                "reference_row_id",
+                "picks the approved row, so it needs \"status\": \"approved\"",
+            ));
+        }
+        Ok(Review {
+            status,
+            notes,
+            reference_row_id: self.reference_row_id,
+            reviewed_by: reviewed_by.to_string(),
+        })
+    }
+}
+
+/// `POST /v1/matching/runs/:id/results/review`: `{result_ids}` or `{filter}`, with
+/// `status` and `notes?`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewManyBody {
+    #[serde(default)]
+    result_ids: Option<Vec<String>>,
+    #[serde(default)]
+    filter: Option<FilterBody>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<Option<String>>,
+}
+
+/// A results filter in a body: `{status?, matched?, min_confidence?, max_confidence?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    matched: Option<bool>,
+    #[serde(default)]
+    min_confidence: Option<f64>,
+    #[serde(default)]
+    max_confidence: Option<f64>,
+}
+
+impl ReviewManyBody {
+    /// Which results, and the one decision for all of them (checked before any result is
+    /// touched).
+    pub fn into_bulk(self, reviewed_by: &str) -> Result<BulkReview> {
+        let selection = match (self.result_ids, self.filter) {
+            (Some(ids), None) => {
+                if ids.is_empty() || ids.len() > MAX_BULK_REVIEW {
+                    return Err(Error::invalid(
+                        "body",
+                        "result_ids",
+                        format!("must hold 1 to {MAX_BULK_REVIEW} ids"),
+                    ));
+                }
+                Selection::Ids(ids)
+            }
+            (None, Some(filter)) => Selection::Filter(ResultFilter {
+                status: filter
+                    .status
+                    .map(|s| {
+                        ReviewStatus::parse(&s)
+                            .map(|s| s.as_str().to_string())
+                            .ok_or_else(|| {
+                                Error::invalid(
+                                    "body",
+                                    "filter.status",
+                                    "pending, approved or rejected",
+                                )
+                            })
+                    })
+                    .transpose()?,
+                matched: filter.matched,
+                min_confidence: filter.min_confidence,
+                max_confidence: filter.max_confidence,
+            }),
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "body",
+                    "result_ids",
+                    "give result_ids or filter, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "body",
+                    "result_ids",
+                    "is required (or a filter)",
+                ))
+            }
+        };
+        let status = review_status(self.status.as_deref(), "status")?;
+        Ok(BulkReview {
+            selection,
+            review: Review {
+                status,
+                notes: checked_notes(self.notes)?,
+                reference_row_id: None,
+                reviewed_by: reviewed_by.to_string(),
+            },
+        })
+    }
+}
+
+/// `POST /v1/matching/configs/:id/run` (and `smart-run`): `{target_type?, target_value?,
+/// triggered_by?}`, all optional, the body too.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRunBody {
+    #[serde(default, deserialize_with = "present")]
+    target_type: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "present")]
+    target_value: Option<Option<Value>>,
+    #[serde(default)]
+    triggered_by: Option<String>,
+}
+
+impl TriggerRunBody {
+    pub fn into_trigger(self) -> Result<TriggerRun> {
+        let target = if self.target_type.is_some() || self.target_value.is_some() {
+            Some(Target::from_json(
+                self.target_type.flatten().as_ref(),
+                self.target_value.flatten().as_ref(),
+            )?)
+        } else {
+            None
+        };
+        let triggered_by = match self.triggered_by.as_deref() {
+            None => Trigger::Api,
+            Some("api") => Trigger::Api,
+            Some("manual") => Trigger::Manual,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "body",
+                    "triggered_by",
+                    "must be \"api\" or \"manual\"",
+                ))
+            }
+        };
+        Ok(TriggerRun {
+            target,
+            triggered_by,
+        })
+    }
+}
+
+/// `POST /v1/matching/strategies/generate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateStrategyBody {
+    #[serde(default)]
+    reference_data_id: Option<String>,
+    #[serde(default)]
+    target_type: Option<Value>,
+    #[serde(default)]
+    target_value: Option<Value>,
+    /// Accepted for clients of the hosted APIs; the proposal needs no prompt.
+    #[serde(default)]
+    #[allow(dead_code)]
+    user_prompt: Option<Value>,
+    #[serde(default)]
+    labels: Option<Vec<LabelBody>>,
+    #[serde(default)]
+    use_reviews_of: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// One labelled pair: a target document (its id or external id) and its true row, or
+/// `null` for "no row".
+#[derive(Debug, Deserialize)]
+pub struct LabelBody {
+    #[serde(default)]
+    document_id: Option<String>,
+    #[serde(default)]
+    row_id: Option<String>,
+}
+
+impl GenerateStrategyBody {
+    pub fn into_request(self) -> Result<GenerateStrategy> {
+        let reference_data_id = self
+            .reference_data_id
+            .ok_or_else(|| Error::invalid("body", "reference_data_id", "is required"))?;
+        let target = Target::from_json(self.target_type.as_ref(), self.target_value.as_ref())?;
+        let labels = self
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, pair)| {
+                let document_id = pair.document_id.ok_or_else(|| {
+                    Error::invalid("body", format!("labels[{i}].document_id"), "is required")
+                })?;
+                Ok(Label {
+                    document_id,
+                    row_id: pair.row_id,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(GenerateStrategy {
+            reference_data_id,
+            target,
+            labels,
+            use_reviews_of: self.use_reviews_of,
+            name: self.name,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_band_defaults_to_half_up_to_the_threshold_and_checks_its_bounds() {
+        let empty: AiResolve = decode(b"{}").unwrap();
+        assert_eq!(
+            empty.band(0.8).unwrap(),
+            Band {
+                low: 0.5,
+                high: 0.8
+            }
+        );
+        assert_eq!(
+            empty.band(0.3).unwrap(),
+            Band {
+                low: 0.3,
+                high: 0.3
+            }
+        );
+        let given: AiResolve = decode(br#"{"band": {"low": 0.2}}"#).unwrap();
+        assert_eq!(
+            given.band(0.8).unwrap(),
+            Band {
+                low: 0.2,
+                high: 0.8
+            }
+        );
+        let inverted: AiResolve = decode(br#"{"band": {"low": 0.9, "high": 0.1}}"#).unwrap();
+        assert!(inverted.band(0.8).is_err());
+        let out_of_range: AiResolve = decode(br#"{"band": {"high": 1.5}}"#).unwrap();
+        assert!(out_of_range.band(0.8).is_err());
+    }
+
+    #[test]
+    fn a_review_tells_cleared_notes_from_untouched_ones_and_checks_its_row() {
+        let cleared: ReviewBody = decode(br#"{"status": "approved", "notes": null}"#).unwrap();
+        assert_eq!(cleared.into_review("k").unwrap().notes, Some(None));
+        let untouched: ReviewBody = decode(br#"{"status": "pending"}"#).unwrap();
+        assert_eq!(untouched.into_review("k").unwrap().notes, None);
+        let other_row: ReviewBody =
+            decode(br#"{"status": "rejected", "reference_row_id": "R1"}"#).unwrap();
+        let Err(Error::Validation { details, .. }) = other_row.into_review("k") else {
+            panic!("a row needs an approval");
+        };
+        assert_eq!(details[0].field, "reference_row_id");
+    }
+
+    #[test]
+    fn a_bulk_review_takes_ids_or_a_filter_but_not_both() {
+        let both: ReviewManyBody =
+            decode(br#"{"result_ids": ["a"], "filter": {}, "status": "approved"}"#).unwrap();
+        assert!(both.into_bulk("k").is_err());
+        let filter: ReviewManyBody =
+            decode(br#"{"filter": {"matched": true}, "status": "approved"}"#).unwrap();
+        let bulk = filter.into_bulk("k").unwrap();
+        assert!(matches!(
+            bulk.selection,
+            Selection::Filter(ResultFilter {
+                matched: Some(true),
+                ..
+            })
+        ));
+        let Err(Error::Validation { details, .. }) =
+            decode::<ReviewManyBody>(br#"{"filter": {"score": 1}, "status": "approved"}"#)
+        else {
+            panic!("an unknown filter must be refused");
+        };
+        assert_eq!(details[0].field, "filter.score");
+    }
+
+    #[test]
+    fn a_trigger_names_who_and_which_documents() {
+        let empty = TriggerRunBody::default().into_trigger().unwrap();
+        assert_eq!((empty.target, empty.triggered_by), (None, Trigger::Api));
+        let given: TriggerRunBody = decode(
+            br#"{"target_type": "batch", "target_value": {"batch_id": "b1"}, "triggered_by": "manual"}"#,
+        )
+        .unwrap();
+        let given = given.into_trigger().unwrap();
+        assert_eq!(given.target, Some(Target::Batch("b1".into())));
+        assert_eq!(given.triggered_by, Trigger::Manual);
+        let cron: TriggerRunBody = decode(br#"{"triggered_by": "cron"}"#).unwrap();
+        assert!(cron.into_trigger().is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_by_its_path() {
+        let Err(Error::Validation { details, .. }) = decode::<AiResolve>(br#"{"band": {"lo": 1}}"#)
+        else {
+            panic!("an unknown key must be refused");
+        };
+        assert_eq!(details[0].field, "band.lo");
+    }
+}
