@@ -17,6 +17,7 @@
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
+//! - `shard`: which documents a `match --shard I/N` takes: a stable hash of the id.
 //! - `export`: what every CSV cell meant for a spreadsheet passes (formula neutralising).
 //! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
 //!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
@@ -39,6 +40,7 @@ pub mod report;
 pub mod resolve;
 pub mod runner;
 pub mod service;
+pub mod shard;
 pub mod store;
 pub mod strategy;
 pub mod synth;
