@@ -423,6 +423,11 @@ pub struct MatchArgs {
     /// one-to-one config a shard writes candidates (JSON Lines) for `refmatch assign`.
     #[arg(long, value_name = "I/N", value_parser = crate::shard::Shard::parse)]
     pub shard: Option<crate::shard::Shard>,
+    /// With a one-to-one config, do not assign: write each result before the assignment
+    /// with its assignable rows (JSON Lines) for `refmatch assign`, as a shard does. For
+    /// engines that split the documents themselves (a Spark partition is a shard).
+    #[arg(long)]
+    pub candidates: bool,
 }
 
 #[derive(Debug, Args)]

@@ -374,6 +374,14 @@ fn assign_refuses_a_shard_given_twice_and_a_file_that_is_not_candidates() {
     let out = inputs.match_(&["--shard", "0/2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(".jsonl"), "{}", stderr(&out));
+    // --candidates without a shard: the whole file's candidates, assigned apart.
+    let cand = d.join("cand.jsonl").display().to_string();
+    let out = inputs.match_(&["--candidates", "--out", &cand]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let assigned = d.join("assigned.jsonl").display().to_string();
+    let out = refmatch(&["assign", "--out", &assigned, &cand]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(Path::new(&assigned)), read(Path::new(&plain)));
     for bad in ["2/2", "0/0", "x"] {
         let out = inputs.match_(&["--shard", bad]);
         assert_eq!(out.status.code(), Some(2), "--shard {bad}");

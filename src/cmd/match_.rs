@@ -21,6 +21,7 @@ use crate::matcher::Mode;
 pub fn run(args: &MatchArgs) -> Result<()> {
     let mut offline = super::load_offline(&args.inputs)?;
     offline.shard = args.shard;
+    offline.defer_assignment = args.candidates;
     let mode = if args.inputs.exhaustive {
         Mode::Exhaustive
     } else {
@@ -35,8 +36,8 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         return Err(Error::invalid(
             "arguments",
             "--out",
-            "with a one-to-one config a shard writes candidates for `refmatch assign` as \
-             JSON Lines: give a file ending in .jsonl",
+            "with a one-to-one config a shard (or --candidates) writes candidates for \
+             `refmatch assign` as JSON Lines: give a file ending in .jsonl",
         ));
     }
     let bar = super::progress_bar(offline.documents.ids.len() * offline.passes(), "matching");

@@ -61,6 +61,8 @@ pub(crate) struct Offline {
     /// With `match --shard`, only the shard's documents are matched, and a one-to-one
     /// assignment is left to `refmatch assign` over every shard's candidates.
     pub shard: Option<crate::shard::Shard>,
+    /// The one-to-one assignment is left to `refmatch assign` (always with `shard`).
+    pub defer_assignment: bool,
 }
 
 /// Documents matched and written per chunk: memory holds one chunk of documents and
@@ -83,6 +85,7 @@ impl Offline {
     pub fn assigns_here(&self) -> bool {
         self.matcher.config().assignment == crate::config::Assignment::OneToOne
             && self.shard.is_none()
+            && !self.defer_assignment
     }
 
     /// Matches the documents of one chunk that belong to this process's shard (all of
@@ -289,6 +292,7 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         documents_path: inputs.documents.clone(),
         encoding: inputs.encoding,
         shard: None,
+        defer_assignment: false,
     })
 }
 
