@@ -228,8 +228,9 @@ pub(crate) fn read_index(
     config: &MatchConfig,
     pool: &rayon::ThreadPool,
 ) -> Result<crate::matcher::MatchIndex> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    pool.install(|| crate::matcher::snapshot::decode(&bytes, config))
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    pool.install(|| crate::matcher::snapshot::read(&mut file, size, config))
         .map_err(|refused| Error::invalid(path.display().to_string(), "", refused.0))
 }
 

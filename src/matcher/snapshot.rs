@@ -11,12 +11,14 @@
 //! not written; they are rebuilt from their keys in key-id order, which gives the same ids.
 //!
 //! Reading checks, in order: the magic, the format version, the refmatch version, the
-//! length (a truncated file), the checksum (a corrupt one), the mappings the index was built
-//! for against the config's, then while decoding every offset, row and id against the sizes
-//! it indexes, so that a file that passes the checksum but was crafted (or written by a
-//! bug) is refused rather than crashing the matcher later. Knows nothing of files: the
-//! caller reads and writes the bytes.
+//! length (a truncated file), the mappings the index was built for against the config's,
+//! then while decoding every offset, row and id against the sizes it indexes, and at the
+//! end the checksum (a corrupt file), which the payload streams through as it is decoded,
+//! so that memory never holds the file beside the index. A file that passes the checksum
+//! but was crafted (or written by a bug) is refused rather than crashing the matcher
+//! later. Knows nothing of files: the caller hands over a reader and its length.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -75,28 +77,33 @@ impl Writer {
     }
 }
 
-/// Reads what `Writer` wrote; every read checks the bytes left.
+/// Reads what `Writer` wrote from a stream whose length is known; every read checks the
+/// bytes left, so a corrupt length is refused before anything is allocated for it.
 pub struct Reader<'a> {
-    bytes: &'a [u8],
+    src: &'a mut dyn Read,
+    remaining: u64,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes }
+    /// Reads at most `remaining` bytes of `src`.
+    pub fn new(src: &'a mut dyn Read, remaining: u64) -> Self {
+        Reader { src, remaining }
     }
 
-    fn take(&mut self, n: usize) -> Decoded<&'a [u8]> {
-        if n > self.bytes.len() {
+    fn fill(&mut self, buf: &mut [u8]) -> Decoded<()> {
+        if buf.len() as u64 > self.remaining {
             return Err(corrupt("it ends early"));
         }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Ok(head)
+        self.src
+            .read_exact(buf)
+            .map_err(|e| Refused(format!("cannot be read ({e})")))?;
+        self.remaining -= buf.len() as u64;
+        Ok(())
     }
 
     fn array<const N: usize>(&mut self) -> Decoded<[u8; N]> {
         let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
+        self.fill(&mut out)?;
         Ok(out)
     }
 
@@ -114,16 +121,18 @@ impl<'a> Reader<'a> {
     /// one item, so a corrupt length never allocates more than the file holds.
     pub fn len(&mut self, min_item: usize) -> Decoded<usize> {
         let n = self.u64()?;
-        let most = self.bytes.len() / min_item.max(1);
+        let most = self.remaining / min_item.max(1) as u64;
         match usize::try_from(n) {
-            Ok(n) if n <= most => Ok(n),
+            Ok(n) if n as u64 <= most => Ok(n),
             _ => Err(corrupt("a length exceeds the file")),
         }
     }
 
-    pub fn bytes(&mut self) -> Decoded<&'a [u8]> {
+    pub fn bytes(&mut self) -> Decoded<Vec<u8>> {
         let n = self.len(1)?;
-        self.take(n)
+        let mut out = vec![0u8; n];
+        self.fill(&mut out)?;
+        Ok(out)
     }
 
     pub fn get<T: Decode>(&mut self) -> Decoded<T> {
@@ -131,7 +140,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.remaining == 0
     }
 }
 
@@ -143,6 +152,14 @@ pub trait Decode: Sized {
     /// The fewest bytes one value takes (for checking vector lengths).
     const MIN_SIZE: usize;
     fn decode(r: &mut Reader) -> Decoded<Self>;
+
+    /// Appends `n` values (numbers override this to read in bulk).
+    fn decode_many(r: &mut Reader, n: usize, out: &mut Vec<Self>) -> Decoded<()> {
+        for _ in 0..n {
+            out.push(Self::decode(r)?);
+        }
+        Ok(())
+    }
 }
 
 macro_rules! number {
@@ -156,6 +173,23 @@ macro_rules! number {
             const MIN_SIZE: usize = $n;
             fn decode(r: &mut Reader) -> Decoded<Self> {
                 Ok(<$t>::from_le_bytes(r.array()?))
+            }
+            fn decode_many(r: &mut Reader, n: usize, out: &mut Vec<Self>) -> Decoded<()> {
+                // In blocks: one read per 64 KiB rather than one per value.
+                let mut block = vec![0u8; (1 << 16) / $n * $n];
+                let mut left = n;
+                while left > 0 {
+                    let take = left.min(block.len() / $n);
+                    let bytes = &mut block[..take * $n];
+                    r.fill(bytes)?;
+                    out.extend(
+                        bytes
+                            .chunks_exact($n)
+                            .map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or([0; $n]))),
+                    );
+                    left -= take;
+                }
+                Ok(())
             }
         }
     };
@@ -182,8 +216,7 @@ impl Encode for String {
 impl Decode for String {
     const MIN_SIZE: usize = 8;
     fn decode(r: &mut Reader) -> Decoded<Self> {
-        let bytes = r.bytes()?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("text is not UTF-8"))
+        String::from_utf8(r.bytes()?).map_err(|_| corrupt("text is not UTF-8"))
     }
 }
 
@@ -207,9 +240,7 @@ impl<T: Decode> Decode for Vec<T> {
     fn decode(r: &mut Reader) -> Decoded<Self> {
         let n = r.len(T::MIN_SIZE)?;
         let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(T::decode(r)?);
-        }
+        T::decode_many(r, n, &mut out)?;
         Ok(out)
     }
 }
@@ -297,9 +328,9 @@ impl Encode for StrColumn {
 impl Decode for StrColumn {
     const MIN_SIZE: usize = 16;
     fn decode(r: &mut Reader) -> Decoded<Self> {
-        let text = std::str::from_utf8(r.bytes()?).map_err(|_| corrupt("text is not UTF-8"))?;
+        let text = String::from_utf8(r.bytes()?).map_err(|_| corrupt("text is not UTF-8"))?;
         let lengths: Vec<u32> = r.get()?;
-        StrColumn::from_parts(text.to_string(), &lengths)
+        StrColumn::from_parts(text, &lengths)
             .ok_or_else(|| corrupt("string lengths do not fit their text"))
     }
 }
@@ -366,26 +397,31 @@ pub fn spec_line(target: &str, strategy: &crate::config::Strategy) -> String {
     format!("{target}\u{1f}{strategy:?}")
 }
 
-/// The whole file for `index`.
+/// The whole file for `index`. The payload is written after a header whose length and
+/// checksum are filled in at the end, so the file is built in one buffer.
 pub fn encode(index: &MatchIndex) -> Vec<u8> {
-    let mut payload = Writer::default();
-    index.encode_into(&mut payload);
-    let payload = payload.buf;
     let mut w = Writer::default();
     w.buf.extend_from_slice(MAGIC);
     w.u32(FORMAT_VERSION);
     w.put(REFMATCH_VERSION);
-    w.u64(payload.len() as u64);
-    w.buf.extend_from_slice(&Sha256::digest(&payload));
-    w.buf.extend_from_slice(&payload);
+    let length_at = w.buf.len();
+    w.u64(0);
+    w.buf.extend_from_slice(&[0u8; 32]);
+    let payload_at = w.buf.len();
+    index.encode_into(&mut w);
+    let length = (w.buf.len() - payload_at) as u64;
+    let digest = Sha256::digest(&w.buf[payload_at..]);
+    w.buf[length_at..length_at + 8].copy_from_slice(&length.to_le_bytes());
+    w.buf[length_at + 8..payload_at].copy_from_slice(&digest);
     w.buf
 }
 
 /// The payload's length as the header of a whole file states it (0 when unreadable); the
 /// payload is the file's last bytes. For tests that damage the payload alone.
 pub fn payload_len(bytes: &[u8]) -> usize {
-    let mut r = Reader::new(bytes);
-    let _ = r.take(MAGIC.len());
+    let mut src = bytes;
+    let mut r = Reader::new(&mut src, bytes.len() as u64);
+    let _ = r.array::<8>();
     let _ = r.u32();
     let _ = r.bytes();
     r.u64()
@@ -394,67 +430,116 @@ pub fn payload_len(bytes: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// Reads a whole file back for `config`, which must have the mappings (target column and
-/// strategy with its options) the index was built for; weights, threshold, sources and
-/// the assignment may differ.
+/// Reads a whole file back for `config` (see `read`).
 pub fn decode(bytes: &[u8], config: &MatchConfig) -> Decoded<MatchIndex> {
-    let mut r = Reader::new(bytes);
-    let magic = r.take(MAGIC.len()).ok();
-    if magic != Some(MAGIC.as_slice()) {
+    let mut src = bytes;
+    read(&mut src, bytes.len() as u64, config)
+}
+
+/// Passes what it reads to a SHA-256 on the way.
+struct Hashing<'a> {
+    inner: &'a mut dyn Read,
+    hasher: Sha256,
+}
+
+impl Read for Hashing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads a snapshot of `size` bytes from `src` for `config`, which must have the mappings
+/// (target column and strategy with its options) the index was built for; weights,
+/// threshold, sources and the assignment may differ.
+///
+/// The payload is decoded as it streams by, hashed on the way: memory holds the index
+/// being built, never the file. Decoding checks every length and id, so a damaged payload
+/// cannot do harm before the checksum, compared at the end, refuses it; when both fail,
+/// the checksum is the reason given.
+pub fn read(src: &mut dyn Read, size: u64, config: &MatchConfig) -> Decoded<MatchIndex> {
+    let mut r = Reader::new(src, size);
+    let magic = r.array::<8>().ok();
+    if magic.as_ref() != Some(MAGIC) {
         return Err(Refused("is not a refmatch index snapshot".into()));
     }
-    let format = r
-        .u32()
-        .map_err(|_| Refused("is truncated (no header)".into()))?;
+    let truncated = || Refused("is truncated (no header)".into());
+    let format = r.u32().map_err(|_| truncated())?;
     if format != FORMAT_VERSION {
         return Err(Refused(format!(
             "has snapshot format {format}, this refmatch reads format {FORMAT_VERSION}: \
              rebuild it with `refmatch index build`"
         )));
     }
-    let version = r
-        .bytes()
-        .ok()
-        .filter(|v| v.len() <= 64)
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .ok_or_else(|| Refused("is truncated (no header)".into()))?;
+    let version_len = r.u64().map_err(|_| truncated())?;
+    if version_len > 64 {
+        return Err(corrupt("a version of over 64 bytes"));
+    }
+    let mut version = vec![0u8; version_len as usize];
+    r.fill(&mut version).map_err(|_| truncated())?;
+    let version = String::from_utf8_lossy(&version).into_owned();
     if version != REFMATCH_VERSION {
         return Err(Refused(format!(
-            "was written by refmatch {version}, this is refmatch {REFMATCH_VERSION}: \
-             rebuild it with `refmatch index build`"
+            "was written by refmatch {}, this is refmatch {REFMATCH_VERSION}: \
+             rebuild it with `refmatch index build`",
+            crate::error::loggable(&version)
         )));
     }
-    let (length, digest) = match (r.u64(), r.take(32)) {
-        (Ok(length), Ok(digest)) => (length, digest),
-        _ => return Err(Refused("is truncated (no header)".into())),
-    };
-    let payload = r.bytes;
-    if (payload.len() as u64) < length {
-        return Err(Refused(format!(
-            "is truncated ({} of {length} bytes)",
-            payload.len()
-        )));
+    let length = r.u64().map_err(|_| truncated())?;
+    let digest = r.array::<32>().map_err(|_| truncated())?;
+    let left = r.remaining;
+    if left < length {
+        return Err(Refused(format!("is truncated ({left} of {length} bytes)")));
     }
-    if (payload.len() as u64) > length {
+    if left > length {
         return Err(corrupt("bytes after the end"));
     }
-    if Sha256::digest(payload).as_slice() != digest {
+    let mut hashing = Hashing {
+        inner: r.src,
+        hasher: Sha256::new(),
+    };
+    let mut buffered = std::io::BufReader::with_capacity(1 << 16, &mut hashing);
+    let decoded = {
+        let mut payload = Reader::new(&mut buffered, length);
+        decode_body(&mut payload, config).and_then(|index| {
+            if payload.is_empty() {
+                Ok(index)
+            } else {
+                Err(corrupt("bytes after the index"))
+            }
+        })
+    };
+    // Whatever decoding left unread still counts towards the checksum.
+    let drained = std::io::copy(&mut buffered, &mut std::io::sink());
+    drop(buffered);
+    if drained.is_err() || hashing.hasher.finalize().as_slice() != digest {
         return Err(corrupt("checksum mismatch"));
     }
-    decode_payload(payload, config)
+    decoded
 }
 
 /// The payload without the header's checks (the checksum above all): what a corrupt file
 /// that passes them meets. Public for tests.
 pub fn decode_payload(payload: &[u8], config: &MatchConfig) -> Decoded<MatchIndex> {
-    let mut r = Reader::new(payload);
+    let mut src = payload;
+    let mut r = Reader::new(&mut src, payload.len() as u64);
+    let index = decode_body(&mut r, config)?;
+    if !r.is_empty() {
+        return Err(corrupt("bytes after the index"));
+    }
+    Ok(index)
+}
+
+/// Reads the spec, checks it against the config's mappings, then the table and the index.
+fn decode_body(r: &mut Reader, config: &MatchConfig) -> Decoded<MatchIndex> {
     let spec: Vec<String> = r.get()?;
     let wanted = spec_lines(config);
     if spec != wanted {
         let describe = |lines: &[String]| {
             lines
                 .iter()
-                .map(|l| l.replacen('\u{1f}', " ", 1))
+                .map(|l| crate::error::loggable(&l.replacen('\u{1f}', " ", 1)).into_owned())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -466,9 +551,5 @@ pub fn decode_payload(payload: &[u8], config: &MatchConfig) -> Decoded<MatchInde
         )));
     }
     let reference: ReferenceTable = r.get()?;
-    let index = MatchIndex::decode_from(&mut r, config, Arc::new(reference))?;
-    if !r.is_empty() {
-        return Err(corrupt("bytes after the index"));
-    }
-    Ok(index)
+    MatchIndex::decode_from(r, config, Arc::new(reference))
 }
