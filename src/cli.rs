@@ -44,6 +44,13 @@ impl Cli {
 pub enum Command {
     /// Match documents against a reference table offline, without a database.
     Match(MatchArgs),
+    /// Index snapshots: a reference table indexed once for a config's mappings, loaded by
+    /// `match --index` and `eval --index` instead of the CSV.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// The one-to-one assignment over the candidate files of `match --shard` runs: writes
+    /// the final results, equal to one unsharded `match`.
+    Assign(AssignArgs),
     /// Evaluate a config offline against labelled data (precision, recall, F1).
     Eval(EvalArgs),
     /// Write a generated vendor-invoice set (reference, documents, truth, config) to a directory.
@@ -84,6 +91,47 @@ pub enum Command {
         #[arg(long, value_name = "DURATION")]
         older_than: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Read and index a reference table for a config's mappings and write the snapshot
+    /// (versioned and checksummed) to one file.
+    Build(IndexBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexBuildArgs {
+    /// Reference table (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub reference: PathBuf,
+    /// Matching config (JSON): its mappings decide what is indexed; weights, threshold and
+    /// document fields may change later without a new snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The snapshot to write (by convention `.rmidx`); replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Id column of the reference (default: `id` or `row_id`, else row_1, row_2, ...).
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
+    /// Encoding of the reference: utf-8 (default) or windows-1252.
+    #[arg(long, value_name = "NAME", default_value = "utf-8")]
+    pub encoding: Encoding,
+    /// Indexing threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// Candidate files (JSON Lines) written by `match --shard I/N` with a one-to-one config.
+    #[arg(required = true, value_name = "CANDIDATES")]
+    pub candidates: Vec<PathBuf>,
+    /// Output file: CSV, or JSON Lines when it ends in `.jsonl` (default: CSV on stdout).
+    /// Results follow the candidate files' order.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,8 +382,12 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct OfflineInputs {
     /// Reference table (CSV).
-    #[arg(long, value_name = "FILE")]
-    pub reference: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "index")]
+    pub reference: Option<PathBuf>,
+    /// An index snapshot (`refmatch index build`) to load instead of reading and indexing
+    /// the reference table.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["reference", "id_column"])]
+    pub index: Option<PathBuf>,
     /// Extracted documents (CSV).
     #[arg(long, value_name = "FILE")]
     pub documents: PathBuf,
@@ -366,6 +418,16 @@ pub struct MatchArgs {
     /// Output file: CSV, or JSON Lines when it ends in `.jsonl` (default: CSV on stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Match only the documents of shard I of N (0 <= I < N), chosen by a stable hash of
+    /// the document id (FNV-1a): the N outputs together are the unsharded output. With a
+    /// one-to-one config a shard writes candidates (JSON Lines) for `refmatch assign`.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::Shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
+    /// With a one-to-one config, do not assign: write each result before the assignment
+    /// with its assignable rows (JSON Lines) for `refmatch assign`, as a shard does. For
+    /// engines that split the documents themselves (a Spark partition is a shard).
+    #[arg(long)]
+    pub candidates: bool,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@
 //!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
+//! - `shard`: which documents a `match --shard I/N` takes: a stable hash of the id.
 //! - `export`: what every CSV cell meant for a spreadsheet passes (formula neutralising).
 //! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
 //!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
@@ -47,6 +48,7 @@ pub mod report;
 pub mod resolve;
 pub mod runner;
 pub mod service;
+pub mod shard;
 pub mod store;
 pub mod strategy;
 pub mod synth;

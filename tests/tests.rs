@@ -17,5 +17,6 @@ mod operations;
 mod report;
 mod review_page;
 mod runs;
+mod scale_out;
 mod storage;
 mod synth;

@@ -50,8 +50,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         Some(worst) => {
             let bar = super::progress_bar(documents.ids.len() * offline.passes(), "matching");
             let mut tops = Vec::with_capacity(documents.ids.len());
-            offline.for_each_chunk(mode, &|| bar.inc(1), |first, values, outcomes| {
+            offline.for_each_chunk(mode, &|| bar.inc(1), |positions, values, outcomes| {
                 tops.extend(outcomes.iter().map(MatchOutcome::prediction));
+                let first = positions.first().copied().unwrap_or(0);
                 worst.add(matcher, &truth, &documents.ids, first, values, outcomes);
                 Ok(())
             })?;
@@ -84,7 +85,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if let (Some(file), Some(worst)) = (report_file, worst) {
         let html = report::render(&HtmlReport {
             inputs: report::Inputs {
-                reference: file_name(&args.inputs.reference),
+                reference: args
+                    .inputs
+                    .index
+                    .as_deref()
+                    .or(args.inputs.reference.as_deref())
+                    .map(file_name)
+                    .unwrap_or_default(),
                 documents: file_name(&args.inputs.documents),
                 config: file_name(&args.inputs.config),
                 truth: file_name(&args.truth),

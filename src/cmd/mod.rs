@@ -1,11 +1,13 @@
 //! One module per subcommand; `run` dispatches. Commands return typed errors and leave
 //! printing them and choosing the exit code to `main`.
 
+mod assign;
 mod bench;
 mod demo;
 mod eval;
 pub(crate) mod generate;
 mod import;
+mod index;
 mod keys;
 mod match_;
 mod ops;
@@ -26,6 +28,8 @@ use rayon::prelude::*;
 pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Match(args) => match_::run(args),
+        Command::Index(command) => index::run(command),
+        Command::Assign(args) => assign::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Synth(args) => synth::run(args),
         Command::GenerateConfig(args) => generate::run(args),
@@ -53,6 +57,11 @@ pub(crate) struct Offline {
     pub index_time: std::time::Duration,
     documents_path: std::path::PathBuf,
     encoding: ingest::Encoding,
+    /// With `match --shard`, only the shard's documents are matched, and a one-to-one
+    /// assignment is left to `refmatch assign` over every shard's candidates.
+    pub shard: Option<crate::shard::Shard>,
+    /// The one-to-one assignment is left to `refmatch assign` (always with `shard`).
+    pub defer_assignment: bool,
 }
 
 /// Documents matched and written per chunk: memory holds one chunk of documents and
@@ -63,10 +72,49 @@ impl Offline {
     /// How many times `for_each_chunk` matches each document (and calls `done`): twice
     /// with a one-to-one assignment, once otherwise.
     pub fn passes(&self) -> usize {
-        match self.matcher.config().assignment {
-            crate::config::Assignment::None => 1,
-            crate::config::Assignment::OneToOne => 2,
+        if self.assigns_here() {
+            2
+        } else {
+            1
         }
+    }
+
+    /// Whether this process makes the config's one-to-one assignment: yes unless it
+    /// matches one shard, whose candidates `refmatch assign` takes.
+    pub fn assigns_here(&self) -> bool {
+        self.matcher.config().assignment == crate::config::Assignment::OneToOne
+            && self.shard.is_none()
+            && !self.defer_assignment
+    }
+
+    /// Matches the documents of one chunk that belong to this process's shard (all of
+    /// them without one); `positions` receives their positions in the file.
+    fn match_chunk(
+        &self,
+        first: usize,
+        values: &[Vec<Option<String>>],
+        mode: crate::matcher::Mode,
+        done: &(dyn Fn() + Sync),
+        positions: &mut Vec<usize>,
+    ) -> (Vec<Vec<Option<String>>>, Vec<crate::matcher::MatchOutcome>) {
+        positions.clear();
+        let Some(shard) = self.shard else {
+            positions.extend(first..first + values.len());
+            return (
+                Vec::new(),
+                self.matcher.match_many(values, mode, &self.pool, done),
+            );
+        };
+        let ids = &self.documents.ids;
+        let mut taken = Vec::new();
+        for (i, doc) in values.iter().enumerate() {
+            if ids.get(first + i).is_some_and(|id| shard.contains(id)) {
+                positions.push(first + i);
+                taken.push(doc.clone());
+            }
+        }
+        let outcomes = self.matcher.match_many(&taken, mode, &self.pool, done);
+        (taken, outcomes)
     }
 
     /// Each document's prediction (`MatchOutcome::prediction`), in file order, in one pass
@@ -143,43 +191,48 @@ impl Offline {
         Ok(lite)
     }
 
-    /// Matches the documents chunk by chunk in file order; `on_chunk` gets the position of
-    /// the chunk's first document, its values and its outcomes. With a one-to-one
-    /// assignment a first pass keeps only each document's assignable rows (a few per
-    /// document, whatever the input size), the assignment is made over all documents, and
-    /// the second pass hands out outcomes with the assigned row and its confidence.
+    /// Matches the documents chunk by chunk in file order; `on_chunk` gets the documents'
+    /// positions in the file, their values and their outcomes (with `shard`, only the
+    /// shard's documents). With a one-to-one assignment made here, a first pass keeps only
+    /// each document's assignable rows (a few per document, whatever the input size), the
+    /// assignment is made over all documents, and the second pass hands out outcomes with
+    /// the assigned row and its confidence.
     pub fn for_each_chunk(
         &self,
         mode: crate::matcher::Mode,
         done: &(dyn Fn() + Sync),
         mut on_chunk: impl FnMut(
-            usize,
+            &[usize],
             &[Vec<Option<String>>],
             &[crate::matcher::MatchOutcome],
         ) -> Result<()>,
     ) -> Result<()> {
         let sources: Vec<&str> = self.matcher.sources().collect();
-        let assigned = match self.matcher.config().assignment {
-            crate::config::Assignment::None => None,
-            crate::config::Assignment::OneToOne => Some(self.assigned_outcomes(mode, done)?),
+        let assigned = if self.assigns_here() {
+            Some(self.assigned_outcomes(mode, done)?)
+        } else {
+            None
         };
+        let mut positions = Vec::new();
         ingest::for_each_document_chunk(
             &self.documents_path,
             self.encoding,
             &sources,
             DOCUMENT_CHUNK,
             |first, values| {
-                let mut outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                let (taken, mut outcomes) =
+                    self.match_chunk(first, values, mode, done, &mut positions);
                 if let Some(assigned) = &assigned {
-                    for (i, outcome) in outcomes.iter_mut().enumerate() {
-                        if let Some(a) = assigned.get(first + i) {
+                    for (outcome, &at) in outcomes.iter_mut().zip(&positions) {
+                        if let Some(a) = assigned.get(at) {
                             outcome.matched = a.matched;
                             outcome.confidence = a.confidence;
                             outcome.assigned = a.assigned;
                         }
                     }
                 }
-                on_chunk(first, values, &outcomes)
+                let values = if self.shard.is_some() { &taken } else { values };
+                on_chunk(&positions, values, &outcomes)
             },
         )
     }
@@ -195,32 +248,69 @@ fn read_config(path: &Path) -> Result<MatchConfig> {
     MatchConfig::from_json(&text, &path.display().to_string())
 }
 
-/// Reads the config and both tables, checks them against each other, builds the matcher.
+/// Reads an index snapshot for `config`; a snapshot that is refused (corrupt, truncated,
+/// from another version, for other mappings) is a one-line validation error.
+pub(crate) fn read_index(
+    path: &Path,
+    config: &MatchConfig,
+    pool: &rayon::ThreadPool,
+) -> Result<crate::matcher::MatchIndex> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    pool.install(|| crate::matcher::snapshot::read(&mut file, size, config))
+        .map_err(|refused| Error::invalid(path.display().to_string(), "", refused.0))
+}
+
+/// Reads the config and both tables (or the index snapshot and the documents), checks
+/// them against each other, builds the matcher.
 pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
     let started = std::time::Instant::now();
     let config = read_config(&inputs.config)?;
     let pool = crate::matcher::thread_pool(inputs.threads)?;
-    let reference = pool.install(|| {
-        ingest::read_reference(
-            &inputs.reference,
-            inputs.encoding,
-            inputs.id_column.as_deref(),
-        )
-    })?;
+    enum Source {
+        Table(crate::matcher::ReferenceTable),
+        Index(crate::matcher::MatchIndex),
+    }
+    let (source, reference_name) = match (&inputs.index, &inputs.reference) {
+        (Some(path), _) => (
+            Source::Index(read_index(path, &config, &pool)?),
+            path.display().to_string(),
+        ),
+        (None, Some(path)) => (
+            Source::Table(pool.install(|| {
+                ingest::read_reference(path, inputs.encoding, inputs.id_column.as_deref())
+            })?),
+            path.display().to_string(),
+        ),
+        (None, None) => {
+            return Err(Error::invalid(
+                "arguments",
+                "--reference",
+                "a reference table or --index is required",
+            ))
+        }
+    };
     let documents = ingest::scan_documents(
         &inputs.documents,
         inputs.encoding,
         inputs.document_id_column.as_deref(),
     )?;
+    let reference_columns = match &source {
+        Source::Table(table) => &table.columns,
+        Source::Index(index) => &index.reference().columns,
+    };
     config.check_columns(
         &inputs.config.display().to_string(),
-        &inputs.reference.display().to_string(),
-        &reference.columns,
+        &reference_name,
+        reference_columns,
         &documents.name,
         &documents.headers,
     )?;
     let read_time = started.elapsed();
-    let matcher = pool.install(|| Matcher::build(config, Arc::new(reference)))?;
+    let matcher = match source {
+        Source::Table(reference) => pool.install(|| Matcher::build(config, Arc::new(reference)))?,
+        Source::Index(index) => Matcher::with_index(config, Arc::new(index))?,
+    };
     Ok(Offline {
         matcher,
         documents,
@@ -229,6 +319,8 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         index_time: started.elapsed() - read_time,
         documents_path: inputs.documents.clone(),
         encoding: inputs.encoding,
+        shard: None,
+        defer_assignment: false,
     })
 }
 

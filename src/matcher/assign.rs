@@ -32,6 +32,49 @@ pub fn weight_of(confidence: f64) -> u32 {
     (confidence.clamp(0.0, 1.0) * WEIGHT_SCALE).round() as u32
 }
 
+/// The assignment of `Matcher::assign` over documents and rows known only by their ids
+/// (`refmatch assign`, which joins the candidates of shards without an index):
+/// `documents[i]` is a document's id and its assignable rows `(row id, confidence)`.
+/// Documents are ranked by id (then input position) and rows by id, in ascending byte
+/// order, as `Matcher::assign` ranks them; only the order of ranks matters to `assign`, so
+/// the answer is the same. Returns, per document, the position in its list of the row it
+/// is matched to.
+pub fn assign_by_id<D: AsRef<str>, R: AsRef<str>>(
+    documents: &[(D, Vec<(R, f64)>)],
+) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = (0..documents.len()).collect();
+    order.sort_by(|&a, &b| {
+        let id = |i: usize| documents[i].0.as_ref().as_bytes();
+        id(a).cmp(id(b)).then(a.cmp(&b))
+    });
+    let mut rows: Vec<&str> = documents
+        .iter()
+        .flat_map(|(_, list)| list.iter().map(|(row, _)| row.as_ref()))
+        .collect();
+    rows.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    rows.dedup();
+    let rank = |row: &str| {
+        rows.binary_search_by(|r| r.as_bytes().cmp(row.as_bytes()))
+            .map_or(u32::MAX, |r| r as u32)
+    };
+    let graph: Vec<Vec<(u32, u32)>> = order
+        .iter()
+        .map(|&i| {
+            documents[i]
+                .1
+                .iter()
+                .map(|(row, c)| (rank(row.as_ref()), weight_of(*c)))
+                .collect()
+        })
+        .collect();
+    let chosen = assign(&graph);
+    let mut out = vec![None; documents.len()];
+    for ((&i, got), edges) in order.iter().zip(chosen).zip(&graph) {
+        out[i] = got.and_then(|r| edges.iter().position(|&(rank, _)| rank == r));
+    }
+    out
+}
+
 /// The maximum-weight matching of documents to rows. `documents[d]` lists document `d`'s
 /// edges as `(row rank, weight)`; the index `d` is the document's rank in the tie rule.
 /// Edges of weight 0 are ignored; a row listed twice for one document counts once, at

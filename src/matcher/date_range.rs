@@ -2,6 +2,7 @@
 //! beyond. Index: the reference dates as a sorted array, searched by range.
 
 use super::index::{Accumulator, PREFETCH};
+use super::snapshot::{check_ids, Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed};
 use crate::parse::{parse_date, DateOrder};
 use chrono::Datelike;
@@ -61,6 +62,31 @@ impl DateColumn {
             tolerance_days,
             order,
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        self.values.encode(w);
+        self.sorted.encode(w);
+    }
+
+    pub fn decode(
+        r: &mut Reader,
+        rows: usize,
+        tolerance_days: u32,
+        order: DateOrder,
+    ) -> Decoded<Self> {
+        let values: Vec<Parsed<i32>> = r.get()?;
+        let sorted: Vec<(i32, u32)> = r.get()?;
+        if values.len() != rows {
+            return Err(Refused("is corrupt (a column of another length)".into()));
+        }
+        check_ids(sorted.iter().map(|&(_, row)| row), rows)?;
+        Ok(DateColumn {
+            values,
+            sorted,
+            tolerance_days,
+            order,
+        })
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> DateProbe {

@@ -2,6 +2,7 @@
 //! Index: a hash of the normalised value.
 
 use super::index::{posting_cap, Accumulator, Postings};
+use super::snapshot::{check_ids, Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed};
 use crate::parse::normalize_text;
 
@@ -46,6 +47,31 @@ impl ExactColumn {
             postings,
             cap: posting_cap(rows),
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        self.values.encode(w);
+        self.postings.encode(w);
+    }
+
+    pub fn decode(r: &mut Reader, rows: usize) -> Decoded<Self> {
+        let values: Vec<Parsed<u32>> = r.get()?;
+        let postings = Postings::<String>::decode(r, rows)?;
+        if values.len() != rows {
+            return Err(Refused("is corrupt (a column of another length)".into()));
+        }
+        check_ids(
+            values.iter().filter_map(|v| match v {
+                Parsed::Value(k) => Some(*k),
+                _ => None,
+            }),
+            postings.len(),
+        )?;
+        Ok(ExactColumn {
+            values,
+            postings,
+            cap: posting_cap(rows),
+        })
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> ExactProbe {

@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::index::{posting_cap, Accumulator, PREFETCH};
+use super::snapshot::{check_ids, check_offsets, Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed};
 use crate::config::FuzzyMeasure;
 use crate::parse::normalize_text;
@@ -291,6 +292,37 @@ struct Vocabulary {
     unseen_weight: f32,
 }
 
+impl Vocabulary {
+    /// The word look-ups (lengths, bigram postings) from the words, in id order.
+    fn new(
+        words: Vec<String>,
+        ids: HashMap<String, u32>,
+        weights: Vec<f32>,
+        unseen_weight: f32,
+    ) -> Self {
+        let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::default();
+        let mut bigram_counts = Vec::with_capacity(words.len());
+        let mut lengths = Vec::with_capacity(words.len());
+        for (id, word) in words.iter().enumerate() {
+            let grams = bigrams(word);
+            bigram_counts.push(grams.len() as u32);
+            lengths.push(word.chars().count() as u32);
+            for g in grams {
+                bigram_words.entry(g).or_default().push(id as u32);
+            }
+        }
+        Vocabulary {
+            words,
+            ids,
+            weights,
+            lengths,
+            bigram_counts,
+            bigram_words,
+            unseen_weight,
+        }
+    }
+}
+
 /// One document word: its weight and every vocabulary word alike enough, by id.
 struct ProbeWord {
     weight: f32,
@@ -445,17 +477,6 @@ impl FuzzyColumn {
                     .sum::<f64>() as f32
             })
             .collect();
-        let mut bigram_words: HashMap<Bigram, Vec<u32>> = HashMap::default();
-        let mut bigram_counts = Vec::with_capacity(words.len());
-        let mut lengths = Vec::with_capacity(words.len());
-        for (id, word) in words.iter().enumerate() {
-            let grams = bigrams(word);
-            bigram_counts.push(grams.len() as u32);
-            lengths.push(word.chars().count() as u32);
-            for g in grams {
-                bigram_words.entry(g).or_default().push(id as u32);
-            }
-        }
 
         // Values: rows grouped by their word sequence.
         let mut value_of: HashMap<&[u32], u32> = HashMap::default();
@@ -519,15 +540,7 @@ impl FuzzyColumn {
         }
 
         FuzzyColumn {
-            vocabulary: Vocabulary {
-                words,
-                ids,
-                weights,
-                lengths,
-                bigram_counts,
-                bigram_words,
-                unseen_weight: idf(1.0),
-            },
+            vocabulary: Vocabulary::new(words, ids, weights, idf(1.0)),
             row_offsets,
             row_words,
             word_offsets,
@@ -543,6 +556,90 @@ impl FuzzyColumn {
             cap: posting_cap(rows),
             value_cap: posting_cap(values),
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        let v = &self.vocabulary;
+        v.words.encode(w);
+        v.weights.encode(w);
+        v.unseen_weight.encode(w);
+        self.row_offsets.encode(w);
+        self.row_words.encode(w);
+        self.word_offsets.encode(w);
+        self.row_value.encode(w);
+        self.value_weight.encode(w);
+        self.value_norm.encode(w);
+        self.value_offsets.encode(w);
+        self.word_values.encode(w);
+        self.value_row_offsets.encode(w);
+        self.value_row_list.encode(w);
+    }
+
+    /// Reads what `encode` wrote for a table of `rows` rows, checking every offset and id
+    /// against what it indexes.
+    pub fn decode(
+        r: &mut Reader,
+        rows: usize,
+        min_similarity: f64,
+        measure: FuzzyMeasure,
+    ) -> Decoded<Self> {
+        let words: Vec<String> = r.get()?;
+        let weights: Vec<f32> = r.get()?;
+        let unseen_weight: f32 = r.get()?;
+        let row_offsets: Vec<u32> = r.get()?;
+        let row_words: Vec<u32> = r.get()?;
+        let word_offsets: Vec<u32> = r.get()?;
+        let row_value: Vec<u32> = r.get()?;
+        let value_weight: Vec<f32> = r.get()?;
+        let value_norm: Vec<f32> = r.get()?;
+        let value_offsets: Vec<u32> = r.get()?;
+        let word_values: Vec<u32> = r.get()?;
+        let value_row_offsets: Vec<u32> = r.get()?;
+        let value_row_list: Vec<u32> = r.get()?;
+        let values = value_weight.len();
+        let n = words.len();
+        let mut ids: HashMap<String, u32> = HashMap::default();
+        ids.reserve(n);
+        for (id, word) in words.iter().enumerate() {
+            ids.insert(word.clone(), id as u32);
+        }
+        let lengths_agree = ids.len() == n
+            && weights.len() == n
+            && row_value.len() == rows
+            && value_norm.len() == values
+            && value_row_list.len() == rows;
+        if !lengths_agree {
+            return Err(Refused("is corrupt (fuzzy index sizes disagree)".into()));
+        }
+        check_offsets(&row_offsets, rows, row_words.len())?;
+        check_ids(row_words.iter().copied(), n)?;
+        check_offsets(
+            &word_offsets,
+            n,
+            word_offsets.last().map_or(0, |&l| l as usize),
+        )?;
+        check_ids(row_value.iter().copied(), values)?;
+        check_offsets(&value_offsets, n, word_values.len())?;
+        check_ids(word_values.iter().copied(), values)?;
+        check_offsets(&value_row_offsets, values, value_row_list.len())?;
+        check_ids(value_row_list.iter().copied(), rows)?;
+        Ok(FuzzyColumn {
+            vocabulary: Vocabulary::new(words, ids, weights, unseen_weight),
+            row_offsets,
+            row_words,
+            word_offsets,
+            row_value,
+            value_weight,
+            value_norm,
+            value_offsets,
+            word_values,
+            value_row_offsets,
+            value_row_list,
+            min_similarity,
+            measure,
+            cap: posting_cap(rows),
+            value_cap: posting_cap(values),
+        })
     }
 
     /// Every vocabulary word alike to `word`, by id. Bigram counting prunes the words that

@@ -30,6 +30,7 @@ use rustc_hash::FxHasher;
 
 use super::fuzzy::osa_within;
 use super::index::{posting_cap, Accumulator, Postings, PREFETCH};
+use super::snapshot::{Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed, StrColumn};
 
 /// Most edits a pair may be apart and still score.
@@ -400,6 +401,27 @@ impl IdentifierColumn {
             postings: Postings::build(pairs),
             cap,
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        self.full.encode(w);
+        self.prefix.encode(w);
+        self.postings.encode(w);
+    }
+
+    pub fn decode(r: &mut Reader, rows: usize) -> Decoded<Self> {
+        let full: StrColumn = r.get()?;
+        let prefix: Vec<u32> = r.get()?;
+        let postings = Postings::<u64>::decode(r, rows)?;
+        if full.len() != rows || prefix.len() != rows {
+            return Err(Refused("is corrupt (a column of another length)".into()));
+        }
+        Ok(IdentifierColumn {
+            full,
+            prefix,
+            postings,
+            cap: posting_cap(rows),
+        })
     }
 
     fn get(&self, row: u32) -> Option<FoldedRef<'_>> {

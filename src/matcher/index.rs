@@ -8,6 +8,8 @@ use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 
+use super::snapshot::{check_ids, check_offsets, Decode, Decoded, Encode, Reader, Refused, Writer};
+
 /// Key -> rows, stored as one flat array of row ids with offsets (CSR).
 #[derive(Debug)]
 pub struct Postings<K> {
@@ -43,6 +45,47 @@ impl<K: Hash + Eq> Postings<K> {
         }
     }
 
+    /// The parts a snapshot stores: keys in id order, offsets and rows.
+    pub fn encode(&self, w: &mut Writer)
+    where
+        K: Encode,
+    {
+        let mut keys: Vec<(u32, &K)> = self.keys.iter().map(|(k, &id)| (id, k)).collect();
+        keys.sort_unstable_by_key(|&(id, _)| id);
+        w.u64(keys.len() as u64);
+        for (_, k) in keys {
+            k.encode(w);
+        }
+        self.offsets.encode(w);
+        self.rows.encode(w);
+    }
+
+    /// Reads what `encode` wrote, for a table of `table_rows` rows.
+    pub fn decode(r: &mut Reader, table_rows: usize) -> Decoded<Self>
+    where
+        K: Decode,
+    {
+        let keys: Vec<K> = r.get()?;
+        let offsets: Vec<u32> = r.get()?;
+        let rows: Vec<u32> = r.get()?;
+        check_offsets(&offsets, keys.len(), rows.len())?;
+        check_ids(rows.iter().copied(), table_rows)?;
+        let n = keys.len();
+        let mut map: FxHashMap<K, u32> = FxHashMap::default();
+        map.reserve(n);
+        for (id, k) in keys.into_iter().enumerate() {
+            map.insert(k, id as u32);
+        }
+        if map.len() != n {
+            return Err(Refused("is corrupt (a key twice)".into()));
+        }
+        Ok(Postings {
+            keys: map,
+            offsets,
+            rows,
+        })
+    }
+
     pub fn get<Q>(&self, key: &Q) -> &[u32]
     where
         K: Borrow<Q>,
@@ -52,6 +95,15 @@ impl<K: Hash + Eq> Postings<K> {
             Some(&id) => self.rows_of(id),
             None => &[],
         }
+    }
+
+    /// How many keys there are.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// The dense id of a key, if present.

@@ -19,6 +19,7 @@ pub mod identifier;
 pub mod index;
 pub mod numeric_range;
 pub mod reference;
+pub mod snapshot;
 pub mod within;
 
 use std::sync::{Arc, Mutex};
@@ -314,28 +315,6 @@ impl MatchIndex {
         for (rank, &row) in order.iter().enumerate() {
             id_rank[row as usize] = rank as u32;
         }
-        let row_masks: Vec<u64> = (0..reference.len() as u32)
-            .into_par_iter()
-            .map(|row| {
-                fields.iter().enumerate().fold(0u64, |mask, (i, field)| {
-                    if field.row_present(row) {
-                        mask | (1 << i)
-                    } else {
-                        mask
-                    }
-                })
-            })
-            .collect();
-        let mut class_of: std::collections::BTreeMap<u64, u32> = Default::default();
-        for &mask in &row_masks {
-            let next = class_of.len() as u32;
-            class_of.entry(mask).or_insert(next);
-        }
-        let row_class = row_masks.iter().map(|m| class_of[m]).collect();
-        let mut classes = vec![0u64; class_of.len()];
-        for (&mask, &class) in &class_of {
-            classes[class as usize] = mask;
-        }
         let first_fuzzy = fields
             .iter()
             .position(|f| matches!(f, FieldIndex::Fuzzy(_)));
@@ -359,12 +338,56 @@ impl MatchIndex {
                 .collect(),
             _ => Vec::new(),
         };
+        Ok(MatchIndex::assemble(
+            config, reference, fields, id_rank, order, within,
+        ))
+    }
+
+    /// The index from its stored parts; what is cheap to derive (presence classes, the
+    /// first fuzzy field, the linear fields) is derived here, for `build` and snapshots
+    /// alike.
+    fn assemble(
+        config: &MatchConfig,
+        reference: Arc<ReferenceTable>,
+        fields: Vec<FieldIndex>,
+        id_rank: Vec<u32>,
+        by_rank: Vec<u32>,
+        within: Vec<within::WithinIndex>,
+    ) -> MatchIndex {
+        let row_masks: Vec<u64> = (0..reference.len() as u32)
+            .into_par_iter()
+            .map(|row| {
+                fields.iter().enumerate().fold(0u64, |mask, (i, field)| {
+                    if field.row_present(row) {
+                        mask | (1 << i)
+                    } else {
+                        mask
+                    }
+                })
+            })
+            .collect();
+        let mut class_of: std::collections::BTreeMap<u64, u32> = Default::default();
+        for &mask in &row_masks {
+            let next = class_of.len() as u32;
+            class_of.entry(mask).or_insert(next);
+        }
+        let row_class = row_masks
+            .iter()
+            .map(|m| class_of.get(m).copied().unwrap_or(0))
+            .collect();
+        let mut classes = vec![0u64; class_of.len()];
+        for (&mask, &class) in &class_of {
+            classes[class as usize] = mask;
+        }
+        let first_fuzzy = fields
+            .iter()
+            .position(|f| matches!(f, FieldIndex::Fuzzy(_)));
         let linear = fields
             .iter()
             .enumerate()
             .filter(|(_, f)| !matches!(f, FieldIndex::Fuzzy(_)))
             .fold(0u64, |m, (i, _)| m | (1 << i));
-        Ok(MatchIndex {
+        MatchIndex {
             reference,
             spec: config
                 .mappings
@@ -373,13 +396,118 @@ impl MatchIndex {
                 .collect(),
             fields,
             id_rank,
-            by_rank: order,
+            by_rank,
             classes,
             row_class,
             first_fuzzy,
             within,
             linear,
-        })
+        }
+    }
+
+    /// Writes the index after its spec line per mapping and its reference table, in the
+    /// order `decode_from` reads them (see `snapshot`).
+    fn encode_into(&self, w: &mut snapshot::Writer) {
+        let spec: Vec<String> = self
+            .spec
+            .iter()
+            .map(|(target, strategy)| snapshot::spec_line(target, strategy))
+            .collect();
+        w.put(&spec);
+        w.put(self.reference.as_ref());
+        for field in &self.fields {
+            match field {
+                FieldIndex::Exact(c) => c.encode(w),
+                FieldIndex::Fuzzy(c) => c.encode(w),
+                FieldIndex::Date(c) => c.encode(w),
+                FieldIndex::Numeric(c) => c.encode(w),
+                FieldIndex::Identifier(c) => c.encode(w),
+            }
+        }
+        w.put(&self.id_rank);
+        w.put(&self.by_rank);
+        w.u64(self.within.len() as u64);
+        for within in &self.within {
+            within.encode(w);
+        }
+    }
+
+    /// Reads the fields after the spec and the reference table; `config` has the
+    /// mappings the spec named (checked by the caller).
+    fn decode_from(
+        r: &mut snapshot::Reader,
+        config: &MatchConfig,
+        reference: Arc<ReferenceTable>,
+    ) -> snapshot::Decoded<MatchIndex> {
+        let rows = reference.len();
+        let corrupt = |what: &str| snapshot::Refused(format!("is corrupt ({what})"));
+        if rows > u32::MAX as usize - 1 {
+            return Err(corrupt("too many rows"));
+        }
+        let mut fields = Vec::with_capacity(config.mappings.len());
+        for m in &config.mappings {
+            if reference.column_index(&m.target).is_none() {
+                return Err(corrupt("a mapped column is absent"));
+            }
+            fields.push(match m.strategy {
+                Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::decode(r, rows)?),
+                Strategy::Fuzzy {
+                    min_similarity,
+                    measure,
+                } => FieldIndex::Fuzzy(Box::new(fuzzy::FuzzyColumn::decode(
+                    r,
+                    rows,
+                    min_similarity,
+                    measure,
+                )?)),
+                Strategy::DateRange {
+                    tolerance_days,
+                    order,
+                } => FieldIndex::Date(date_range::DateColumn::decode(
+                    r,
+                    rows,
+                    tolerance_days,
+                    order,
+                )?),
+                Strategy::NumericRange { tolerance } => {
+                    FieldIndex::Numeric(numeric_range::NumericColumn::decode(r, rows, tolerance)?)
+                }
+                Strategy::Identifier => {
+                    FieldIndex::Identifier(identifier::IdentifierColumn::decode(r, rows)?)
+                }
+            });
+        }
+        let id_rank: Vec<u32> = r.get()?;
+        let by_rank: Vec<u32> = r.get()?;
+        let permutation = id_rank.len() == rows
+            && by_rank.len() == rows
+            && by_rank
+                .iter()
+                .enumerate()
+                .all(|(rank, &row)| id_rank.get(row as usize) == Some(&(rank as u32)));
+        if !permutation {
+            return Err(corrupt("row ranks are not a permutation"));
+        }
+        let values = fields.iter().find_map(|f| match f {
+            FieldIndex::Fuzzy(c) => Some(c.value_count()),
+            _ => None,
+        });
+        let count = r.len(16)?;
+        let mut within = Vec::with_capacity(count);
+        for _ in 0..count {
+            let w = within::WithinIndex::decode(r, values.unwrap_or(0), rows)?;
+            let ranged = matches!(
+                fields.get(w.range),
+                Some(FieldIndex::Date(_) | FieldIndex::Numeric(_))
+            );
+            if values.is_none() || !ranged {
+                return Err(corrupt("a secondary order of no field"));
+            }
+            within.push(w);
+        }
+        Ok(MatchIndex::assemble(
+            config, reference, fields, id_rank, by_rank, within,
+        ))
     }
 
     pub fn reference(&self) -> &ReferenceTable {
@@ -1677,6 +1805,103 @@ mod tests {
 
     fn outcome_key(o: &MatchOutcome) -> Vec<(u32, f64)> {
         o.candidates.iter().map(|c| (c.row, c.confidence)).collect()
+    }
+
+    /// A small index over generated rows, and documents to match against it.
+    fn snapshot_case() -> (MatchConfig, MatchIndex, Vec<Vec<String>>) {
+        let config = MatchConfig::from_json(CONFIG, "test").unwrap();
+        let rows: Vec<[u8; 5]> = (0..40u8)
+            .map(|i| [i, i.wrapping_mul(7), i / 3, i % 5, i.wrapping_mul(13)])
+            .collect();
+        let index = MatchIndex::build(&config, Arc::new(table(&rows))).unwrap();
+        let docs = (0..12u8)
+            .map(|d| {
+                (0..6)
+                    .map(|k| value(d.wrapping_mul(5).wrapping_add(k as u8), k % 5))
+                    .collect()
+            })
+            .collect();
+        (config, index, docs)
+    }
+
+    fn outcomes_of(matcher: &Matcher, docs: &[Vec<String>]) -> Vec<MatchOutcome> {
+        docs.iter()
+            .map(|d| {
+                let values: Vec<Option<&str>> = d.iter().map(|t| Some(t.as_str())).collect();
+                matcher.match_one(&values, Mode::Indexed, &[])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_into_an_index_that_matches_alike() {
+        let (config, index, docs) = snapshot_case();
+        let bytes = snapshot::encode(&index);
+        let loaded = snapshot::decode(&bytes, &config).unwrap();
+        assert_eq!(
+            snapshot::encode(&loaded),
+            bytes,
+            "a second write is identical"
+        );
+        let built = Matcher::with_index(config.clone(), Arc::new(index)).unwrap();
+        let read = Matcher::with_index(config, Arc::new(loaded)).unwrap();
+        assert_eq!(outcomes_of(&built, &docs), outcomes_of(&read, &docs));
+    }
+
+    #[test]
+    fn a_snapshot_for_other_mappings_is_refused_by_name() {
+        let (config, index, _) = snapshot_case();
+        let bytes = snapshot::encode(&index);
+        let mut other = config.clone();
+        other.mappings[3].strategy = crate::config::Strategy::DateRange {
+            tolerance_days: 6,
+            order: crate::parse::DateOrder::Dmy,
+        };
+        let refused = snapshot::decode(&bytes, &other).err().unwrap();
+        assert!(refused.0.contains("other mappings"), "{refused}");
+        // Weights and the threshold are not part of the index.
+        let mut reweighted = config;
+        reweighted.threshold = 0.5;
+        reweighted.mappings[0].weight = 0.2;
+        reweighted.mappings[1].weight = 0.35;
+        assert!(snapshot::decode(&bytes, &reweighted).is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// A truncated snapshot, or one with a flipped byte, is refused, never a panic;
+        /// and the payload alone (what a file crafted to pass the checksum holds), cut or
+        /// flipped anywhere, either is refused or loads into an index that matches
+        /// without a panic.
+        #[test]
+        fn a_damaged_snapshot_is_refused_not_a_panic(
+            cut in any::<proptest::sample::Index>(),
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), 1u8..=255), 1..4),
+        ) {
+            let (config, index, docs) = snapshot_case();
+            let bytes = snapshot::encode(&index);
+            let at = cut.index(bytes.len());
+            prop_assert!(snapshot::decode(&bytes[..at], &config).is_err());
+            let mut flipped = bytes.clone();
+            for (i, x) in &flips {
+                let i = i.index(flipped.len());
+                flipped[i] ^= x;
+            }
+            prop_assert!(snapshot::decode(&flipped, &config).is_err());
+
+            let header = bytes.len() - snapshot::payload_len(&bytes);
+            let payload = &bytes[header..];
+            let _ = snapshot::decode_payload(&payload[..cut.index(payload.len())], &config);
+            let mut damaged = payload.to_vec();
+            for (i, x) in &flips {
+                let i = i.index(damaged.len());
+                damaged[i] ^= x;
+            }
+            if let Ok(loaded) = snapshot::decode_payload(&damaged, &config) {
+                let matcher = Matcher::with_index(config.clone(), Arc::new(loaded)).unwrap();
+                let _ = outcomes_of(&matcher, &docs);
+            }
+        }
     }
 
     proptest! {

@@ -3,6 +3,7 @@
 //! array, searched by the tolerance window.
 
 use super::index::{Accumulator, PREFETCH};
+use super::snapshot::{check_ids, Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed};
 use crate::config::Tolerance;
 use crate::parse::{parse_amount, Amount};
@@ -70,6 +71,25 @@ impl NumericColumn {
             sorted,
             tolerance,
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        self.values.encode(w);
+        self.sorted.encode(w);
+    }
+
+    pub fn decode(r: &mut Reader, rows: usize, tolerance: Tolerance) -> Decoded<Self> {
+        let values: Vec<Parsed<Amount>> = r.get()?;
+        let sorted: Vec<(Amount, u32)> = r.get()?;
+        if values.len() != rows {
+            return Err(Refused("is corrupt (a column of another length)".into()));
+        }
+        check_ids(sorted.iter().map(|&(_, row)| row), rows)?;
+        Ok(NumericColumn {
+            values,
+            sorted,
+            tolerance,
+        })
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> NumericProbe {

@@ -24,6 +24,21 @@ impl StrColumn {
         &self.buf[start..end]
     }
 
+    /// A column from its text and each value's length in bytes; `None` unless the lengths
+    /// add up to the text and every value ends on a character boundary.
+    pub fn from_parts(buf: String, lengths: &[u32]) -> Option<StrColumn> {
+        let mut ends = Vec::with_capacity(lengths.len());
+        let mut end = 0usize;
+        for &length in lengths {
+            end = end.checked_add(length as usize)?;
+            if !buf.is_char_boundary(end) {
+                return None;
+            }
+            ends.push(end);
+        }
+        (end == buf.len()).then_some(StrColumn { buf, ends })
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

@@ -10,6 +10,8 @@
 //! the larger of those two bounds (`Matcher::unseen_bound`). Depends only on the posting
 //! layout of `index`.
 
+use super::snapshot::{check_ids, check_offsets, Decoded, Encode, Reader, Writer};
+
 /// One fuzzy mapping's values crossed with one range mapping's keys.
 pub struct WithinIndex {
     /// The range mapping (date or amount) whose keys order each value's rows.
@@ -61,6 +63,26 @@ impl WithinIndex {
             offsets,
             entries,
         }
+    }
+
+    pub fn encode(&self, w: &mut Writer) {
+        w.u64(self.range as u64);
+        self.offsets.encode(w);
+        self.entries.encode(w);
+    }
+
+    /// Reads what `encode` wrote: for `values` fuzzy values and a table of `rows` rows.
+    pub fn decode(r: &mut Reader, values: usize, rows: usize) -> Decoded<Self> {
+        let range = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
+        let offsets: Vec<u32> = r.get()?;
+        let entries: Vec<(f64, u32)> = r.get()?;
+        check_offsets(&offsets, values, entries.len())?;
+        check_ids(entries.iter().map(|&(_, row)| row), rows)?;
+        Ok(WithinIndex {
+            range,
+            offsets,
+            entries,
+        })
     }
 
     /// The rows of value `v` whose key lies in `lo..=hi`.

@@ -110,7 +110,8 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
     let set = data_set(args)?;
     let peak_counted_from_start = reset_peak_memory();
     let inputs = OfflineInputs {
-        reference: set.dir.join("reference.csv"),
+        reference: Some(set.dir.join("reference.csv")),
+        index: None,
         documents: set.dir.join("documents.csv"),
         config: set.dir.join("config.json"),
         id_column: None,
