@@ -1,5 +1,5 @@
-//! One-to-one assignment: which document gets which reference row when a row may be
-//! matched at most once (SPEC 2, "One-to-one assignment"). A pure function over a sparse
+//! One-to-one assignment: which document gets which reference row when a row may be matched
+//! at most once (docs/CONTRACT.md, "One-to-one assignment"). A pure function over a sparse
 //! bipartite graph; it knows nothing of configs, candidates or ids beyond the integer ranks
 //! it is given, and nothing of SQLite, CSV or HTTP.
 //!

@@ -1,4 +1,4 @@
-//! Combines per-field scores into a confidence, as SPEC section 2 defines it.
+//! Combines per-field scores into a confidence, as docs/CONTRACT.md (Scoring) defines it.
 
 use crate::config::{MatchConfig, MissingValues};
 

@@ -1,14 +1,14 @@
 //! `fuzzy`: token-aware similarity of names and descriptions.
 //!
-//! Text is normalised and cut into a set of words (SPEC "Fuzzy, precisely"): a code written
-//! with separators is one word (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`), but nothing else
-//! is joined across whitespace. Two words are alike when their digits are the same and
-//! their edit distance is small (a typo costs little, `MX350` is not `MX850`). Each word
-//! weighs by its rarity in the reference column (inverse document frequency), so
+//! Text is normalised and cut into a set of words (docs/CONTRACT.md, "Fuzzy, precisely"): a
+//! code written with separators is one word (`KX-TG9341T` = `KX TG9341T` = `KXTG9341T`),
+//! but nothing else is joined across whitespace. Two words are alike when their digits are
+//! the same and their edit distance is small (a typo costs little, `MX350` is not `MX850`).
+//! Each word weighs by its rarity in the reference column (inverse document frequency), so
 //! `Nordwind` outweighs `GmbH`. Document and row words are paired one to one, greedily by
-//! similarity: word order does not matter. The pairs give a weighted cosine (the
-//! default), the Dice coefficient of earlier releases, or the share of the document value
-//! contained in the row (`FuzzyMeasure`).
+//! similarity: word order does not matter. The pairs give a weighted cosine (the default),
+//! the Dice coefficient of earlier releases, or the share of the document value contained
+//! in the row (`FuzzyMeasure`).
 //!
 //! Word similarity is computed against the column's vocabulary once per document word
 //! (character-bigram postings find the alike words), so scoring a candidate row is only

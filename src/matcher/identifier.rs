@@ -1,14 +1,14 @@
-//! `identifier`: invoice, order and reference numbers, scored as SPEC section 2 says. Case
-//! and separators are ignored and OCR look-alikes folded (O/0, I/l/1, Z/2, S/5, G/6, B/8).
-//! 1.0 when equal; 0.9 when equal after one side drops a leading letters-only prefix
-//! (`INV-2023-0042` vs `2023-0042`); else `1 - d / longest`, where `d` is the
+//! `identifier`: invoice, order and reference numbers, scored as docs/CONTRACT.md (Scoring)
+//! says. Case and separators are ignored and OCR look-alikes folded (O/0, I/l/1, Z/2, S/5,
+//! G/6, B/8). 1.0 when equal; 0.9 when equal after one side drops a leading letters-only
+//! prefix (`INV-2023-0042` vs `2023-0042`); else `1 - d / longest`, where `d` is the
 //! optimal-string-alignment distance (an adjacent transposition is one edit), when `d <= 2`
 //! and that leaves at least 0.5; else 0. Extracted numbers carry OCR misreads, so one wrong
 //! digit lowers the score instead of zeroing it; the neighbouring number of the same vendor
-//! is told apart by the other fields. When the prefix rule and the edit rule both apply
-//! (a dropped one-letter prefix of a long number is also one edit), the higher score counts:
-//! the score stays symmetric and never falls because one more rule applies. The rules do not
-//! compose: a dropped prefix plus an edit is scored by the edit rule alone.
+//! is told apart by the other fields. When the prefix rule and the edit rule both apply (a
+//! dropped one-letter prefix of a long number is also one edit), the higher score counts:
+//! the score stays symmetric and never falls because one more rule applies. The rules do
+//! not compose: a dropped prefix plus an edit is scored by the edit rule alone.
 //!
 //! Index: keys of which every pair scoring above 0 shares one, so walking the document's keys
 //! finds every row a full scan would score above 0. A row is keyed by its folded form and its

@@ -35,9 +35,9 @@ pub use reference::{ReferenceTable, StrColumn};
 /// How many candidates a result reports.
 pub const TOP_CANDIDATES: usize = 5;
 /// When a document's lists hold at most this many rows in all, the index keeps going until
-/// all five candidates are certain; above it, until the best one is (SPEC holds the index
-/// to the best candidate; the others are the best of the rows it had to score). On messy
-/// invoices lists of a few thousand rows are common, and proving four more candidates
+/// all five candidates are certain; above it, until the best one is (the contract holds the
+/// index to the best candidate; the others are the best of the rows it had to score). On
+/// messy invoices lists of a few thousand rows are common, and proving four more candidates
 /// there cost a third of the matching time.
 pub const EXACT_CANDIDATES_BUDGET: usize = 1_024;
 /// Rows scored between two looks at whether the rest can still matter.
@@ -1299,8 +1299,8 @@ impl Matcher {
         }
     }
 
-    /// What divides a weighted sum over the fields in `mask` to give a confidence: SPEC's
-    /// `combine` is `sum / max(present, total x min_coverage)` when missing values are
+    /// What divides a weighted sum over the fields in `mask` to give a confidence: the
+    /// contract's `combine` is `sum / max(present, total x min_coverage)` when missing values are
     /// ignored, and the plain sum when they score 0.
     fn denominator(&self, mask: u64) -> f64 {
         match self.config.missing_values {
