@@ -11,9 +11,9 @@
 //!   from what `evaluate` computed; no I/O.
 //! - `strategy`: strategy generation without a language model: profiles both sides,
 //!   proposes mappings, strategies, weights and a threshold with a rationale each, and fits
-//!   weights and threshold to labels; pure, on top of `matcher` and `evaluate`.
-//! - `calibrate`: weights and threshold of a generated config from the data (an EM-fitted
-//!   Fellegi-Sunter model, no labels) or fitted to labels with cross-validation; pure.
+//!   weights and threshold to labels; pure, on top of `matcher` and `evaluate`. Its
+//!   `calibrate` weighs a generated config from the data (an EM-fitted Fellegi-Sunter
+//!   model, no labels) or fits it to labels with cross-validation.
 //! - `synth`: seeded generator of vendor-invoice sets in the fixture formats; no matcher.
 //! - `store`: SQLite (pool, schema, migrations, queries); rows come out as structs.
 //! - `engine`: the matcher pool and the index cache, shared by runs and real-time matching.
@@ -29,7 +29,6 @@
 //! - `fuzzing`: byte-input harnesses of every parser of untrusted input, shared by the
 //!   fuzz targets in `fuzz/`, the corpus replay test and property tests; not an API.
 
-pub mod calibrate;
 pub mod cli;
 pub mod cmd;
 pub mod config;

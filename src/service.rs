@@ -551,8 +551,12 @@ pub fn generate_strategy(
     }
     let reference = std::sync::Arc::new(store.load_version(ws, version.id)?);
     let mut proposal = pool.install(|| crate::strategy::propose(&reference, &sample))?;
-    proposal =
-        crate::calibrate::calibrate(proposal, std::sync::Arc::clone(&reference), &sample, pool)?;
+    proposal = crate::strategy::calibrate::calibrate(
+        proposal,
+        std::sync::Arc::clone(&reference),
+        &sample,
+        pool,
+    )?;
 
     // Labels: given pairs, and what reviewers decided on a config's runs.
     let mut labels: std::collections::HashMap<String, Option<String>> = Default::default();
@@ -595,7 +599,7 @@ pub fn generate_strategy(
     }
     let labelled = labels.len();
     if labelled > 0 {
-        proposal = crate::calibrate::fit(proposal, reference, &sample, &labels, pool)?;
+        proposal = crate::strategy::calibrate::fit(proposal, reference, &sample, &labels, pool)?;
     }
     let mut strategy = serde_json::json!({
         "field_mappings": proposal.config.field_mappings,

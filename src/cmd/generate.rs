@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::calibrate;
 use crate::cli::GenerateArgs;
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::strategy::calibrate;
 use crate::strategy::{self, DocumentSample};
 
 /// Documents read to profile; the rest of a larger file is not needed for a proposal.

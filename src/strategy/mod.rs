@@ -17,7 +17,6 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calibrate::{Calibration, Fitted};
 use crate::config::{
     MissingValues, RawConfig, RawDateOrder, RawMapping, StrategyKind, DEFAULT_MIN_COVERAGE,
 };
@@ -26,14 +25,15 @@ use crate::matcher::combine::round4;
 use crate::matcher::ReferenceTable;
 use crate::parse::{normalize_text, parse_amount, parse_date, DateOrder};
 
+pub mod calibrate;
 mod overlap;
 mod profile;
 
 use overlap::*;
 use profile::*;
 pub use profile::{
-    profile_column, profile_documents, profile_reference, DocumentSample, Profile, Proposal,
-    ValueKind,
+    profile_column, profile_documents, profile_reference, Calibration, DocumentSample, Fitted,
+    Profile, Proposal, ValueKind,
 };
 
 /// The threshold of a proposal before fitting: with missing values ignored, a document must
@@ -636,7 +636,7 @@ mod tests {
         let hand = f1_of(hand_written(), &f, &pool);
         let proposal = propose(&f.reference, &f.documents).expect("proposal");
         let generated = f1_of(proposal.config.validate("generated").unwrap(), &f, &pool);
-        let fitted = crate::calibrate::fit(
+        let fitted = crate::strategy::calibrate::fit(
             proposal.clone(),
             Arc::clone(&f.reference),
             &f.documents,
@@ -903,7 +903,7 @@ mod tests {
         let pool = crate::matcher::thread_pool(1).unwrap();
         let proposal = propose(&f.reference, &f.documents).unwrap();
         let fit_with = |labels: &Truth| {
-            crate::calibrate::fit(
+            crate::strategy::calibrate::fit(
                 proposal.clone(),
                 Arc::clone(&f.reference),
                 &f.documents,

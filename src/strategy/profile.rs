@@ -72,6 +72,31 @@ pub struct Profile {
     pub month_first_dates: usize,
 }
 
+/// What fitting to labels achieved on the labelled documents of the sample.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Fitted {
+    /// F1 of the proposal as given, at its own threshold.
+    pub f1_before: f64,
+    /// F1 of the fitted config at the fitted threshold (in-sample).
+    pub f1_after: f64,
+    pub threshold: f64,
+    /// F1 of `FOLDS`-fold cross-validation: each fold counted with weights and threshold
+    /// fitted on the other folds only.
+    pub f1_cross_validated: f64,
+}
+
+/// What the unlabelled model estimated.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Calibration {
+    /// Share of sampled documents the model expects to have their true row on top.
+    pub expected_match_rate: f64,
+    /// The F1 the model expects at the chosen threshold.
+    pub expected_f1: f64,
+    pub threshold: f64,
+    /// Whether the data say each reference row is claimed by one document at most.
+    pub one_to_one: bool,
+}
+
 /// A proposed config: field_mappings (with `rationale`), threshold, as a RawConfig (so it
 /// serialises to the config JSON format) plus per-mapping rationale already inside RawMapping.rationale.
 #[derive(Clone, Debug)]

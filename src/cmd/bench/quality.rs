@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::calibrate;
 use crate::cli::QualityBenchArgs;
 use crate::config::{Assignment, RawConfig};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, Truth};
 use crate::matcher::{Matcher, ReferenceTable};
+use crate::strategy::calibrate;
 use crate::strategy::{self, DocumentSample};
 use crate::synth::{SynthOptions, SynthProfile};
 

@@ -27,15 +27,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde::Serialize;
-
+use super::{round_weights, sort_mappings, Calibration, DocumentSample, Fitted, Proposal, ORIGIN};
 use crate::config::{Assignment, MatchConfig, MissingValues};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Counts, Prediction, SweepPoint};
 use crate::ingest::Truth;
 use crate::matcher::{combine, FieldScore, MatchIndex, Matcher, Mode, ReferenceTable};
 use crate::resolve;
-use crate::strategy::{round_weights, sort_mappings, DocumentSample, Proposal, ORIGIN};
 
 /// Weight factors `fit` tries on each mapping, and how many passes it makes over them.
 const FIT_FACTORS: [f64; 6] = [0.25, 0.5, 0.75, 1.5, 2.0, 4.0];
@@ -67,31 +65,6 @@ const OFTEN_MISSING: f64 = 0.05;
 /// `min_coverage` is never proposed below this: a document sharing one light field with a
 /// row must not reach a high confidence.
 const MIN_COVERAGE_FLOOR: f64 = 0.2;
-
-/// What fitting to labels achieved on the labelled documents of the sample.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Fitted {
-    /// F1 of the proposal as given, at its own threshold.
-    pub f1_before: f64,
-    /// F1 of the fitted config at the fitted threshold (in-sample).
-    pub f1_after: f64,
-    pub threshold: f64,
-    /// F1 of `FOLDS`-fold cross-validation: each fold counted with weights and threshold
-    /// fitted on the other folds only.
-    pub f1_cross_validated: f64,
-}
-
-/// What the unlabelled model estimated.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Calibration {
-    /// Share of sampled documents the model expects to have their true row on top.
-    pub expected_match_rate: f64,
-    /// The F1 the model expects at the chosen threshold.
-    pub expected_f1: f64,
-    pub threshold: f64,
-    /// Whether the data say each reference row is claimed by one document at most.
-    pub one_to_one: bool,
-}
 
 /// One candidate row of a document with its per-field scores, in mapping order.
 #[derive(Clone, Debug)]
