@@ -832,15 +832,15 @@ impl Matcher {
     /// threshold never enter an assignment, so the threshold raises that bound.
     fn theta(&self, best: &[(f64, u32)], k: usize, head: bool) -> f64 {
         let reported = kth(best, k);
+        if self.config.assignment == Assignment::None {
+            return reported;
+        }
         let assignable = if head {
             kth(best, 1) - 1.0 / assign::WEIGHT_SCALE
         } else {
             kth(best, self.config.assignment_candidates)
         };
-        match self.config.assignment {
-            Assignment::None => reported,
-            Assignment::OneToOne => reported.min(assignable.max(self.config.threshold)),
-        }
+        reported.min(assignable.max(self.config.threshold))
     }
 
     /// The documents whose assignable lists must be complete before `assign` answers what
@@ -874,9 +874,8 @@ impl Matcher {
             let lists = complete(&unsettled)?;
             for (&i, list) in unsettled.iter().zip(lists) {
                 outcomes[i].assignable = list;
-                outcomes[i].complete = true;
             }
-            // A list `complete` did not return is taken as it is, so the loop ends
+            // Even a list `complete` did not return counts as complete, so the loop ends
             // whatever `complete` does.
             for &i in &unsettled {
                 outcomes[i].complete = true;
