@@ -266,6 +266,10 @@ pub struct ServerArgs {
     /// Serve /metrics without an API key.
     #[arg(long)]
     pub metrics_open: bool,
+    /// Let a browser app on ORIGIN (https://app.example.com; * for any) call the API;
+    /// repeat for more origins. None by default.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
     /// An OpenAI-compatible chat endpoint (http://host:port/v1/chat/completions) asked
     /// about the review band by ai-resolve; the built-in model is the fallback.
     #[arg(long, value_name = "URL")]

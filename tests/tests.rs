@@ -9,6 +9,7 @@ mod abuse;
 mod api;
 mod bad_input;
 mod browser;
+mod compat;
 mod fuzz_replay;
 mod hardening;
 mod load;

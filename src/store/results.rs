@@ -21,6 +21,8 @@ pub struct ResultFilter {
     pub matched: Option<bool>,
     pub min_confidence: Option<f64>,
     pub max_confidence: Option<f64>,
+    /// One document's results: its id or the caller's id (`?document_id=`).
+    pub document_id: Option<String>,
 }
 
 /// A run's results counted by confidence hundredth (index 0..=100): all of them, and the
@@ -533,9 +535,10 @@ impl Store {
             AND (?3 IS NULL OR status = ?3)
             AND (?4 IS NULL OR (matched_reference_row_id IS NOT NULL) = ?4)
             AND (?5 IS NULL OR confidence >= ?5)
-            AND (?6 IS NULL OR confidence <= ?6)";
+            AND (?6 IS NULL OR confidence <= ?6)
+            AND (?9 IS NULL OR document_id = lower(?9) OR document_external_id = ?9)";
         let offset = (page.saturating_sub(1) as i64).saturating_mul(limit as i64);
-        let args: [&dyn ToSql; 8] = [
+        let args: [&dyn ToSql; 9] = [
             &run_id,
             &ws.0,
             &filter.status,
@@ -544,10 +547,11 @@ impl Store {
             &filter.max_confidence,
             &(limit as i64),
             &offset,
+            &filter.document_id,
         ];
         let total: i64 = conn.query_row(
             &format!("SELECT count(*) FROM results WHERE {condition}"),
-            &args[..6],
+            &args[..],
             |r| r.get(0),
         )?;
         let mut stmt = conn.prepare_cached(&format!(

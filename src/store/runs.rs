@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::compact::{StoredCandidates, StoredDetail};
 use super::documents::Target;
 use super::reference::VersionRef;
-use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, iso, new_id, now_ms, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::matcher::combine::round4;
 
@@ -265,10 +265,10 @@ impl Store {
         ws: WorkspaceId,
         config_id: Option<&str>,
         status: Option<RunStatus>,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredRun>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let status = status.map(RunStatus::as_str);
         let conn = self.conn()?;
         let filter = "workspace_id = ?1 AND (?2 IS NULL OR config_id = ?2)
@@ -280,11 +280,11 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE {filter} AND seq < ?4
-             ORDER BY seq DESC LIMIT ?5"
+             ORDER BY seq DESC LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt
             .query_map(
-                params![ws.0, config_id, status, before, limit as i64 + 1],
+                params![ws.0, config_id, status, before, limit as i64 + 1, offset],
                 from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
@@ -709,7 +709,7 @@ mod tests {
         assert!(f.store.claim_next_run("c").expect("the queue").is_none());
         let running = f
             .store
-            .list_runs(f.ws, None, Some(RunStatus::Running), None, 10)
+            .list_runs(f.ws, None, Some(RunStatus::Running), Position::First, 10)
             .expect("runs");
         assert_eq!(running.total, 2);
     }

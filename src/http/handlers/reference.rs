@@ -1,7 +1,7 @@
 //! `/v1/reference-data` (alias `/v1/matching/reference-data`): list, upload (multipart,
 //! CSV, JSON or XLSX), get, replace with a new version, delete, rows and CSV export.
 
-use super::{done, encoding, safe_filename, Call};
+use super::{csv_attachment, done, encoding, Call};
 use crate::error::{Error, Result};
 use crate::http::message::{cursor_list, page_list, Linked, Links, Request, Response, MAX_LIMIT};
 use crate::ingest::{self, multipart};
@@ -14,7 +14,7 @@ pub fn list(call: &Call) -> Result<Response> {
     let page = call
         .ctx
         .store
-        .list_references(call.ws()?, call.req.param("cursor"), limit)?;
+        .list_references(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(linked), limit))
 }
 
@@ -59,12 +59,8 @@ pub fn rows(call: &Call) -> Result<Response> {
 
 pub fn export(call: &Call) -> Result<Response> {
     let (stream, name) = call.ctx.store.export_reference(call.ws()?, call.id())?;
-    Ok(
-        Response::stream(200, "text/csv; charset=utf-8", stream).with_header(
-            "Content-Disposition",
-            format!("attachment; filename=\"{}.csv\"", safe_filename(&name)),
-        ),
-    )
+    Ok(Response::stream(200, "text/csv; charset=utf-8", stream)
+        .with_header("Content-Disposition", csv_attachment(&name)))
 }
 
 /// Reads a reference table from a multipart file, a `text/csv` body or JSON, and stores it

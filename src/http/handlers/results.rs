@@ -1,6 +1,6 @@
 //! A run's results: the filtered page, the CSV export, one review and a bulk review.
 
-use super::{require_json, safe_filename, Call};
+use super::{csv_attachment, require_json, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, ReviewBody, ReviewManyBody};
 use crate::http::message::{page_list, Response, MAX_LIMIT};
@@ -29,6 +29,7 @@ pub fn list(call: &Call) -> Result<Response> {
         matched: req.param_bool("matched")?,
         min_confidence: req.param_f64("min_confidence")?,
         max_confidence: req.param_f64("max_confidence")?,
+        document_id: req.param("document_id").map(String::from),
     };
     let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
     Ok(page_list(rows, total, page, limit))
@@ -41,7 +42,7 @@ pub fn export(call: &Call) -> Result<Response> {
     Ok(
         Response::bytes(200, "text/csv; charset=utf-8", csv).with_header(
             "Content-Disposition",
-            format!("attachment; filename=\"results-{}.csv\"", safe_filename(id)),
+            csv_attachment(&format!("results-{id}")),
         ),
     )
 }
