@@ -18,6 +18,7 @@ pub mod runs;
 pub mod strategies;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -42,6 +43,9 @@ pub struct Store {
     pool: Pool,
     path: PathBuf,
     read_only: bool,
+    /// Totals of results pages, kept per run and filter with the run's `results_version`
+    /// they were counted at (`results::results_page`).
+    pub(crate) page_counts: Arc<std::sync::Mutex<results::PageCounts>>,
 }
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -142,6 +146,7 @@ impl Store {
             pool,
             path: path.to_path_buf(),
             read_only,
+            page_counts: Arc::default(),
         })
     }
 

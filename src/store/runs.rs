@@ -539,7 +539,8 @@ impl Store {
                 "UPDATE runs SET status = 'queued', phase = 'queued', phase_progress = 0,
                      owner = NULL, heartbeat_ms = NULL, started_at = NULL, started_ms = NULL,
                      rows_total = NULL, rows_processed = NULL, rows_matched = NULL,
-                     confidence_sum = NULL, cancel_requested = 0
+                     confidence_sum = NULL, cancel_requested = 0,
+                     results_version = results_version + 1
                  WHERE id = ?1 AND workspace_id = ?2 AND status = 'running'",
                 params![run_id, ws.0],
             )?;
@@ -644,6 +645,9 @@ fn insert_results(
     ws: WorkspaceId,
     results: &[NewResult],
 ) -> Result<()> {
+    // Counts of this run's results kept for its pages are stale from here on.
+    tx.prepare_cached("UPDATE runs SET results_version = results_version + 1 WHERE id = ?1")?
+        .execute([run_id])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO results (id, run_id, workspace_id, document_id, document_external_id,
              document_filename, matched_reference_row_id, confidence, evidence, candidates,

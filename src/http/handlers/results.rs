@@ -3,13 +3,14 @@
 use super::{csv_attachment, require_json, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, ReviewBody, ReviewManyBody};
-use crate::http::message::{page_list, Response, MAX_LIMIT};
+use crate::http::message::{Response, MAX_LIMIT};
 use crate::service;
 use crate::store::results::{ResultFilter, ReviewStatus};
 
 /// `GET /v1/matching/runs/:id/results`: confidence descending, then document id.
 pub fn list(call: &Call) -> Result<Response> {
     let (req, store, ws, id) = (call.req, &call.ctx.store, call.ws()?, call.id());
+    // An unknown run is 404 whatever the filters say.
     store.run_status(ws, id)?;
     let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
     let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
@@ -32,7 +33,11 @@ pub fn list(call: &Call) -> Result<Response> {
         document_id: req.param("document_id").map(String::from),
     };
     let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
-    Ok(page_list(rows, total, page, limit))
+    Ok(Response::bytes(
+        200,
+        "application/json",
+        crate::store::results::page_json(&rows, total, page, limit),
+    ))
 }
 
 /// Every result as CSV with its review status.
