@@ -10,6 +10,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod compat;
+mod deploy;
 mod fuzz_replay;
 mod hardening;
 mod load;
