@@ -452,3 +452,51 @@ fn export_file_names_keep_one_extension_and_their_letters() {
         assert_eq!(export.header("Content-Disposition"), Some(expected));
     }
 }
+
+#[test]
+fn a_reference_upload_is_previewed_without_being_stored() {
+    // What the review page shows before a person saves a table (issue 17).
+    let server = TestServer::start();
+    let csv = std::fs::read(crate::util::fixture("reference.csv")).expect("fixture");
+    let preview = server.send(
+        "POST",
+        "/v1/reference-data?name=ledger&preview=true",
+        Some("text/csv"),
+        &csv,
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text());
+    let preview = preview.json();
+    assert_eq!(preview["row_count"], 304);
+    assert_eq!(preview["name"], "ledger");
+    let types: Vec<String> = preview["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}",
+                c["name"].as_str().unwrap(),
+                c["type"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        types.contains(&"invoice_date:date".to_string()),
+        "{types:?}"
+    );
+    assert!(types.contains(&"total:number".to_string()), "{types:?}");
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 10);
+    assert_eq!(preview["rows"][0]["id"], "OI-000148");
+    assert_eq!(
+        server.get("/v1/reference-data").json()["pagination"]["total"],
+        0
+    );
+    // A bad upload is refused as a save would refuse it.
+    let bad = server.send(
+        "POST",
+        "/v1/reference-data?preview=true&id_column=nope",
+        Some("text/csv"),
+        &csv,
+    );
+    assert_plain(&bad, "id_column");
+}

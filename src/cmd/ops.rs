@@ -54,20 +54,6 @@ fn parse_age(text: &str) -> Result<i64> {
     number.checked_mul(unit_ms).ok_or_else(invalid)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_need_a_unit() {
-        assert_eq!(parse_age("90d").unwrap(), 90 * 86_400_000);
-        assert_eq!(parse_age("45s").unwrap(), 45_000);
-        for bad in ["", "d", "90", "-1d", "1w", "9999999999999999d"] {
-            assert!(parse_age(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// `refmatch healthcheck`: one `GET /healthz` to a server; Ok when it answers 200.
 pub fn healthcheck(addr: &str, timeout_secs: u64) -> Result<()> {
     use std::io::{Read, Write};
@@ -103,5 +89,19 @@ pub fn healthcheck(addr: &str, timeout_secs: u64) -> Result<()> {
             "it answered {}",
             String::from_utf8_lossy(&head)
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_need_a_unit() {
+        assert_eq!(parse_age("90d").unwrap(), 90 * 86_400_000);
+        assert_eq!(parse_age("45s").unwrap(), 45_000);
+        for bad in ["", "d", "90", "-1d", "1w", "9999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
     }
 }
