@@ -495,7 +495,7 @@ impl Runner {
                                 confidence: outcome.confidence,
                                 // The result's evidence is its best candidate's.
                                 detail: StoredDetail::from_candidates(
-                                    &matcher.candidates_json(&values, &outcome),
+                                    &matcher.candidates(&values, &outcome),
                                 ),
                                 assigned: false,
                             };
