@@ -796,8 +796,7 @@ mod tests {
             serde_json::from_value(candidates.clone()).expect("the matcher's shape");
         let compact =
             Arc::new(Compact::new(&compact::encode(&typed).expect("compact")).expect("reads"));
-        let empty =
-            Arc::new(Compact::new(&compact::encode(&[]).expect("compact")).expect("reads"));
+        let empty = Arc::new(Compact::new(&compact::encode(&[]).expect("compact")).expect("reads"));
         let text =
             |v: &Value| StoredJson::Text(RawValue::from_string(v.to_string()).expect("json"));
         let row = |evidence: Option<StoredJson>, candidates: StoredJson, n: usize| ResultRow {
