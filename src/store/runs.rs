@@ -672,19 +672,12 @@ fn insert_results(
     Ok(())
 }
 
-/// The run queries against a temporary database (the service's fixture: a table, two
+/// The run queries against a temporary database (`testkit`'s fixture: a table, two
 /// documents and a config).
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::tests::fixture;
-    use crate::service::{trigger_run, Trigger, TriggerRun};
-
-    fn queue(f: &crate::service::tests::Fixture) -> String {
-        trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
-            .expect("a run")
-            .id
-    }
+    use crate::testkit::{fixture, queue_run as queue};
 
     #[test]
     fn the_queue_hands_out_runs_in_order_and_each_to_one_owner() {

@@ -876,7 +876,7 @@ mod tests {
         let reference =
             ingest::read_reference(&dir.join("reference.csv"), Encoding::Utf8, None).unwrap();
         let (documents, scan) =
-            crate::cmd::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)
+            crate::strategy::DocumentSample::read(&dir.join("documents.csv"), Encoding::Utf8, None)
                 .unwrap();
         let ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
         let rows: HashSet<&str> = reference.ids.iter().collect();
