@@ -681,7 +681,7 @@ mod tests {
             (Some(2), Some(1))
         );
         let progress = f.store.run_progress(f.ws, &run_id).expect("progress");
-        assert_eq!(progress["phase"], "done");
+        assert_eq!(progress.phase, "done");
     }
 
     #[test]
