@@ -2,7 +2,7 @@
 //! reviews. A review updates its result, appends to the review log and keeps the exclusion
 //! list (rows rejected for a document under a config) in step, all in one transaction.
 
-use r2d2_sqlite::rusqlite::types::ValueRef;
+use r2d2_sqlite::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql, Transaction};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use crate::matcher::CandidateEvidence;
 /// Filters of `GET /v1/matching/runs/:id/results`.
 #[derive(Clone, Debug, Default)]
 pub struct ResultFilter {
-    pub status: Option<String>,
+    pub status: Option<ReviewStatus>,
     pub matched: Option<bool>,
     pub min_confidence: Option<f64>,
     pub max_confidence: Option<f64>,
@@ -90,6 +90,20 @@ impl ReviewStatus {
     }
 }
 
+impl Serialize for ReviewStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl FromSql for ReviewStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ReviewStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown review status {text:?}").into()))
+    }
+}
+
 const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
     matched_reference_row_id, confidence, status, evidence, candidates, notes, reviewed_at,
     reviewed_by, resolved_by, confidence_before, assigned";
@@ -108,7 +122,7 @@ pub struct ResultRow {
     pub document_filename: Option<String>,
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
-    pub status: String,
+    pub status: ReviewStatus,
     pub evidence: Option<StoredJson>,
     pub candidates: StoredJson,
     pub notes: Option<String>,
@@ -549,7 +563,7 @@ impl Store {
         let args: [&dyn ToSql; 8] = [
             &run_id,
             &ws.0,
-            &filter.status,
+            &filter.status.map(ReviewStatus::as_str),
             &filter.matched,
             &filter.min_confidence,
             &filter.max_confidence,
@@ -806,7 +820,7 @@ mod tests {
             document_filename: None,
             matched_reference_row_id: Some("OI-1".into()),
             confidence: 0.5 + n as f64 / 3.0,
-            status: "pending".into(),
+            status: ReviewStatus::Pending,
             evidence,
             candidates,
             notes: Some("a \"note\"".into()),
