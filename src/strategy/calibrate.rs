@@ -32,6 +32,7 @@ use crate::config::{Assignment, MatchConfig, MissingValues};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Counts, Prediction, SweepPoint};
 use crate::ingest::Truth;
+use crate::matcher::combine::round4;
 use crate::matcher::{combine, FieldScore, MatchIndex, Matcher, Mode, ReferenceTable};
 use crate::resolve;
 
@@ -548,10 +549,6 @@ fn coverage_floor(
 
 fn round2_down(x: f64) -> f64 {
     (x * 100.0 + 1e-9).floor() / 100.0
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// How good a set of weights is on the labels: the best F1 of the sweep, then the width of
