@@ -51,5 +51,7 @@ pub mod shard;
 pub mod store;
 pub mod strategy;
 pub mod synth;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 pub use error::{Error, Result};
