@@ -90,7 +90,8 @@ fn validation_text(origin: &str, details: &[FieldError]) -> String {
         if i > 0 {
             out.push_str("; ");
         }
-        if d.field.is_empty() {
+        // A detail about the whole input names it as its field: said once.
+        if d.field.is_empty() || d.field == origin {
             out.push_str(&d.message);
         } else {
             out.push_str(&format!("{}: {}", d.field, d.message));
@@ -372,7 +373,9 @@ impl Error {
                 "the server failed to handle this request; the server log has the details".into()
             }
             Error::Validation { origin, details } => match details.as_slice() {
-                [only] if only.field.is_empty() => format!("{origin}: {}", only.message),
+                [only] if only.field.is_empty() || only.field == *origin => {
+                    format!("{origin}: {}", only.message)
+                }
                 [only] => format!("{origin}: {}: {}", only.field, only.message),
                 _ => format!("{origin}: {} problems, see details", details.len()),
             },

@@ -26,7 +26,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0004_results_compact.sql"),
         then: Some(super::results::compact_stored_results),
     },
-    sql(include_str!("migrations/0005_results_version.sql")),
+    Migration {
+        sql: include_str!("migrations/0005_results_version.sql"),
+        then: Some(super::results::add_results_version),
+    },
 ];
 
 /// The schema version this binary writes.

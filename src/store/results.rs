@@ -191,7 +191,7 @@ pub struct PageCounts {
 }
 
 impl PageCounts {
-    const CAPACITY: usize = 1024;
+    const CAPACITY: usize = 256;
 
     fn get(&mut self, key: &str, version: i64) -> Option<Counted> {
         self.clock += 1;
@@ -378,6 +378,30 @@ fn not_found(id: &str) -> Error {
 /// only if that form reads back as exactly the text stored (evidence included); the others
 /// keep their text, which reads as before. In batches by `seq`, within the migration's
 /// transaction. The pages freed are reused by later results; `VACUUM` returns them.
+/// Migration 5: `runs.results_version` and the trigger that bumps it on reviews and
+/// resolutions, each added only where missing (a database copied back to an older
+/// `user_version` by hand may have them already).
+pub(super) fn add_results_version(tx: &Transaction<'_>) -> Result<()> {
+    let has_column: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('runs') WHERE name = 'results_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        tx.execute_batch(
+            "ALTER TABLE runs ADD COLUMN results_version INTEGER NOT NULL DEFAULT 0;",
+        )?;
+    }
+    tx.execute_batch(
+        "CREATE TRIGGER IF NOT EXISTS results_change_their_run
+         AFTER UPDATE OF status, matched_reference_row_id, confidence ON results
+         BEGIN
+             UPDATE runs SET results_version = results_version + 1 WHERE id = NEW.run_id;
+         END;",
+    )?;
+    Ok(())
+}
+
 pub(super) fn compact_stored_results(tx: &Transaction<'_>) -> Result<()> {
     const BATCH: i64 = 2_000;
     let mut select = tx.prepare(
