@@ -19,6 +19,8 @@
 //! - `engine`: the matcher pool and the index cache, shared by runs and real-time matching.
 //! - `resolve`: the review band's model; `resolve::run` applies it to a stored run.
 //! - `runner`: the run lifecycle (queue, phases, cancel, heartbeats, recovery).
+//! - `package`: package configs, the cross-document checks and the verdict of a bundle of
+//!   documents (the three-way match); pure, over the slots' outcomes.
 //! - `service`: the use-cases the command line and the API share, over typed requests.
 //! - `http`: the only code that knows HTTP: the route table, one handler module per
 //!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
@@ -42,6 +44,7 @@ pub mod http;
 pub mod ingest;
 pub mod llm;
 pub mod matcher;
+pub mod package;
 pub mod parse;
 pub mod report;
 pub mod resolve;

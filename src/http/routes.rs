@@ -5,7 +5,9 @@
 //! envelope of `docs/API.md` in one place. The handlers themselves, one module per
 //! resource, live in `handlers`.
 
-use super::handlers::{self, configs, documents, keys, reference, results, runs, strategies};
+use super::handlers::{
+    self, configs, documents, keys, packages, reference, results, runs, strategies,
+};
 use super::limits::{Metrics, RateLimiter, RateState};
 use super::message::{loggable, percent_decode, Method, Request, Response};
 use crate::error::{Error, Result};
@@ -255,6 +257,36 @@ pub const ROUTES: &[Route] = &[
         label: "strategy",
         paths: &["/v1/matching/strategies/{id}"],
         methods: &[(Get, strategies::get), (Patch, strategies::patch)],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_configs",
+        paths: &["/v1/matching/packages/configs"],
+        methods: &[
+            (Get, packages::list_configs),
+            (Post, packages::create_config),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_config",
+        paths: &["/v1/matching/packages/configs/{id}"],
+        methods: &[
+            (Get, packages::get_config),
+            (Delete, packages::delete_config),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_runs",
+        paths: &["/v1/matching/packages/runs"],
+        methods: &[(Get, packages::list_runs), (Post, packages::create_run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_run",
+        paths: &["/v1/matching/packages/runs/{id}"],
+        methods: &[(Get, packages::get_run)],
         access: Access::Key,
     },
     Route {

@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0004_results_compact.sql"),
         then: Some(super::results::compact_stored_results),
     },
+    sql(include_str!("migrations/0005_packages.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -12,6 +12,7 @@ pub mod configs;
 pub mod documents;
 pub mod keys;
 mod migrate;
+pub mod packages;
 pub mod reference;
 pub mod results;
 pub mod runs;

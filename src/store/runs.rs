@@ -164,28 +164,18 @@ impl Store {
         target: &Target,
         triggered_by: &str,
     ) -> Result<StoredRun> {
-        let id = new_id();
-        let now = now_ms();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO runs (id, workspace_id, config_id, config_snapshot, reference_version_id,
-                     reference_version, target_type, target_value, status, phase, triggered_by,
-                     created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 'queued', ?9, ?10)",
-                params![
-                    id,
-                    ws.0,
+        let id = self.write(|tx| {
+            insert_run(
+                tx,
+                ws,
+                &NewRun {
                     config_id,
                     config_snapshot,
-                    version.id,
-                    version.version,
-                    target.kind(),
-                    target.value().to_string(),
+                    version,
+                    target,
                     triggered_by,
-                    iso(now)
-                ],
-            )?;
-            Ok(())
+                },
+            )
         })?;
         self.get_run(ws, &id)
     }
@@ -636,6 +626,44 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+/// A run to queue, as `insert_run` writes it.
+pub struct NewRun<'a> {
+    pub config_id: &'a str,
+    pub config_snapshot: &'a str,
+    pub version: VersionRef,
+    pub target: &'a Target,
+    pub triggered_by: &'a str,
+}
+
+/// Queues a run inside a caller's transaction (a package run queues its slots' runs with
+/// its documents, all or nothing); returns its id.
+pub(super) fn insert_run(
+    tx: &Transaction<'_>,
+    ws: WorkspaceId,
+    run: &NewRun<'_>,
+) -> Result<String> {
+    let id = new_id();
+    tx.execute(
+        "INSERT INTO runs (id, workspace_id, config_id, config_snapshot, reference_version_id,
+             reference_version, target_type, target_value, status, phase, triggered_by,
+             created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 'queued', ?9, ?10)",
+        params![
+            id,
+            ws.0,
+            run.config_id,
+            run.config_snapshot,
+            run.version.id,
+            run.version.version,
+            run.target.kind(),
+            run.target.value().to_string(),
+            run.triggered_by,
+            iso(now_ms())
+        ],
+    )?;
+    Ok(id)
 }
 
 fn insert_results(

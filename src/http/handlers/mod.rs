@@ -7,6 +7,7 @@
 pub mod configs;
 pub mod documents;
 pub mod keys;
+pub mod packages;
 pub mod reference;
 pub mod results;
 pub mod runs;
