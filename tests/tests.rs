@@ -14,6 +14,7 @@ mod hardening;
 mod load;
 mod offline;
 mod operations;
+mod packages;
 mod report;
 mod review_page;
 mod runs;
