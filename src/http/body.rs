@@ -625,8 +625,8 @@ impl PackageRunBody {
                         )
                     })?;
                 let values = item.values.unwrap_or_default();
-                if values.len() > 500 {
-                    return Err(Error::invalid("body", at(".values"), "at most 500 values"));
+                if values.len() > 256 {
+                    return Err(Error::invalid("body", at(".values"), "at most 256 values"));
                 }
                 if let Some((key, _)) = values
                     .iter()
