@@ -24,6 +24,8 @@
 //! - `service`: the use-cases the command line and the API share, over typed requests.
 //! - `http`: the only code that knows HTTP: the route table, one handler module per
 //!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
+//! - `webhook`: signs and posts the webhook outbox's due deliveries on a background thread,
+//!   with retries; the outbox itself is `store::webhooks`.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
 //! - `shard`: which documents a `match --shard I/N` takes: a stable hash of the id.
@@ -54,5 +56,6 @@ pub mod shard;
 pub mod store;
 pub mod strategy;
 pub mod synth;
+pub mod webhook;
 
 pub use error::{Error, Result};

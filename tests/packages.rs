@@ -37,7 +37,11 @@ pub fn setup(server: &TestServer) -> String {
     let mut package = std::fs::read_to_string(three_way("package.json")).expect("a fixture");
     for (document_type, table, placeholder) in [
         ("invoice", "purchase_orders", "INVOICE_CONFIG_ID"),
-        ("purchase_order", "purchase_orders", "PURCHASE_ORDER_CONFIG_ID"),
+        (
+            "purchase_order",
+            "purchase_orders",
+            "PURCHASE_ORDER_CONFIG_ID",
+        ),
         ("delivery_note", "goods_receipts", "DELIVERY_NOTE_CONFIG_ID"),
     ] {
         let mut config = read_json(&format!("{document_type}.config.json"));
@@ -58,7 +62,8 @@ fn every_three_way_case_gets_its_verdict_and_its_slots_are_reviewable_runs() {
     let package = setup(&server);
     let cases = read_json("packages.json");
     for case in cases.as_array().expect("an array of cases") {
-        let body = json!({"package_config_id": package, "input_documents": case["input_documents"]});
+        let body =
+            json!({"package_config_id": package, "input_documents": case["input_documents"]});
         let reply = server.post_json("/v1/matching/packages/runs", &body);
         assert_eq!(reply.status, 201, "{}", reply.text());
         let run = reply.json();
@@ -112,7 +117,8 @@ fn another_workspace_sees_no_package_and_deleting_a_config_takes_its_runs() {
     let server = TestServer::start();
     let package = setup(&server);
     let cases = read_json("packages.json");
-    let body = json!({"package_config_id": package, "input_documents": cases[0]["input_documents"]});
+    let body =
+        json!({"package_config_id": package, "input_documents": cases[0]["input_documents"]});
     let run = server.post_json("/v1/matching/packages/runs", &body).json();
     let other = server.new_key("elsewhere", "read,write");
     let foreign = crate::util::server::request(
@@ -153,9 +159,13 @@ fn package_run_latency() {
     let server = TestServer::start();
     let package = setup(&server);
     let cases = read_json("packages.json");
-    let body = json!({"package_config_id": package, "input_documents": cases[0]["input_documents"]});
+    let body =
+        json!({"package_config_id": package, "input_documents": cases[0]["input_documents"]});
     // One call warms the three indexes.
-    assert_eq!(server.post_json("/v1/matching/packages/runs", &body).status, 201);
+    assert_eq!(
+        server.post_json("/v1/matching/packages/runs", &body).status,
+        201
+    );
     let mut times = Vec::with_capacity(100);
     for _ in 0..100 {
         let started = Instant::now();

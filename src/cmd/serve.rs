@@ -38,6 +38,7 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         resolver_model: "local".into(),
         resolver_timeout_secs: 20,
         resolver_max_calls: 0,
+        webhook_timeout_secs: 10,
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
         max_db_pages: 0,
@@ -54,10 +55,12 @@ pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<St
     Store::open_with(path, args.http_workers as u32 + 4, options)
 }
 
-/// A running server and the runner behind it.
+/// A running server, the runner behind it and the webhook sender (none on a read-only
+/// database).
 pub(crate) struct Service {
     pub server: Server,
     pub runner: Arc<Runner>,
+    pub webhooks: Option<Arc<crate::webhook::Sender>>,
 }
 
 impl Service {
@@ -84,6 +87,9 @@ impl Service {
         eprintln!("refmatch: stopping");
         self.server.stop();
         self.runner.shutdown();
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.shutdown();
+        }
         self.server.join();
         eprintln!("refmatch: stopped");
         match failure {
@@ -98,8 +104,18 @@ impl Service {
         let runner = runner(store.clone(), args)?;
         // A read-only database can neither recover nor execute runs; queued runs wait for a
         // server that can write.
+        let mut webhooks = None;
         if !store.read_only() {
             runner.start()?;
+            let sender = crate::webhook::Sender::new(
+                store.clone(),
+                crate::webhook::DeliveryOptions {
+                    timeout: Duration::from_secs(args.webhook_timeout_secs.max(1)),
+                    ..Default::default()
+                },
+            );
+            sender.start()?;
+            webhooks = Some(sender);
         }
         let ctx = Arc::new(Context {
             store,
@@ -123,7 +139,11 @@ impl Service {
                 upload_memory: args.upload_memory_mb.max(1).saturating_mul(1 << 20),
             },
         )?;
-        Ok(Service { server, runner })
+        Ok(Service {
+            server,
+            runner,
+            webhooks,
+        })
     }
 }
 

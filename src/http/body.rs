@@ -18,6 +18,7 @@ use crate::service::{
 };
 use crate::store::documents::Target;
 use crate::store::results::{ResultFilter, Review, ReviewStatus};
+use crate::store::webhooks::EVENTS;
 
 /// Whether a body is absent: empty or only whitespace (an optional body may be left out).
 pub fn is_empty(bytes: &[u8]) -> bool {
@@ -658,6 +659,96 @@ impl PackageRunBody {
             input_documents,
         })
     }
+}
+
+/// `POST /v1/webhooks`: `{url, events, description?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// A webhook as asked for, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+}
+
+impl WebhookBody {
+    pub fn into_webhook(self) -> Result<NewWebhook> {
+        let url = self
+            .url
+            .map(|u| u.trim().to_string())
+            .ok_or_else(|| Error::invalid("body", "url", "is required: an http:// URL"))?;
+        check_webhook_url(&url)?;
+        let events = self.events.unwrap_or_default();
+        if events.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "events",
+                format!("must name at least one of {}", EVENTS.join(", ")),
+            ));
+        }
+        let mut unique: Vec<String> = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            if !EVENTS.contains(&event.as_str()) {
+                return Err(Error::invalid(
+                    "body",
+                    format!("events[{i}]"),
+                    format!("unknown event \"{event}\" ({})", EVENTS.join(", ")),
+                ));
+            }
+            if !unique.contains(&event) {
+                unique.push(event);
+            }
+        }
+        if let Some(text) = &self.description {
+            if text.len() > 1000 {
+                return Err(Error::invalid("body", "description", "at most 1000 bytes"));
+            }
+        }
+        Ok(NewWebhook {
+            url,
+            events: unique,
+            description: self.description,
+        })
+    }
+}
+
+/// A receiver's URL: `http://host[:port]/path`, at most 2000 bytes. This build posts plain
+/// HTTP only; put a TLS proxy in front of an https receiver.
+fn check_webhook_url(url: &str) -> Result<()> {
+    let invalid = |message: &str| Error::invalid("body", "url", message);
+    if url.len() > 2000 {
+        return Err(invalid("at most 2000 bytes"));
+    }
+    if url.starts_with("https://") {
+        return Err(invalid(
+            "https is not supported by this build: use an http:// URL (a TLS-terminating proxy can forward to an https receiver)",
+        ));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(invalid("must be an http:// URL"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty()
+        || host.contains('@')
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid(
+            "must be an http:// URL with a host and no credentials or spaces",
+        ));
+    }
+    url.parse::<ureq::http::Uri>()
+        .map(|_| ())
+        .map_err(|_| invalid("is not a valid URL"))
 }
 
 #[cfg(test)]

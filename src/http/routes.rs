@@ -6,7 +6,7 @@
 //! resource, live in `handlers`.
 
 use super::handlers::{
-    self, configs, documents, keys, packages, reference, results, runs, strategies,
+    self, configs, documents, keys, packages, reference, results, runs, strategies, webhooks,
 };
 use super::limits::{Metrics, RateLimiter, RateState};
 use super::message::{loggable, percent_decode, Method, Request, Response};
@@ -287,6 +287,30 @@ pub const ROUTES: &[Route] = &[
         label: "package_run",
         paths: &["/v1/matching/packages/runs/{id}"],
         methods: &[(Get, packages::get_run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhooks",
+        paths: &["/v1/webhooks"],
+        methods: &[(Get, webhooks::list), (Post, webhooks::create)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook",
+        paths: &["/v1/webhooks/{id}"],
+        methods: &[(Get, webhooks::get), (Delete, webhooks::delete)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook_deliveries",
+        paths: &["/v1/webhooks/{id}/deliveries"],
+        methods: &[(Get, webhooks::deliveries)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook_redeliver",
+        paths: &["/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver"],
+        methods: &[(Post, webhooks::redeliver)],
         access: Access::Key,
     },
     Route {

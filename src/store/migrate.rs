@@ -27,6 +27,7 @@ const MIGRATIONS: &[Migration] = &[
         then: Some(super::results::compact_stored_results),
     },
     sql(include_str!("migrations/0005_packages.sql")),
+    sql(include_str!("migrations/0006_webhooks.sql")),
 ];
 
 /// The schema version this binary writes.

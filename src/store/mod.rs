@@ -17,6 +17,7 @@ pub mod reference;
 pub mod results;
 pub mod runs;
 pub mod strategies;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -290,15 +290,21 @@ impl Store {
         error: Option<&str>,
     ) -> Result<StoredPackageRun> {
         let body = encode(record)?;
+        // The decision and its `package_run.completed` deliveries, in one transaction.
         self.write(|tx| {
             tx.execute(
                 "UPDATE package_runs SET status = ?1, body = ?2, error = ?3, completed_at = ?4
                  WHERE id = ?5 AND workspace_id = ?6",
                 params![status.as_str(), body, error, now_iso(), id, ws.0],
             )?;
-            Ok(())
-        })?;
-        self.get_package_run(ws, id)
+            let (_, run) = tx.query_row(
+                &format!("{RUN_SELECT} WHERE id = ?1 AND workspace_id = ?2"),
+                params![id, ws.0],
+                run_from_row,
+            )?;
+            super::webhooks::enqueue(tx, ws, "package_run.completed", &run)?;
+            Ok(run)
+        })
     }
 
     pub fn get_package_run(&self, ws: WorkspaceId, id: &str) -> Result<StoredPackageRun> {

@@ -12,6 +12,7 @@ pub mod reference;
 pub mod results;
 pub mod runs;
 pub mod strategies;
+pub mod webhooks;
 
 use super::limits::Scope;
 use super::message::{Request, Response};

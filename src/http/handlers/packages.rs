@@ -116,6 +116,7 @@ pub fn create_run(call: &Call) -> Result<Response> {
         execute_slot(&call.ctx.runner, store, ws, run_id)?;
     }
     let finished = service::finish_package_run(store, ws, &started)?;
+    crate::webhook::wake();
     Ok(Response::json(201, &run_linked(finished)))
 }
 
