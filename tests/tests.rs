@@ -21,3 +21,4 @@ mod runs;
 mod scale_out;
 mod storage;
 mod synth;
+mod webhooks;
