@@ -21,6 +21,7 @@
 //! - `runner`: the run lifecycle (queue, phases, cancel, heartbeats, recovery).
 //! - `package`: package configs, the cross-document checks and the verdict of a bundle of
 //!   documents (the three-way match); pure, over the slots' outcomes.
+//! - `schedule`: configs' cron schedules (server time zone) and the scheduler thread.
 //! - `service`: the use-cases the command line and the API share, over typed requests.
 //! - `http`: the only code that knows HTTP: the route table, one handler module per
 //!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
@@ -51,6 +52,7 @@ pub mod parse;
 pub mod report;
 pub mod resolve;
 pub mod runner;
+pub mod schedule;
 pub mod service;
 pub mod shard;
 pub mod store;

@@ -26,6 +26,12 @@ pub enum Trigger {
     Api,
     Cli,
     Manual,
+    /// A slot of a package run.
+    Package,
+    /// The config's `schedule`.
+    Scheduled,
+    /// A new version of the config's table (`rematch_on_new_version`).
+    ReferenceUpdate,
 }
 
 impl Trigger {
@@ -34,6 +40,9 @@ impl Trigger {
             Trigger::Api => "api",
             Trigger::Cli => "cli",
             Trigger::Manual => "manual",
+            Trigger::Package => "package",
+            Trigger::Scheduled => "scheduled",
+            Trigger::ReferenceUpdate => "reference_update",
         }
     }
 }
@@ -229,6 +238,8 @@ fn checked_config(
         target_type: None,
         target_value: None,
         strategy_id: None,
+        schedule: None,
+        rematch_on_new_version: None,
     };
     let scoring = match serde_json::to_value(&scoring) {
         Ok(Value::Object(map)) => map,
@@ -280,6 +291,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Con
     }
     let bytes = owned.as_deref().map_or(bytes, str::as_bytes);
     let (raw, reference_data_id, scoring, target) = checked_config(store, ws, bytes, None)?;
+    let (schedule, rematch_on_new_version) = service_keys(&raw)?;
     let created = store.insert_config(
         ws,
         &ConfigWrite {
@@ -287,6 +299,8 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Con
             reference_data_id: &reference_data_id,
             body: &scoring,
             target: &target,
+            schedule: schedule.as_ref().map(|(s, next)| (s.as_str(), *next)),
+            rematch_on_new_version,
         },
     )?;
     if let Some(strategy_id) = from_strategy {
@@ -299,6 +313,7 @@ pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
     let existing = store.get_config(ws, id)?;
     let (raw, reference_data_id, scoring, target) =
         checked_config(store, ws, bytes, Some(&existing.reference_data_id))?;
+    let (schedule, rematch_on_new_version) = service_keys(&raw)?;
     store.replace_config(
         ws,
         id,
@@ -307,8 +322,47 @@ pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) ->
             reference_data_id: &reference_data_id,
             body: &scoring,
             target: &target,
+            schedule: schedule.as_ref().map(|(s, next)| (s.as_str(), *next)),
+            rematch_on_new_version,
         },
     )
+}
+
+/// A config's `schedule` (checked, with its first slot from now) and
+/// `rematch_on_new_version` (default false). A replace that leaves them out clears them,
+/// as it does every other key.
+fn service_keys(raw: &RawConfig) -> Result<(Option<(String, i64)>, bool)> {
+    let schedule = match &raw.schedule {
+        None | Some(Value::Null) => None,
+        Some(Value::String(expression)) => {
+            let cron = crate::schedule::parse(expression)
+                .map_err(|message| Error::invalid("body", "schedule", message))?;
+            let next =
+                crate::schedule::next_after(&cron, crate::store::now_ms()).ok_or_else(|| {
+                    Error::invalid("body", "schedule", "never fires: it names no future time")
+                })?;
+            Some((expression.trim().to_string(), next))
+        }
+        Some(_) => {
+            return Err(Error::invalid(
+                "body",
+                "schedule",
+                "must be a cron expression string or null",
+            ))
+        }
+    };
+    let rematch = match &raw.rematch_on_new_version {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            return Err(Error::invalid(
+                "body",
+                "rematch_on_new_version",
+                "must be true or false",
+            ))
+        }
+    };
+    Ok((schedule, rematch))
 }
 
 /// Queues a run of a config: the config and the reference table's current version are

@@ -19,6 +19,7 @@ mod report;
 mod review_page;
 mod runs;
 mod scale_out;
+mod schedules;
 mod storage;
 mod synth;
 mod webhooks;

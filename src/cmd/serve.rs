@@ -61,6 +61,7 @@ pub(crate) struct Service {
     pub server: Server,
     pub runner: Arc<Runner>,
     pub webhooks: Option<Arc<crate::webhook::Sender>>,
+    pub scheduler: Option<Arc<crate::schedule::Scheduler>>,
 }
 
 impl Service {
@@ -87,6 +88,9 @@ impl Service {
         eprintln!("refmatch: stopping");
         self.server.stop();
         self.runner.shutdown();
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.shutdown();
+        }
         if let Some(webhooks) = &self.webhooks {
             webhooks.shutdown();
         }
@@ -105,8 +109,12 @@ impl Service {
         // A read-only database can neither recover nor execute runs; queued runs wait for a
         // server that can write.
         let mut webhooks = None;
+        let mut scheduler = None;
         if !store.read_only() {
             runner.start()?;
+            let schedules = crate::schedule::Scheduler::new(store.clone(), Arc::clone(&runner));
+            schedules.start()?;
+            scheduler = Some(schedules);
             let sender = crate::webhook::Sender::new(
                 store.clone(),
                 crate::webhook::DeliveryOptions {
@@ -143,6 +151,7 @@ impl Service {
             server,
             runner,
             webhooks,
+            scheduler,
         })
     }
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     sql(include_str!("migrations/0005_packages.sql")),
     sql(include_str!("migrations/0006_webhooks.sql")),
+    sql(include_str!("migrations/0007_schedules.sql")),
 ];
 
 /// The schema version this binary writes.
