@@ -809,6 +809,12 @@
   function renderConfig() {
     const c = state.config;
     $('config-title').textContent = 'Config: ' + (c.name || c.id.slice(0, 8));
+    // What starts this config's runs besides a person: its schedule (server time) and
+    // re-matching when its table gets a new version.
+    const starts = [];
+    if (c.schedule) starts.push(`Scheduled: ${c.schedule} (server time)` + (c.next_scheduled_at ? `, next ${fmtTime(c.next_scheduled_at)}` : ''));
+    if (c.rematch_on_new_version) starts.push('Re-matches pending documents when its reference data gets a new version');
+    $('config-schedule').textContent = starts.length ? starts.join(' · ') : 'Runs start by hand or through the API (no schedule, no re-matching).';
     $('threshold').value = String(c.threshold);
     const rows = (c.field_mappings || []).map((m, i) => {
       const input = el('input', {
@@ -879,7 +885,7 @@
     const c = state.config;
     const body = {};
     for (const [k, v] of Object.entries(c)) {
-      if (!['id', 'created_at', 'updated_at', 'links', 'reference_data_id'].includes(k)) body[k] = v;
+      if (!['id', 'created_at', 'updated_at', 'links', 'reference_data_id', 'next_scheduled_at'].includes(k)) body[k] = v;
     }
     body.threshold = Number($('threshold').value);
     body.field_mappings = (c.field_mappings || []).map((m, i) => Object.assign({}, m, { weight: Number($('weight-' + i).value) }));
