@@ -297,11 +297,19 @@ impl Store {
                  WHERE id = ?5 AND workspace_id = ?6",
                 params![status.as_str(), body, error, now_iso(), id, ws.0],
             )?;
-            let (_, run) = tx.query_row(
-                &format!("{RUN_SELECT} WHERE id = ?1 AND workspace_id = ?2"),
-                params![id, ws.0],
-                run_from_row,
-            )?;
+            let (_, run) = tx
+                .query_row(
+                    &format!("{RUN_SELECT} WHERE id = ?1 AND workspace_id = ?2"),
+                    params![id, ws.0],
+                    run_from_row,
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    Error::Conflict(
+                        "the package config was deleted while this package run executed; its slots' runs stay"
+                            .into(),
+                    )
+                })?;
             super::webhooks::enqueue(tx, ws, "package_run.completed", &run)?;
             Ok(run)
         })
