@@ -46,13 +46,14 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
     }
 }
 
-/// Opens the database with enough connections for every HTTP worker plus the runner.
+/// Opens the database with enough connections for every HTTP worker plus the runner, the
+/// webhook sender and the scheduler.
 pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
     let options = crate::store::OpenOptions {
         max_pages: (args.max_db_pages > 0).then_some(args.max_db_pages),
         read_only: args.read_only,
     };
-    Store::open_with(path, args.http_workers as u32 + 4, options)
+    Store::open_with(path, args.http_workers as u32 + 6, options)
 }
 
 /// A running server, the runner behind it and the webhook sender (none on a read-only
