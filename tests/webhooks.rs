@@ -266,6 +266,7 @@ fn a_server_killed_after_a_run_ends_delivers_its_event_after_restart() {
     drop(conn);
     receiver.status.store(200, Ordering::SeqCst);
     let before = receiver.all().len();
+    let restarted_at = Instant::now();
     let mut child = spawn_server(
         &server.db,
         server.dir.path(),
@@ -275,6 +276,16 @@ fn a_server_killed_after_a_run_ends_delivers_its_event_after_restart() {
     let _restarted = ChildGuard(child);
     server.addr = addr;
     let got = receiver.wait_for(before + 1, 30);
+    // The figure for the README (`--nocapture` shows it).
+    println!(
+        "outbox across SIGKILL: {before} failed attempt(s) before the kill, 1 undelivered row after it, \
+         delivered {} ms after the restart began, {} delivery id(s) in all",
+        restarted_at.elapsed().as_millis(),
+        got.iter()
+            .map(|r| r.headers["x-refmatch-delivery"].as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
     let success: Vec<&Received> = got.iter().filter(|r| r.answered == 200).collect();
     assert_eq!(success.len(), 1, "delivered once: {got:?}");
     let body: Value = serde_json::from_str(&success[0].body).expect("JSON");
