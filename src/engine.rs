@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::MatchConfig;
 use crate::error::Result;
 use crate::ingest::body::field_text;
-use crate::matcher::{index_key, MatchIndex, Matcher, Mode};
+use crate::matcher::{index_key, CandidateEvidence, Evidence, MatchIndex, Matcher, Mode};
 use crate::store::{Store, WorkspaceId};
 
 /// The matcher pool and the index cache of one process.
@@ -113,8 +113,8 @@ impl Engine {
                         evidence: outcome
                             .candidates
                             .first()
-                            .map(|c| Value::Object(matcher.evidence(&values, c))),
-                        candidates: matcher.candidates_json(&values, &outcome),
+                            .map(|c| matcher.evidence(&values, c)),
+                        candidates: matcher.candidates(&values, &outcome),
                         assigned: outcome.assigned,
                     }
                 })
@@ -127,8 +127,8 @@ impl Engine {
 pub struct InlineResult {
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
-    pub evidence: Option<Value>,
-    pub candidates: Value,
+    pub evidence: Option<Evidence>,
+    pub candidates: Vec<CandidateEvidence>,
     pub assigned: bool,
 }
 

@@ -340,63 +340,7 @@ fn workbook_with_sheet(sheet: &[u8]) -> Vec<u8> {
         .copied()
         .chain([("xl/worksheets/sheet1.xml", sheet)])
         .collect();
-    stored_zip(&all)
-}
-
-/// A zip archive of `files`, stored without compression: per file a local header and the
-/// data, then the central directory and its end record. Tests build workbooks with it.
-pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let (mut out, mut directory) = (Vec::new(), Vec::new());
-    for (path, data) in files {
-        let mut common = Vec::new(); // from "version needed" to "extra field length"
-        common.extend(20u16.to_le_bytes()); // version needed: 2.0
-        common.extend(0u16.to_le_bytes()); // flags
-        common.extend(0u16.to_le_bytes()); // method: stored
-        common.extend(0u16.to_le_bytes()); // time 00:00
-        common.extend(0x21u16.to_le_bytes()); // date 1980-01-01
-        common.extend(crc32(data).to_le_bytes());
-        common.extend((data.len() as u32).to_le_bytes()); // compressed size
-        common.extend((data.len() as u32).to_le_bytes()); // size
-        common.extend((path.len() as u16).to_le_bytes());
-        common.extend(0u16.to_le_bytes()); // extra field length
-        let offset = out.len() as u32;
-        out.extend(0x0403_4b50u32.to_le_bytes());
-        out.extend(&common);
-        out.extend(path.as_bytes());
-        out.extend(*data);
-        directory.extend(0x0201_4b50u32.to_le_bytes());
-        directory.extend(20u16.to_le_bytes()); // version made by
-        directory.extend(&common);
-        directory.extend([0u8; 10]); // comment length, disk, internal and external attributes
-        directory.extend(offset.to_le_bytes());
-        directory.extend(path.as_bytes());
-    }
-    let (start, count) = (out.len() as u32, files.len() as u16);
-    out.extend(&directory);
-    out.extend(0x0605_4b50u32.to_le_bytes());
-    out.extend([0u8; 4]); // this disk, directory disk
-    out.extend(count.to_le_bytes());
-    out.extend(count.to_le_bytes());
-    out.extend((directory.len() as u32).to_le_bytes());
-    out.extend(start.to_le_bytes());
-    out.extend(0u16.to_le_bytes()); // comment length
-    out
-}
-
-/// CRC-32 (IEEE), bit by bit: the inputs are small and speed does not matter here.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    ingest::xlsx::stored_zip(&all)
 }
 
 #[cfg(test)]
@@ -413,11 +357,6 @@ mod tests {
         assert_eq!(table.columns, ["id", "d"]);
         assert_eq!(table.id(0), "V-1");
         assert_eq!(table.values[1].get(0), "2024-03-01");
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 
     #[test]

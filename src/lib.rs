@@ -58,6 +58,8 @@ pub mod shard;
 pub mod store;
 pub mod strategy;
 pub mod synth;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod webhook;
 
 pub use error::{Error, Result};

@@ -1,10 +1,9 @@
 //! The optional language-model resolver (`serve --resolver-url`): asks an OpenAI-compatible
-//! chat endpoint (a local model server) which candidate a document is. Plain HTTP/1.1 over
-//! a socket with a timeout; anything unexpected is an error, and the caller falls back to
-//! the built-in model. Only `http://` URLs: a local server or a proxy in front of one.
+//! chat endpoint (a local model server) which candidate a document is, through `ureq` with
+//! one deadline for the whole call; anything unexpected is an error, and the caller falls
+//! back to the built-in model. Only `http://` URLs (ureq is built without TLS): a local
+//! server or a proxy in front of one.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -98,76 +97,35 @@ impl Endpoint {
     }
 
     fn post(&self, body: &str) -> Result<Value> {
-        let io = |e: std::io::Error| Error::Internal(format!("the resolver endpoint: {e}"));
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(io)?
-            .next()
-            .ok_or_else(|| Error::Internal("the resolver host has no address".into()))?;
-        let mut stream = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
-        stream.set_read_timeout(Some(self.timeout)).map_err(io)?;
-        stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.path,
-            self.host,
-            self.port,
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).map_err(io)?;
-        stream.write_all(body.as_bytes()).map_err(io)?;
-        let mut reader = BufReader::new(stream.take(8 << 20));
-        let mut status = String::new();
-        reader.read_line(&mut status).map_err(io)?;
-        let code = status.split(' ').nth(1).unwrap_or("");
-        if code != "200" {
+        let failed = |e: ureq::Error| Error::Internal(format!("the resolver endpoint: {e}"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let url = format!("http://{}:{}{}", self.host, self.port, self.path);
+        let mut response = agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(body)
+            .map_err(failed)?;
+        if response.status() != 200 {
             return Err(Error::Internal(format!(
                 "the resolver endpoint answered {}",
-                status.trim()
+                response.status()
             )));
         }
-        let mut chunked = false;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).map_err(io)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("transfer-encoding")
-                    && v.trim().eq_ignore_ascii_case("chunked")
-                {
-                    chunked = true;
-                }
-            }
-        }
-        let mut raw = Vec::new();
-        reader.read_to_end(&mut raw).map_err(io)?;
-        let body = if chunked { dechunk(&raw) } else { raw };
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(8 << 20)
+            .read_to_vec()
+            .map_err(failed)?;
         serde_json::from_slice(&body).map_err(|e| {
             Error::Internal(format!("the resolver endpoint's answer is not JSON: {e}"))
         })
     }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = std::str::from_utf8(&data[..end])
-            .ok()
-            // A chunk size may carry extensions (`3;name=value`): the size ends at `;`.
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
-            .unwrap_or(0);
-        let start = end + 2;
-        if size == 0 || start + size > data.len() {
-            break;
-        }
-        out.extend_from_slice(&data[start..start + size]);
-        data = data.get(start + size + 2..).unwrap_or(&[]);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -186,11 +144,52 @@ mod tests {
         assert!(Endpoint::parse("http://h:port/x", "m", Duration::from_secs(1), 5).is_err());
     }
 
+    /// A one-shot server on port 0 that answers `reply` to the first request.
+    fn answering(reply: &'static [u8]) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(reply);
+        });
+        port
+    }
+
     #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), b"abcde");
-        assert_eq!(dechunk(b"zz\r\n"), b"");
-        // Issue 15: a chunk extension turned the body into nothing.
-        assert_eq!(dechunk(b"3;x=y\r\nabc\r\n0\r\n\r\n"), b"abc");
+    fn a_chunked_answer_with_chunk_extensions_is_read_whole() {
+        // Issue 15: the hand-written client turned `3;x=y` into an empty body.
+        let port = answering(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+              3;x=y\r\n{\"a\r\n4\r\n\": 1\r\n1\r\n}\r\n0\r\n\r\n",
+        );
+        let e = Endpoint::parse(
+            &format!("http://127.0.0.1:{port}/x"),
+            "m",
+            Duration::from_secs(5),
+            1,
+        )
+        .unwrap();
+        assert_eq!(e.post("{}").unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_answer_other_than_200_is_an_error() {
+        let port =
+            answering(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let e = Endpoint::parse(
+            &format!("http://127.0.0.1:{port}/x"),
+            "m",
+            Duration::from_secs(5),
+            1,
+        )
+        .unwrap();
+        let error = e.post("{}").unwrap_err().to_string();
+        assert!(error.contains("503"), "{error}");
     }
 }

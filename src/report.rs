@@ -9,9 +9,8 @@
 
 use std::fmt::{self, Display, Write};
 
-use serde_json::{Map, Value};
-
 use crate::evaluate::{Confusion, Report, SweepPoint};
+use crate::matcher::{Evidence, FieldEvidence};
 
 /// What was evaluated, as the report names it.
 #[derive(Clone, Debug)]
@@ -41,7 +40,7 @@ pub struct RowView {
     /// `(column, value)` of every reference column.
     pub values: Vec<(String, String)>,
     /// Evidence as the API shows it: `{mapping name: {strategy, score, ...}}`.
-    pub evidence: Map<String, Value>,
+    pub evidence: Evidence,
 }
 
 /// A document the matcher got wrong.
@@ -811,7 +810,7 @@ fn write_case(out: &mut String, r: &HtmlReport, kind: Kind, n: usize, case: &Cas
         let strategy = [show_top, case.true_row.as_ref()]
             .into_iter()
             .flatten()
-            .find_map(|row| row.evidence.get(&m.name)?.get("strategy")?.as_str())
+            .find_map(|row| Some(row.evidence.get(&m.name)?.strategy.as_str()))
             .unwrap_or("");
         write!(
             out,
@@ -857,19 +856,19 @@ impl Display for Cell<'_> {
 }
 
 /// The target value and a score bar of one evidence entry.
-fn write_evidence_cells(out: &mut String, entry: Option<&serde_json::Value>) -> fmt::Result {
+fn write_evidence_cells(out: &mut String, entry: Option<&FieldEvidence>) -> fmt::Result {
     let Some(entry) = entry else {
         return write!(out, "<td></td><td></td>");
     };
-    let target = entry
-        .get("target_value")
-        .and_then(serde_json::Value::as_str);
-    write!(out, "<td class=\"v\">{}</td>", Cell(target))?;
-    let flag = |key: &str| entry.get(key).and_then(serde_json::Value::as_bool) == Some(true);
-    let score = entry.get("score").and_then(serde_json::Value::as_f64);
-    let why = if flag("missing") {
+    write!(
+        out,
+        "<td class=\"v\">{}</td>",
+        Cell(entry.target_value.as_deref())
+    )?;
+    let score = entry.score;
+    let why = if entry.missing {
         Some("missing")
-    } else if flag("unparsable") {
+    } else if entry.unparsable {
         Some("unparsable")
     } else {
         None
@@ -989,11 +988,17 @@ mod tests {
                 f1: 0.5,
             })
             .collect();
-        let mut evidence = Map::new();
-        evidence.insert(
+        let evidence = Evidence(vec![(
             "vendor".into(),
-            serde_json::json!({"strategy": "fuzzy", "score": 0.5, "source_value": "<b>", "target_value": "A & B"}),
-        );
+            FieldEvidence {
+                strategy: crate::config::StrategyKind::Fuzzy,
+                score: Some(0.5),
+                source_value: Some("<b>".into()),
+                target_value: Some("A & B".into()),
+                missing: false,
+                unparsable: false,
+            },
+        )]);
         let row = RowView {
             id: "R<1>".into(),
             confidence: 0.9,

@@ -497,7 +497,7 @@ impl Runner {
                                 confidence: outcome.confidence,
                                 // The result's evidence is its best candidate's.
                                 detail: StoredDetail::from_candidates(
-                                    &matcher.candidates_json(&values, &outcome),
+                                    &matcher.candidates(&values, &outcome),
                                 ),
                                 assigned: false,
                             };
@@ -656,9 +656,8 @@ fn excluded_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::tests::fixture;
-    use crate::service::{trigger_run, Trigger, TriggerRun};
     use crate::store::runs::RunStatus;
+    use crate::testkit::{fixture, queue_run};
 
     fn runner(store: &Store) -> Arc<Runner> {
         let pool = Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
@@ -668,41 +667,39 @@ mod tests {
     #[test]
     fn a_run_goes_through_its_phases_to_completed_with_its_counts() {
         let f = fixture();
-        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Cli))
-            .expect("a run");
+        let run_id = queue_run(&f);
         let seen = Mutex::new(Vec::new());
         let outcome = runner(&f.store)
-            .run_now(&run.id, &|done, total| {
+            .run_now(&run_id, &|done, total| {
                 seen.lock().expect("unpoisoned").push((done, total))
             })
             .expect("the run executes");
         assert_eq!(outcome, Some(Outcome::Completed));
         assert_eq!(seen.into_inner().expect("unpoisoned").last(), Some(&(2, 2)));
-        let stored = f.store.get_run(f.ws, &run.id).expect("the run");
+        let stored = f.store.get_run(f.ws, &run_id).expect("the run");
         assert_eq!(stored.status, RunStatus::Completed);
         assert_eq!(
             (stored.rows_processed, stored.rows_matched),
             (Some(2), Some(1))
         );
-        let progress = f.store.run_progress(f.ws, &run.id).expect("progress");
-        assert_eq!(progress["phase"], "done");
+        let progress = f.store.run_progress(f.ws, &run_id).expect("progress");
+        assert_eq!(progress.phase, "done");
     }
 
     #[test]
     fn a_run_cancelled_while_queued_is_never_executed() {
         let f = fixture();
-        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
-            .expect("a run");
+        let run_id = queue_run(&f);
         assert_eq!(
-            f.store.cancel_run(f.ws, &run.id).expect("cancelled"),
+            f.store.cancel_run(f.ws, &run_id).expect("cancelled"),
             RunStatus::Queued
         );
         let outcome = runner(&f.store)
-            .run_now(&run.id, &|_, _| {})
+            .run_now(&run_id, &|_, _| {})
             .expect("nothing to execute");
         assert_eq!(outcome, None, "a cancelled run cannot be claimed");
         assert_eq!(
-            f.store.run_status(f.ws, &run.id).expect("status"),
+            f.store.run_status(f.ws, &run_id).expect("status"),
             RunStatus::Cancelled
         );
     }
@@ -710,11 +707,10 @@ mod tests {
     #[test]
     fn a_run_whose_flag_is_set_stops_cancelled_and_keeps_its_counters_consistent() {
         let f = fixture();
-        let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
-            .expect("a run");
+        let run_id = queue_run(&f);
         let runner = runner(&f.store);
-        assert!(f.store.claim_run(&run.id, runner.owner()).expect("claimed"));
-        let claimed = f.store.claimed_run(&run.id).expect("the claimed run");
+        assert!(f.store.claim_run(&run_id, runner.owner()).expect("claimed"));
+        let claimed = f.store.claimed_run(&run_id).expect("the claimed run");
         // The stop flag is raised before the first batch: the run ends cancelled, with
         // nothing matched and no result stored.
         let flag = AtomicBool::new(true);
@@ -724,7 +720,7 @@ mod tests {
         assert_eq!(outcome, Outcome::Cancelled);
         let page = f
             .store
-            .results_page(f.ws, &run.id, &Default::default(), 1, 10)
+            .results_page(f.ws, &run_id, &Default::default(), 1, 10)
             .expect("results");
         assert_eq!(page.1, 0);
     }

@@ -144,7 +144,7 @@ mod tests {
     }
 
     /// The service fixture's config with `extra` keys merged in, replaced.
-    fn configure(f: &crate::service::tests::Fixture, extra: serde_json::Value) -> Result<()> {
+    fn configure(f: &crate::testkit::Fixture, extra: serde_json::Value) -> Result<()> {
         let stored = f.store.get_config(f.ws, &f.config_id)?;
         let mut body = stored.body;
         body.insert("reference_data_id".into(), stored.reference_data_id.into());
@@ -160,13 +160,13 @@ mod tests {
         .map(|_| ())
     }
 
-    fn scheduler(f: &crate::service::tests::Fixture) -> Arc<Scheduler> {
+    fn scheduler(f: &crate::testkit::Fixture) -> Arc<Scheduler> {
         let pool = Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
         let runner = Runner::new(f.store.clone(), pool, Default::default());
         Scheduler::new(f.store.clone(), runner)
     }
 
-    fn runs_by(f: &crate::service::tests::Fixture, trigger: &str) -> Vec<String> {
+    fn runs_by(f: &crate::testkit::Fixture, trigger: &str) -> Vec<String> {
         let page = f
             .store
             .list_runs(f.ws, Some(&f.config_id), None, None, 100)
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn slots_missed_while_down_fire_once_and_each_slot_fires_once() {
-        let f = crate::service::tests::fixture();
+        let f = crate::testkit::fixture();
         configure(&f, serde_json::json!({"schedule": "*/5 * * * *"})).expect("scheduled");
         let row = f
             .store
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_bad_schedule_or_flag_is_named_and_changes_nothing() {
-        let f = crate::service::tests::fixture();
+        let f = crate::testkit::fixture();
         for (extra, field) in [
             (serde_json::json!({"schedule": "0 0 6 * * *"}), "schedule"),
             (serde_json::json!({"schedule": 5}), "schedule"),
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_new_version_rematches_only_documents_whose_latest_result_is_pending() {
-        let f = crate::service::tests::fixture();
+        let f = crate::testkit::fixture();
         configure(&f, serde_json::json!({"rematch_on_new_version": true})).expect("set");
         let pool = Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
         let runner = Runner::new(f.store.clone(), pool, Default::default());

@@ -2,12 +2,13 @@
 //! documents, create and replace configs, trigger runs, review results. Each checks its input
 //! completely before the store writes anything, and each write is one transaction.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::RawConfig;
 use crate::error::{Error, Result};
 use crate::ingest::body::{self, ColumnType, NewDocument};
-use crate::matcher::ReferenceTable;
+use crate::matcher::{CandidateEvidence, Evidence, ReferenceTable};
 use crate::package::{
     DocumentResult, PackageRecord, PackageSpec, SlotOutcome, SlotStatus, Verdict,
 };
@@ -15,7 +16,7 @@ use crate::store::configs::{ConfigRow, ConfigWrite};
 use crate::store::documents::{ImportedBatch, Target};
 use crate::store::packages::{StoredPackageConfig, StoredPackageRun};
 use crate::store::reference::{NewVersion, StoredReference};
-use crate::store::results::{ResultFilter, ResultRow, Review};
+use crate::store::results::{ResultFilter, ResultRow, Review, ReviewStatus};
 use crate::store::runs::StoredRun;
 use crate::store::strategies::StoredStrategy;
 use crate::store::{Store, WorkspaceId};
@@ -424,7 +425,7 @@ pub fn match_inline(
     ws: WorkspaceId,
     config_id: &str,
     bytes: &[u8],
-) -> Result<Value> {
+) -> Result<RealTimeAnswer> {
     let started = std::time::Instant::now();
     let documents = body::documents_from_json(bytes)?;
     if documents.len() > MAX_INLINE_DOCUMENTS {
@@ -448,37 +449,67 @@ pub fn match_inline(
         .map(|d| d.external_id.as_deref().unwrap_or(""))
         .collect();
     let outcomes = engine.match_inline(ws, config, version.id, &fields, &ids)?;
-    let results: Vec<Value> = documents
-        .iter()
+    let results = documents
+        .into_iter()
         .zip(outcomes)
-        .map(|(document, outcome)| {
-            serde_json::json!({
-                "id": null,
-                "document_id": null,
-                "document_external_id": document.external_id,
-                "document_filename": document.filename,
-                "matched_reference_row_id": outcome.matched_reference_row_id,
-                "confidence": outcome.confidence,
-                "status": "pending",
-                "evidence": outcome.evidence,
-                "candidates": outcome.candidates,
-                "notes": null,
-                "reviewed_at": null,
-                "reviewed_by": null,
-                "resolved_by": null,
-                "confidence_before": null,
-                "assigned": outcome.assigned,
-            })
+        .map(|(document, outcome)| RealTimeResult {
+            id: None,
+            document_id: None,
+            document_external_id: document.external_id,
+            document_filename: document.filename,
+            matched_reference_row_id: outcome.matched_reference_row_id,
+            confidence: outcome.confidence,
+            status: ReviewStatus::Pending,
+            evidence: outcome.evidence,
+            candidates: outcome.candidates,
+            notes: None,
+            reviewed_at: None,
+            reviewed_by: None,
+            resolved_by: None,
+            confidence_before: None,
+            assigned: outcome.assigned,
         })
         .collect();
-    Ok(serde_json::json!({
-        "config_id": config_id,
-        "reference_data_id": stored.reference_data_id,
-        "reference_version": version.version,
-        "threshold": threshold,
-        "results": results,
-        "elapsed_ms": started.elapsed().as_millis() as u64,
-    }))
+    Ok(RealTimeAnswer {
+        config_id: config_id.to_string(),
+        reference_data_id: stored.reference_data_id,
+        reference_version: version.version,
+        threshold,
+        results,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// What real-time matching answers.
+#[derive(Debug, Serialize)]
+pub struct RealTimeAnswer {
+    pub config_id: String,
+    pub reference_data_id: String,
+    pub reference_version: i64,
+    pub threshold: f64,
+    pub results: Vec<RealTimeResult>,
+    pub elapsed_ms: u64,
+}
+
+/// One real-time result, shaped as a stored result in run detail (`ResultRow`); nothing
+/// is stored, so the ids and the review fields are null.
+#[derive(Debug, Serialize)]
+pub struct RealTimeResult {
+    pub id: Option<String>,
+    pub document_id: Option<String>,
+    pub document_external_id: Option<String>,
+    pub document_filename: Option<String>,
+    pub matched_reference_row_id: Option<String>,
+    pub confidence: f64,
+    pub status: ReviewStatus,
+    pub evidence: Option<Evidence>,
+    pub candidates: Vec<CandidateEvidence>,
+    pub notes: Option<String>,
+    pub reviewed_at: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub confidence_before: Option<f64>,
+    pub assigned: bool,
 }
 
 /// Applies a review to one result.
@@ -502,35 +533,73 @@ pub fn review_many(
     ws: WorkspaceId,
     run_id: &str,
     bulk: &BulkReview,
-) -> Result<Value> {
+) -> Result<BulkReviewAnswer> {
     store.run_status(ws, run_id)?;
     let ids: Vec<String> = match &bulk.selection {
         Selection::Ids(ids) => ids.clone(),
         Selection::Filter(filter) => store.result_ids(ws, run_id, filter, MAX_BULK_REVIEW)?,
     };
-    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut results = Vec::with_capacity(ids.len());
     let mut updated = 0;
-    for id in &ids {
-        match store.review_result(ws, run_id, id, &bulk.review) {
+    for id in ids {
+        match store.review_result(ws, run_id, &id, &bulk.review) {
             Ok(row) => {
                 updated += 1;
-                outcomes.push(serde_json::json!({"id": id, "ok": true, "status": row.status}));
+                results.push(BulkReviewOutcome::Reviewed {
+                    id,
+                    ok: true,
+                    status: row.status,
+                });
             }
             Err(e) => {
                 let http = e.http();
-                outcomes.push(serde_json::json!({
-                    "id": id,
-                    "ok": false,
-                    "error": {"code": http.code, "message": e.public_message()},
-                }));
+                results.push(BulkReviewOutcome::Failed {
+                    id,
+                    ok: false,
+                    error: OutcomeError {
+                        code: http.code,
+                        message: e.public_message(),
+                    },
+                });
             }
         }
     }
-    Ok(serde_json::json!({
-        "updated": updated,
-        "failed": outcomes.len() - updated,
-        "results": outcomes,
-    }))
+    Ok(BulkReviewAnswer {
+        updated,
+        failed: results.len() - updated,
+        results,
+    })
+}
+
+/// What a bulk review answers: counts, and one outcome per result named, in order.
+#[derive(Debug, Serialize)]
+pub struct BulkReviewAnswer {
+    pub updated: usize,
+    pub failed: usize,
+    pub results: Vec<BulkReviewOutcome>,
+}
+
+/// One result's outcome in a bulk review.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BulkReviewOutcome {
+    Reviewed {
+        id: String,
+        ok: bool,
+        status: ReviewStatus,
+    },
+    Failed {
+        id: String,
+        ok: bool,
+        error: OutcomeError,
+    },
+}
+
+/// Why one result of a bulk review was not reviewed: the error envelope's code and message.
+#[derive(Debug, Serialize)]
+pub struct OutcomeError {
+    pub code: &'static str,
+    pub message: String,
 }
 
 /// Documents sampled to profile for a strategy.
@@ -1008,55 +1077,10 @@ pub fn finish_package_run(
 
 /// The use-cases against a temporary database, without HTTP.
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::ingest::Encoding;
     use crate::store::runs::RunStatus;
-
-    /// A store with a three-row table, two documents and a config over them.
-    pub(crate) struct Fixture {
-        pub store: Store,
-        pub ws: WorkspaceId,
-        pub config_id: String,
-        _dir: tempfile::TempDir,
-    }
-
-    pub(crate) fn fixture() -> Fixture {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = Store::open(&dir.path().join("service.db"), 4).expect("a database");
-        let ws = store.workspace("test", true).expect("a workspace");
-        let csv = "id,vendor_name,invoice_number\nR1,Nordwind Logistik GmbH,INV-1001\n\
-                   R2,Acme Corp,INV-2002\nR3,Blue Harbor Ltd,INV-3003\n";
-        let table =
-            crate::ingest::reference_from_csv("r.csv", csv.as_bytes(), Encoding::Utf8, None, "id")
-                .expect("a table");
-        let reference = import_reference(&store, ws, None, Some("ledger"), "csv", &table)
-            .expect("the table is stored");
-        let documents = body::documents_from_json(
-            br#"{"documents": [
-                {"id": "D-1", "fields": {"vendor_name": "ACME Corp.", "invoice_number": "INV-2002"}},
-                {"id": "D-2", "fields": {"vendor_name": "Nobody", "invoice_number": "X-9"}}
-            ]}"#,
-        )
-        .expect("documents");
-        import_documents(&store, ws, "json", &documents).expect("the documents are stored");
-        let config = format!(
-            r#"{{"reference_data_id": "{}", "threshold": 0.8, "field_mappings": [
-                {{"source": "vendor_name", "target": "vendor_name", "strategy": "fuzzy", "weight": 0.5}},
-                {{"source": "invoice_number", "target": "invoice_number", "strategy": "identifier", "weight": 0.5}}
-            ]}}"#,
-            reference.id
-        );
-        let config_id = create_config(&store, ws, config.as_bytes())
-            .expect("the config is stored")
-            .id;
-        Fixture {
-            store,
-            ws,
-            config_id,
-            _dir: dir,
-        }
-    }
+    use crate::testkit::{execute, fixture};
 
     #[test]
     fn a_run_keeps_the_config_it_was_queued_with() {
@@ -1106,12 +1130,7 @@ pub(crate) mod tests {
         let f = fixture();
         let run = trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
             .expect("a run");
-        let pool = std::sync::Arc::new(crate::matcher::thread_pool(1).expect("a pool"));
-        let runner = crate::runner::Runner::new(f.store.clone(), pool, Default::default());
-        let outcome = runner
-            .run_now(&run.id, &|_, _| {})
-            .expect("the run executes");
-        assert_eq!(outcome, Some(crate::runner::Outcome::Completed));
+        execute(&f.store, &run.id);
         let filter = ResultFilter::default();
         let mut ids = f.store.result_ids(f.ws, &run.id, &filter, 10).expect("ids");
         assert_eq!(ids.len(), 2);
@@ -1126,10 +1145,9 @@ pub(crate) mod tests {
             },
         };
         let answer = review_many(&f.store, f.ws, &run.id, &bulk).expect("reviewed");
-        assert_eq!(
-            (answer["updated"].as_u64(), answer["failed"].as_u64()),
-            (Some(2), Some(1))
-        );
+        assert_eq!((answer.updated, answer.failed), (2, 1));
+        let answer = serde_json::to_value(&answer).expect("serialises");
+        assert_eq!(answer["results"][0]["status"], "approved");
         assert_eq!(answer["results"][2]["error"]["code"], "not_found");
     }
 }

@@ -8,7 +8,7 @@
 //! Without `/usr/bin/chromedriver` the test says so and passes, unless
 //! `REFMATCH_REQUIRE_BROWSER=1` (CI sets it after installing Chromium) makes that a failure.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -251,70 +251,32 @@ fn call(addr: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
     value
 }
 
-/// A request to chromedriver, which keeps connections open whatever the client asks: the
-/// answer is read by its Content-Length rather than to the end of the stream.
+/// A request to chromedriver through ureq (a WebDriver client needs nothing of the raw
+/// socket that the API tests use to send malformed requests): the status and the body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let stream = std::net::TcpStream::connect(addr).expect("connect to chromedriver");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .expect("timeout");
-    let mut writer = stream.try_clone().expect("stream");
-    let content_type = if body.is_empty() {
-        ""
-    } else {
-        "Content-Type: application/json; charset=utf-8\r\n"
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("http://{addr}{path}");
+    let sent = match method {
+        "GET" => agent.get(&url).call(),
+        "DELETE" => agent.delete(&url).call(),
+        _ => agent
+            .post(&url)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .send(body),
     };
-    write!(
-        writer,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write request");
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).expect("status line");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let mut length = None;
-    let mut chunked = false;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("header");
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.trim().eq_ignore_ascii_case("chunked");
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).expect("chunk size");
-            let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).expect("chunk");
-            out.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(length) = length {
-        out.resize(length, 0);
-        reader.read_exact(&mut out).expect("body");
-    } else {
-        reader.read_to_end(&mut out).expect("body");
-    }
-    (status, String::from_utf8_lossy(&out).into_owned())
+    let mut response = sent.unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_string()
+        .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+    (status, text)
 }
 
 fn target_dir() -> PathBuf {

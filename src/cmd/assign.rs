@@ -15,12 +15,12 @@ use std::io::BufRead;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::match_::{Line, Output};
 use crate::cli::AssignArgs;
 use crate::error::{Error, Result};
 use crate::matcher::assign::assign_by_id;
+use crate::matcher::CandidateEvidence;
 
 /// What the assignment needs of a candidates line; the rest is skipped unparsed.
 #[derive(Deserialize)]
@@ -28,6 +28,12 @@ struct Head {
     document_id: String,
     confidence: f64,
     assignable: Option<Vec<(String, f64)>>,
+}
+
+/// The candidates of a line, written through unchanged.
+#[derive(Deserialize)]
+struct Candidates {
+    candidates: Vec<CandidateEvidence>,
 }
 
 /// One document in the candidate graph.
@@ -94,7 +100,7 @@ pub fn run(args: &AssignArgs) -> Result<()> {
             let (node, got) = next
                 .next()
                 .ok_or_else(|| bad(path, n, "appeared while assign was reading the files"))?;
-            let value: Value = serde_json::from_str(line)
+            let read: Candidates = serde_json::from_str(line)
                 .map_err(|_| bad(path, n, "changed while assign was reading the files"))?;
             let own = node.assignable.first().map(|(row, _)| row.as_str());
             let row = got.and_then(|i| node.assignable.get(i));
@@ -103,7 +109,7 @@ pub fn run(args: &AssignArgs) -> Result<()> {
                 document_id: Some(&node.id),
                 matched,
                 confidence: row.map_or(node.confidence, |&(_, c)| c),
-                candidates: value.get("candidates").cloned().unwrap_or(Value::Null),
+                candidates: read.candidates,
                 assigned: Some(matched != own),
                 assignable: None,
             })

@@ -2,7 +2,6 @@
 //! (the strategy generator), fitted to labelled data when `--truth` is given.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::GenerateArgs;
@@ -11,43 +10,12 @@ use crate::ingest;
 use crate::strategy::calibrate;
 use crate::strategy::{self, DocumentSample};
 
-/// Documents read to profile; the rest of a larger file is not needed for a proposal.
-const SAMPLE: usize = 20_000;
-
-/// The first `SAMPLE` documents of a file as `strategy` profiles them, with the scan of
-/// the whole file (its ids).
-pub(crate) fn read_sample(
-    path: &Path,
-    encoding: ingest::Encoding,
-    id_column: Option<&str>,
-) -> Result<(DocumentSample, ingest::DocumentScan)> {
-    let scan = ingest::scan_documents(path, encoding, id_column)?;
-    let columns: Vec<&str> = scan.headers.iter().map(String::as_str).collect();
-    let mut sample = DocumentSample {
-        columns: scan.headers.clone(),
-        ids: Vec::new(),
-        rows: Vec::new(),
-    };
-    ingest::for_each_document_chunk(path, encoding, &columns, 4_096, |first, rows| {
-        for (i, row) in rows.iter().enumerate() {
-            if sample.rows.len() < SAMPLE {
-                sample
-                    .ids
-                    .push(scan.ids.get(first + i).cloned().unwrap_or_default());
-                sample.rows.push(row.clone());
-            }
-        }
-        Ok(())
-    })?;
-    Ok((sample, scan))
-}
-
 pub fn run(args: &GenerateArgs) -> Result<()> {
     let pool = crate::matcher::thread_pool(args.threads)?;
     let reference = pool.install(|| {
         ingest::read_reference(&args.reference, args.encoding, args.id_column.as_deref())
     })?;
-    let (sample, scan) = read_sample(
+    let (sample, scan) = DocumentSample::read(
         &args.documents,
         args.encoding,
         args.document_id_column.as_deref(),

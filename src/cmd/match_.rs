@@ -13,11 +13,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::cli::MatchArgs;
 use crate::error::{Error, Result};
-use crate::matcher::Mode;
+use crate::matcher::{CandidateEvidence, Mode};
 
 pub fn run(args: &MatchArgs) -> Result<()> {
     let mut offline = super::load_offline(&args.inputs)?;
@@ -69,17 +70,15 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         for (((doc, outcome), &at), list) in values.iter().zip(outcomes).zip(positions).zip(lists) {
             let doc: Vec<Option<&str>> = doc.iter().map(|v| v.as_deref()).collect();
             let assignable = list.map(|list| {
-                Value::Array(
-                    list.iter()
-                        .map(|&(row, c)| json!([reference.id(row as usize), c]))
-                        .collect(),
-                )
+                list.iter()
+                    .map(|&(row, c)| (reference.id(row as usize), c))
+                    .collect()
             });
             out.write(&Line {
                 document_id: ids.get(at).map(String::as_str),
                 matched: outcome.matched.map(|row| reference.id(row as usize)),
                 confidence: outcome.confidence,
-                candidates: matcher.candidates_json(&doc, outcome),
+                candidates: matcher.candidates(&doc, outcome),
                 // Only a one-to-one assignment can move a match, so only it says whether
                 // it did.
                 assigned: one_to_one.then_some(outcome.assigned),
@@ -92,16 +91,21 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     out.finish()
 }
 
-/// One result as `match` and `assign` write it.
+/// One result as `match` and `assign` write it (a JSON Lines line; CSV takes the first
+/// four as columns).
+#[derive(Serialize)]
 pub(super) struct Line<'a> {
     pub document_id: Option<&'a str>,
+    #[serde(rename = "matched_reference_row_id")]
     pub matched: Option<&'a str>,
     pub confidence: f64,
-    pub candidates: Value,
+    pub candidates: Vec<CandidateEvidence>,
     /// Present with a one-to-one config.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// `[[row id, confidence], ...]`: what a shard's document brings to `refmatch assign`.
-    pub assignable: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignable: Option<Vec<(&'a str, f64)>>,
 }
 
 /// Where results go: CSV, or JSON Lines for a path ending in `.jsonl`; stdout by default.
@@ -145,23 +149,10 @@ impl Output {
 
     pub fn write(&mut self, line: &Line) -> Result<()> {
         match self {
-            Output::Jsonl(out, path) => {
-                let mut value = json!({
-                    "document_id": line.document_id,
-                    "matched_reference_row_id": line.matched,
-                    "confidence": line.confidence,
-                    "candidates": line.candidates,
-                });
-                if let Some(object) = value.as_object_mut() {
-                    if let Some(assigned) = line.assigned {
-                        object.insert("assigned".into(), json!(assigned));
-                    }
-                    if let Some(assignable) = &line.assignable {
-                        object.insert("assignable".into(), assignable.clone());
-                    }
-                }
-                writeln!(out, "{value}").map_err(|e| Error::io(path, e))
-            }
+            Output::Jsonl(out, path) => serde_json::to_writer(&mut *out, line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+                .map_err(|e| Error::io(path, e)),
             // People open this file in a spreadsheet: ids that read as formulas are
             // neutralised as exports are (the JSON cell starts with `[`).
             Output::Csv(out, path) => out
@@ -169,7 +160,7 @@ impl Output {
                     &*spreadsheet_safe(line.document_id.unwrap_or("")),
                     &*spreadsheet_safe(line.matched.unwrap_or("")),
                     &json!(line.confidence).to_string(),
-                    &line.candidates.to_string(),
+                    &serde_json::to_string(&line.candidates).unwrap_or_default(),
                 ])
                 .map_err(|e| csv_error(path, e)),
         }

@@ -210,15 +210,9 @@ impl ReviewManyBody {
                 status: filter
                     .status
                     .map(|s| {
-                        ReviewStatus::parse(&s)
-                            .map(|s| s.as_str().to_string())
-                            .ok_or_else(|| {
-                                Error::invalid(
-                                    "body",
-                                    "filter.status",
-                                    "pending, approved or rejected",
-                                )
-                            })
+                        ReviewStatus::parse(&s).ok_or_else(|| {
+                            Error::invalid("body", "filter.status", "pending, approved or rejected")
+                        })
                     })
                     .transpose()?,
                 matched: filter.matched,

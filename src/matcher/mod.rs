@@ -29,6 +29,7 @@ use rayon::prelude::*;
 use crate::config::{Assignment, MatchConfig, MissingValues, Strategy};
 use crate::error::{Error, Result};
 pub use combine::combine;
+pub use explain::{CandidateEvidence, Evidence, FieldEvidence};
 use identifier::Keys;
 pub use reference::{ReferenceTable, StrColumn};
 

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::matcher::CandidateEvidence;
 use crate::store::{Store, WorkspaceId};
 
 /// The confidences `ai-resolve` re-scores: `[low, high)`.
@@ -50,39 +51,33 @@ pub fn resolve_run(
     let rows = store.resolve_inputs(ws, run_id)?;
     let fields: Vec<String> = rows
         .iter()
-        .find_map(|r| {
-            r.candidates
-                .get(0)
-                .and_then(|c| c.get("evidence"))
-                .and_then(Value::as_object)
-        })
-        .map(|e| e.keys().cloned().collect())
+        .find_map(|r| r.candidates.first())
+        .map(|c| c.evidence.names().map(str::to_string).collect())
         .unwrap_or_default();
-    let comparison = |candidate: &Value| -> super::Comparison {
+    let comparison = |candidate: &CandidateEvidence| -> super::Comparison {
         fields
             .iter()
-            .map(|f| candidate["evidence"][f.as_str()]["score"].as_f64())
+            .map(|f| candidate.evidence.get(f).and_then(|e| e.score))
             .collect()
     };
-    let candidates_of = |value: &Value| value.as_array().cloned().unwrap_or_default();
     // Unlabelled pairs: the candidates of the run's unreviewed results (a sample at scale).
     let unlabelled: Vec<super::Comparison> = rows
         .iter()
         .filter(|r| !r.reviewed)
         .take(20_000)
-        .flat_map(|r| candidates_of(&r.candidates))
-        .map(|c| comparison(&c))
+        .flat_map(|r| &r.candidates)
+        .map(comparison)
         .collect();
     // Labelled pairs: an approved row is a match and the other candidates are not; a
     // rejected row is not.
     let mut labelled = Vec::new();
-    for (approved, matched, candidates) in store.reviewed_candidates(ws, &config_id, 20_000)? {
-        for c in candidates_of(&candidates) {
-            let is_row = c["reference_row_id"].as_str() == matched.as_deref();
-            if approved {
-                labelled.push((comparison(&c), is_row));
+    for reviewed in store.reviewed_candidates(ws, &config_id, 20_000)? {
+        for c in &reviewed.candidates {
+            let is_row = Some(c.reference_row_id.as_str()) == reviewed.matched.as_deref();
+            if reviewed.approved {
+                labelled.push((comparison(c), is_row));
             } else if is_row {
-                labelled.push((comparison(&c), false));
+                labelled.push((comparison(c), false));
             }
         }
     }
@@ -95,7 +90,7 @@ pub fn resolve_run(
         if row.reviewed || *confidence < band.low || *confidence >= band.high {
             continue;
         }
-        let candidates = candidates_of(&row.candidates);
+        let candidates = &row.candidates;
         if candidates.is_empty() {
             continue;
         }
@@ -103,20 +98,24 @@ pub fn resolve_run(
         // failures in a row it is not asked again in this run.
         if let Some(endpoint) = llm.filter(|e| calls < e.max_calls && failures_in_a_row < 3) {
             calls += 1;
-            let values = |key: &str, c: &Value| -> Value {
+            // The document's values and each candidate's, by field, as the model reads them.
+            let values = |c: &CandidateEvidence, document: bool| -> Value {
                 let mut out = serde_json::Map::new();
                 for f in &fields {
-                    out.insert(f.clone(), c["evidence"][f.as_str()][key].clone());
+                    let entry = c.evidence.get(f);
+                    let value = if document {
+                        entry.and_then(|e| e.source_value.clone())
+                    } else {
+                        entry.and_then(|e| e.target_value.clone())
+                    };
+                    out.insert(f.clone(), value.map_or(Value::Null, Value::String));
                 }
                 Value::Object(out)
             };
-            let document = values("source_value", &candidates[0]);
+            let document = values(&candidates[0], true);
             let listed: Vec<(String, Value)> = candidates
                 .iter()
-                .filter_map(|c| {
-                    let id = c["reference_row_id"].as_str()?;
-                    Some((id.to_string(), values("target_value", c)))
-                })
+                .map(|c| (c.reference_row_id.clone(), values(c, false)))
                 .collect();
             match endpoint.choose(&document, &listed) {
                 Ok((row_id, p)) => {
@@ -124,7 +123,7 @@ pub fn resolve_run(
                     let p = crate::matcher::combine::round4(p);
                     let chosen = candidates
                         .iter()
-                        .find(|c| c["reference_row_id"].as_str() == row_id.as_deref());
+                        .find(|c| Some(c.reference_row_id.as_str()) == row_id.as_deref());
                     let new_matched = row_id.filter(|_| p >= threshold);
                     if (p - confidence).abs() > 1e-9 || new_matched != *matched {
                         by_llm.push((
@@ -132,7 +131,7 @@ pub fn resolve_run(
                             *confidence,
                             p,
                             new_matched,
-                            chosen.and_then(|c| c.get("evidence")).map(Value::to_string),
+                            chosen.and_then(|c| serde_json::to_string(&c.evidence).ok()),
                         ));
                     }
                     continue;
@@ -143,8 +142,8 @@ pub fn resolve_run(
                 }
             }
         }
-        let mut best: Option<(f64, &Value)> = None;
-        for c in &candidates {
+        let mut best: Option<(f64, &CandidateEvidence)> = None;
+        for c in candidates {
             let p = crate::matcher::combine::round4(model.posterior(&comparison(c)));
             if best.is_none_or(|(b, _)| p > b) {
                 best = Some((p, c));
@@ -153,7 +152,7 @@ pub fn resolve_run(
         let Some((p, chosen)) = best else {
             continue;
         };
-        let row_id = chosen["reference_row_id"].as_str().map(String::from);
+        let row_id = Some(chosen.reference_row_id.clone());
         let new_matched = row_id.filter(|_| p >= threshold);
         if (p - confidence).abs() > 1e-9 || new_matched != *matched {
             by_model.push((
@@ -161,7 +160,7 @@ pub fn resolve_run(
                 *confidence,
                 p,
                 new_matched,
-                chosen.get("evidence").map(Value::to_string),
+                serde_json::to_string(&chosen.evidence).ok(),
             ));
         }
     }

@@ -2,7 +2,7 @@
 //! reviews. A review updates its result, appends to the review log and keeps the exclusion
 //! list (rows rejected for a document under a config) in step, all in one transaction.
 
-use r2d2_sqlite::rusqlite::types::ValueRef;
+use r2d2_sqlite::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, ToSql, Transaction};
 use std::sync::Arc;
 
@@ -13,11 +13,12 @@ use serde_json::{Map, Value};
 use super::compact::{self, Compact, StoredJson};
 use super::{now_iso, Store, WorkspaceId};
 use crate::error::{Error, Result};
+use crate::matcher::CandidateEvidence;
 
 /// Filters of `GET /v1/matching/runs/:id/results`.
 #[derive(Clone, Debug, Default)]
 pub struct ResultFilter {
-    pub status: Option<String>,
+    pub status: Option<ReviewStatus>,
     pub matched: Option<bool>,
     pub min_confidence: Option<f64>,
     pub max_confidence: Option<f64>,
@@ -40,8 +41,17 @@ pub struct ResolveInput {
     pub matched: Option<String>,
     /// A person reviewed it: the resolver leaves it alone.
     pub reviewed: bool,
-    /// The candidates JSON array.
-    pub candidates: Value,
+    /// Its candidates, best first.
+    pub candidates: Vec<CandidateEvidence>,
+}
+
+/// A reviewed result as the resolver learns from it.
+#[derive(Clone, Debug)]
+pub struct ReviewedResult {
+    /// Approved; else rejected.
+    pub approved: bool,
+    pub matched: Option<String>,
+    pub candidates: Vec<CandidateEvidence>,
 }
 
 /// A review decision as the API takes it.
@@ -80,6 +90,20 @@ impl ReviewStatus {
     }
 }
 
+impl Serialize for ReviewStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl FromSql for ReviewStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        ReviewStatus::parse(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown review status {text:?}").into()))
+    }
+}
+
 const COLUMNS: &str = "id, document_id, document_external_id, document_filename,
     matched_reference_row_id, confidence, status, evidence, candidates, notes, reviewed_at,
     reviewed_by, resolved_by, confidence_before, assigned";
@@ -98,7 +122,7 @@ pub struct ResultRow {
     pub document_filename: Option<String>,
     pub matched_reference_row_id: Option<String>,
     pub confidence: f64,
-    pub status: String,
+    pub status: ReviewStatus,
     pub evidence: Option<StoredJson>,
     pub candidates: StoredJson,
     pub notes: Option<String>,
@@ -204,12 +228,13 @@ pub(super) fn detail_text(
     }
 }
 
-/// A result's candidates as a JSON value (the resolver's and reviews' reads).
-fn candidates_value(candidates: ValueRef<'_>) -> Value {
+/// A result's candidates, typed (the resolver's and reviews' reads). Candidates that do
+/// not read as the matcher's shape (a database written by something else) read as none.
+fn stored_candidates(candidates: ValueRef<'_>) -> Vec<CandidateEvidence> {
     detail_text(None, candidates)
         .1
         .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(Value::Null)
+        .unwrap_or_default()
 }
 
 /// The `evidence` and `candidates` of a result row as the API serialises them: stored text
@@ -318,12 +343,8 @@ fn compact_exactly(
     evidence: Option<String>,
     candidates: &str,
 ) -> Option<(Option<String>, Vec<u8>)> {
-    let value: Value = serde_json::from_str(candidates).ok()?;
-    let bytes = compact::encode(&value)?;
+    let bytes = compact::encode_text(candidates)?;
     let rendered = compact::render(&bytes).ok()?;
-    if rendered.candidates != candidates {
-        return None;
-    }
     let evidence = match (evidence, rendered.first_evidence()) {
         // The compact form reads a NULL evidence as the first candidate's.
         (None, Some(_)) => return None,
@@ -442,21 +463,21 @@ impl Store {
                     confidence: r.get(1)?,
                     matched: r.get(2)?,
                     reviewed: r.get(3)?,
-                    candidates: candidates_value(r.get_ref(4)?),
+                    candidates: stored_candidates(r.get_ref(4)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
-    /// Reviewed results of a config's runs with their candidates: `(approved, matched row,
-    /// candidates)`, the labels the resolver learns from.
+    /// Reviewed results of a config's runs with their candidates, newest first: the labels
+    /// the resolver learns from.
     pub fn reviewed_candidates(
         &self,
         ws: WorkspaceId,
         config_id: &str,
         limit: usize,
-    ) -> Result<Vec<(bool, Option<String>, Value)>> {
+    ) -> Result<Vec<ReviewedResult>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT r.status = 'approved', r.matched_reference_row_id, r.candidates
@@ -467,7 +488,11 @@ impl Store {
         )?;
         let rows = stmt
             .query_map(params![config_id, ws.0, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, candidates_value(r.get_ref(2)?)))
+                Ok(ReviewedResult {
+                    approved: r.get(0)?,
+                    matched: r.get(1)?,
+                    candidates: stored_candidates(r.get_ref(2)?),
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -538,7 +563,7 @@ impl Store {
         let args: [&dyn ToSql; 8] = [
             &run_id,
             &ws.0,
-            &filter.status,
+            &filter.status.map(ReviewStatus::as_str),
             &filter.matched,
             &filter.min_confidence,
             &filter.max_confidence,
@@ -681,7 +706,7 @@ impl Store {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, Option<String>>(1)?,
-                            candidates_value(r.get_ref(2)?),
+                            stored_candidates(r.get_ref(2)?),
                             r.get::<_, String>(3)?,
                         ))
                     },
@@ -691,12 +716,9 @@ impl Store {
             let (document_id, mut matched, candidates, config_id) = row;
             let now = now_iso();
             if let Some(pick) = &review.reference_row_id {
-                let none = Vec::new();
                 let chosen = candidates
-                    .as_array()
-                    .unwrap_or(&none)
                     .iter()
-                    .find(|c| c.get("reference_row_id").and_then(Value::as_str) == Some(pick))
+                    .find(|c| c.reference_row_id == *pick)
                     .ok_or_else(|| {
                         Error::invalid(
                             "body",
@@ -704,11 +726,8 @@ impl Store {
                             format!("\"{pick}\" is not one of this result's candidates"),
                         )
                     })?;
-                let confidence = chosen
-                    .get("confidence")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0);
-                let evidence = chosen.get("evidence").map(Value::to_string);
+                let confidence = chosen.confidence;
+                let evidence = serde_json::to_string(&chosen.evidence).ok();
                 tx.execute(
                     "UPDATE results SET matched_reference_row_id = ?1, confidence = ?2,
                          evidence = ?3
@@ -787,10 +806,11 @@ mod tests {
                 "date": {"strategy": "date_range", "score": 0.0, "source_value": null,
                     "target_value": "x", "unparsable": true}}},
         ]);
+        let typed: Vec<CandidateEvidence> =
+            serde_json::from_value(candidates.clone()).expect("the matcher's shape");
         let compact =
-            Arc::new(Compact::new(&compact::encode(&candidates).expect("compact")).expect("reads"));
-        let empty =
-            Arc::new(Compact::new(&compact::encode(&json!([])).expect("compact")).expect("reads"));
+            Arc::new(Compact::new(&compact::encode(&typed).expect("compact")).expect("reads"));
+        let empty = Arc::new(Compact::new(&compact::encode(&[]).expect("compact")).expect("reads"));
         let text =
             |v: &Value| StoredJson::Text(RawValue::from_string(v.to_string()).expect("json"));
         let row = |evidence: Option<StoredJson>, candidates: StoredJson, n: usize| ResultRow {
@@ -800,7 +820,7 @@ mod tests {
             document_filename: None,
             matched_reference_row_id: Some("OI-1".into()),
             confidence: 0.5 + n as f64 / 3.0,
-            status: "pending".into(),
+            status: ReviewStatus::Pending,
             evidence,
             candidates,
             notes: Some("a \"note\"".into()),

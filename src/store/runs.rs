@@ -72,6 +72,23 @@ impl FromSql for RunStatus {
     }
 }
 
+/// A run's progress as `GET /v1/matching/runs/:id/progress` answers it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunProgress {
+    pub id: String,
+    pub status: RunStatus,
+    /// `queued`, `loading`, `indexing`, `matching`, `ai_resolving` or `done`.
+    pub phase: String,
+    /// Within the phase, 0 to 1.
+    pub phase_progress: f64,
+    pub rows_total: Option<i64>,
+    pub rows_processed: Option<i64>,
+    pub rows_matched: Option<i64>,
+    pub elapsed_ms: Option<i64>,
+    /// Estimated from the rate so far while running; null while queued; 0 once ended.
+    pub eta_ms: Option<i64>,
+}
+
 /// A run taken off the queue by this process.
 #[derive(Clone, Debug)]
 pub struct ClaimedRun {
@@ -205,7 +222,7 @@ impl Store {
     }
 
     /// `{id,status,phase,phase_progress,rows_total,rows_processed,rows_matched,elapsed_ms,eta_ms}`.
-    pub fn run_progress(&self, ws: WorkspaceId, id: &str) -> Result<Value> {
+    pub fn run_progress(&self, ws: WorkspaceId, id: &str) -> Result<RunProgress> {
         let row = self
             .conn()?
             .query_row(
@@ -215,7 +232,7 @@ impl Store {
                 params![id, ws.0],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
+                        r.get::<_, RunStatus>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, f64>(2)?,
                         r.get::<_, Option<i64>>(3)?,
@@ -230,24 +247,26 @@ impl Store {
             .ok_or_else(|| not_found(id))?;
         let (status, phase, phase_progress, total, processed, matched, started, completed) = row;
         let elapsed = started.map(|s| completed.unwrap_or_else(now_ms).saturating_sub(s).max(0));
-        let eta = match (status.as_str(), elapsed, total, processed) {
-            ("running", Some(elapsed), Some(total), Some(done)) if done > 0 && total >= done => {
+        let eta = match (status, elapsed, total, processed) {
+            (RunStatus::Running, Some(elapsed), Some(total), Some(done))
+                if done > 0 && total >= done =>
+            {
                 Some(elapsed.saturating_mul(total - done) / done)
             }
-            ("running" | "queued", ..) => None,
+            (RunStatus::Running | RunStatus::Queued, ..) => None,
             _ => Some(0),
         };
-        Ok(json!({
-            "id": id,
-            "status": status,
-            "phase": phase,
-            "phase_progress": round4(phase_progress),
-            "rows_total": total,
-            "rows_processed": processed,
-            "rows_matched": matched,
-            "elapsed_ms": elapsed,
-            "eta_ms": eta,
-        }))
+        Ok(RunProgress {
+            id: id.to_string(),
+            status,
+            phase,
+            phase_progress: round4(phase_progress),
+            rows_total: total,
+            rows_processed: processed,
+            rows_matched: matched,
+            elapsed_ms: elapsed,
+            eta_ms: eta,
+        })
     }
 
     pub fn list_runs(
@@ -740,19 +759,12 @@ fn insert_results(
     Ok(())
 }
 
-/// The run queries against a temporary database (the service's fixture: a table, two
+/// The run queries against a temporary database (`testkit`'s fixture: a table, two
 /// documents and a config).
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::tests::fixture;
-    use crate::service::{trigger_run, Trigger, TriggerRun};
-
-    fn queue(f: &crate::service::tests::Fixture) -> String {
-        trigger_run(&f.store, f.ws, &f.config_id, &TriggerRun::by(Trigger::Api))
-            .expect("a run")
-            .id
-    }
+    use crate::testkit::{fixture, queue_run as queue};
 
     #[test]
     fn the_queue_hands_out_runs_in_order_and_each_to_one_owner() {

@@ -32,6 +32,7 @@ use crate::config::{Assignment, MatchConfig, MissingValues};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Counts, Prediction, SweepPoint};
 use crate::ingest::Truth;
+use crate::matcher::combine::round4;
 use crate::matcher::{combine, FieldScore, MatchIndex, Matcher, Mode, ReferenceTable};
 use crate::resolve;
 
@@ -550,10 +551,6 @@ fn round2_down(x: f64) -> f64 {
     (x * 100.0 + 1e-9).floor() / 100.0
 }
 
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
-}
-
 /// How good a set of weights is on the labels: the best F1 of the sweep, then the width of
 /// the widest run of thresholds reaching it (a wider run leaves more margin on new data).
 #[derive(Clone, Debug)]
@@ -876,7 +873,7 @@ mod tests {
         let reference =
             ingest::read_reference(&dir.join("reference.csv"), Encoding::Utf8, None).unwrap();
         let (documents, scan) =
-            crate::cmd::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)
+            crate::strategy::DocumentSample::read(&dir.join("documents.csv"), Encoding::Utf8, None)
                 .unwrap();
         let ids: HashSet<&str> = scan.ids.iter().map(String::as_str).collect();
         let rows: HashSet<&str> = reference.ids.iter().collect();

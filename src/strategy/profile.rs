@@ -1,7 +1,10 @@
 //! Profiling: what the values of a column or field are (dates, amounts, codes, names,
 //! text), the traits one value shows, and how alike two column names are.
 
+use std::path::Path;
+
 use super::*;
+use crate::ingest;
 
 /// What the values of a column or field are, as far as choosing a strategy goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -116,7 +119,39 @@ pub struct DocumentSample {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+/// Documents read from a file to profile; the rest of a larger file is not needed for a
+/// proposal.
+const FILE_SAMPLE: usize = 20_000;
+
 impl DocumentSample {
+    /// The first 20,000 documents of a file as `strategy` profiles them, with the scan of
+    /// the whole file (its ids).
+    pub fn read(
+        path: &Path,
+        encoding: ingest::Encoding,
+        id_column: Option<&str>,
+    ) -> Result<(DocumentSample, ingest::DocumentScan)> {
+        let scan = ingest::scan_documents(path, encoding, id_column)?;
+        let columns: Vec<&str> = scan.headers.iter().map(String::as_str).collect();
+        let mut sample = DocumentSample {
+            columns: scan.headers.clone(),
+            ids: Vec::new(),
+            rows: Vec::new(),
+        };
+        ingest::for_each_document_chunk(path, encoding, &columns, 4_096, |first, rows| {
+            for (i, row) in rows.iter().enumerate() {
+                if sample.rows.len() < FILE_SAMPLE {
+                    sample
+                        .ids
+                        .push(scan.ids.get(first + i).cloned().unwrap_or_default());
+                    sample.rows.push(row.clone());
+                }
+            }
+            Ok(())
+        })?;
+        Ok((sample, scan))
+    }
+
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }

@@ -110,6 +110,10 @@ pub fn run(cli: &Cli, args: &HttpBenchArgs) -> Result<()> {
 }
 
 /// One client: a keep-alive connection, requests back to back until `duration` is over.
+/// Written by hand rather than through ureq (which the language-model endpoint and the
+/// browser test use): client and server share the machine's cores, and measured on 2 cores
+/// with 4 clients ureq's reading cost a quarter of the requests per second (3,250-3,500/s
+/// against 2,550-2,650/s), which this loop would report as the server's.
 /// Returns each successful request's latency in microseconds and the number of failures.
 pub(crate) fn client_loop(
     addr: &str,

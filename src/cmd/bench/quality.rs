@@ -199,7 +199,7 @@ fn load(name: &str, dir: &Path, config: &Path, pool: &rayon::ThreadPool) -> Resu
     let reference =
         pool.install(|| ingest::read_reference(&dir.join("reference.csv"), Encoding::Utf8, None))?;
     let (documents, scan) =
-        crate::cmd::generate::read_sample(&dir.join("documents.csv"), Encoding::Utf8, None)?;
+        crate::strategy::DocumentSample::read(&dir.join("documents.csv"), Encoding::Utf8, None)?;
     if documents.ids.len() != scan.ids.len() {
         return Err(Error::invalid(
             "bench quality",

@@ -15,14 +15,9 @@ pub fn list(call: &Call) -> Result<Response> {
     let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
     let status = match req.param("status") {
         None => None,
-        Some(s) => Some(
-            ReviewStatus::parse(s)
-                .ok_or_else(|| {
-                    Error::invalid("query", "status", "must be pending, approved or rejected")
-                })?
-                .as_str()
-                .to_string(),
-        ),
+        Some(s) => Some(ReviewStatus::parse(s).ok_or_else(|| {
+            Error::invalid("query", "status", "must be pending, approved or rejected")
+        })?),
     };
     let filter = ResultFilter {
         status,
