@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::util::server::TestServer;
+use crate::util::server::{request, TestServer};
 
 fn three_way(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,9 +20,14 @@ fn read_json(name: &str) -> Value {
     serde_json::from_str(&text).expect("fixture JSON")
 }
 
-/// Uploads both ledgers, creates the three matching configs and the package config;
-/// returns the package config's id.
-pub fn setup(server: &TestServer) -> String {
+/// Uploads both ledgers, creates the three matching configs and the package config on the
+/// server at `addr`; returns the package config's id.
+pub fn setup_at(addr: &str, key: &str) -> String {
+    let send = |path: &str, content_type: &str, body: &[u8]| {
+        let reply = request(addr, "POST", path, Some(key), Some(content_type), body);
+        assert_eq!(reply.status, 201, "{path}: {}", reply.text());
+        reply.json()["id"].as_str().expect("an id").to_string()
+    };
     let mut tables = std::collections::HashMap::new();
     for (name, file) in [
         ("purchase_orders", "purchase_orders.csv"),
@@ -30,9 +35,7 @@ pub fn setup(server: &TestServer) -> String {
     ] {
         let csv = std::fs::read(three_way(file)).expect("a fixture");
         let path = format!("/v1/reference-data?name={name}");
-        let reply = server.send("POST", &path, Some("text/csv"), &csv);
-        assert_eq!(reply.status, 201, "{}", reply.text());
-        tables.insert(name, reply.json()["id"].as_str().unwrap().to_string());
+        tables.insert(name, send(&path, "text/csv", &csv));
     }
     let mut package = std::fs::read_to_string(three_way("package.json")).expect("a fixture");
     for (document_type, table, placeholder) in [
@@ -46,14 +49,43 @@ pub fn setup(server: &TestServer) -> String {
     ] {
         let mut config = read_json(&format!("{document_type}.config.json"));
         config["reference_data_id"] = json!(tables[table]);
-        let reply = server.post_json("/v1/matching/configs", &config);
-        assert_eq!(reply.status, 201, "{}", reply.text());
-        package = package.replace(placeholder, reply.json()["id"].as_str().unwrap());
+        let body = config.to_string();
+        let id = send("/v1/matching/configs", "application/json", body.as_bytes());
+        package = package.replace(placeholder, &id);
     }
-    let package: Value = serde_json::from_str(&package).expect("JSON");
-    let reply = server.post_json("/v1/matching/packages/configs", &package);
-    assert_eq!(reply.status, 201, "{}", reply.text());
-    reply.json()["id"].as_str().unwrap().to_string()
+    send(
+        "/v1/matching/packages/configs",
+        "application/json",
+        package.as_bytes(),
+    )
+}
+
+/// Runs every case of `packages.json` against package config `package` on the server at
+/// `addr`, checking each verdict; returns the package runs in case order.
+pub fn run_cases_at(addr: &str, key: &str, package: &str) -> Vec<Value> {
+    let cases = read_json("packages.json");
+    let mut runs = Vec::new();
+    for case in cases.as_array().expect("an array of cases") {
+        let body =
+            json!({"package_config_id": package, "input_documents": case["input_documents"]});
+        let reply = request(
+            addr,
+            "POST",
+            "/v1/matching/packages/runs",
+            Some(key),
+            Some("application/json"),
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let run = reply.json();
+        assert_eq!(run["status"], case["expect"], "{}: {run:#}", case["case"]);
+        runs.push(run);
+    }
+    runs
+}
+
+fn setup(server: &TestServer) -> String {
+    setup_at(&server.addr, &server.key)
 }
 
 #[test]

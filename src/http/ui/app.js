@@ -377,14 +377,15 @@
       }
       return el('span', { class: 'slot' }, ...parts);
     });
-    const checks = (p.checks || []).map((c) => el('span', { class: 'slot', title: c.message },
-      badge(c.outcome), ' ', `${c.kind}: ${c.fields.join(', ')}`));
+    // A check shows its kind; its fields and what it found are its tooltip.
+    const checks = (p.checks || []).map((c) => el('span', { class: 'slot', title: `${c.fields.join(', ')}: ${c.message}` },
+      badge(c.outcome), ' ', c.kind));
     return el('tr', { dataset: { packageRunId: p.id } },
       el('td', { class: 'nowrap', title: p.id }, fmtTime(p.created_at)),
       el('td', {}, badge(p.status)),
       el('td', {}, ...slots),
       el('td', {}, ...checks),
-      el('td', { class: 'small' }, (p.reasons || []).join('; ') || p.error || ''));
+      el('td', { class: 'small why' }, (p.reasons || []).join('; ') || p.error || ''));
   }
 
   $('packages-refresh').addEventListener('click', () => loadPackages(false).catch(report));
