@@ -3,7 +3,7 @@
 -- type, the matching config that matches it and how present it must be, the pass criteria
 -- and the cross-document checks; `body` is that JSON as the API shows it. A package run is
 -- stored whole (`body`: its document results, input documents and checks) once decided.
-CREATE TABLE package_configs (
+CREATE TABLE IF NOT EXISTS package_configs (
     seq           INTEGER PRIMARY KEY,
     id            TEXT NOT NULL UNIQUE,
     workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
@@ -12,9 +12,9 @@ CREATE TABLE package_configs (
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );
-CREATE INDEX package_configs_by_workspace ON package_configs(workspace_id, seq);
+CREATE INDEX IF NOT EXISTS package_configs_by_workspace ON package_configs(workspace_id, seq);
 
-CREATE TABLE package_runs (
+CREATE TABLE IF NOT EXISTS package_runs (
     seq                INTEGER PRIMARY KEY,
     id                 TEXT NOT NULL UNIQUE,
     workspace_id       INTEGER NOT NULL REFERENCES workspaces(id),
@@ -27,14 +27,12 @@ CREATE TABLE package_runs (
     created_at         TEXT NOT NULL,
     completed_at       TEXT
 );
-CREATE INDEX package_runs_by_workspace ON package_runs(workspace_id, seq);
-CREATE INDEX package_runs_by_config ON package_runs(package_config_id, seq);
+CREATE INDEX IF NOT EXISTS package_runs_by_workspace ON package_runs(workspace_id, seq);
+CREATE INDEX IF NOT EXISTS package_runs_by_config ON package_runs(package_config_id, seq);
 
 -- The documents a package run brought in are stored like any other (each slot is a real
 -- matching run over them) but belong to that package run: they are not targets of `all`,
 -- not in the documents list, and their caller's ids may repeat across package runs (the
--- same purchase order checked against many invoices).
-ALTER TABLE documents ADD COLUMN package_run_id TEXT;
-DROP INDEX documents_external_id;
-CREATE UNIQUE INDEX documents_external_id ON documents(workspace_id, external_id)
-    WHERE external_id IS NOT NULL AND deleted_at IS NULL AND package_run_id IS NULL;
+-- same purchase order checked against many invoices). The column `documents.package_run_id`
+-- and the external-id index that leaves those documents out are made by this migration's
+-- Rust step (`migrate::package_documents`), which adds a column only where it is missing.

@@ -1,6 +1,6 @@
 -- Webhooks (issue 16): a URL, the events it wants and the secret its deliveries are signed
 -- with (kept to sign; shown once, when created). `events` is a JSON array of names.
-CREATE TABLE webhooks (
+CREATE TABLE IF NOT EXISTS webhooks (
     seq           INTEGER PRIMARY KEY,
     id            TEXT NOT NULL UNIQUE,
     workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
@@ -10,7 +10,7 @@ CREATE TABLE webhooks (
     description   TEXT,
     created_at    TEXT NOT NULL
 );
-CREATE INDEX webhooks_by_workspace ON webhooks(workspace_id, seq);
+CREATE INDEX IF NOT EXISTS webhooks_by_workspace ON webhooks(workspace_id, seq);
 
 -- The outbox. A delivery is written in the same transaction as the change it reports (a
 -- run's end, a package run's decision), so a crash can neither lose it nor report a change
@@ -18,7 +18,7 @@ CREATE INDEX webhooks_by_workspace ON webhooks(workspace_id, seq);
 -- delivery's `id` is in it and in a header, for receivers to de-duplicate. A sender leases
 -- a due delivery (`lease_until_ms`) while it posts, so two servers on one database never
 -- post it at once, and a server killed mid-post leaves it to be posted again.
-CREATE TABLE webhook_deliveries (
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
     seq              INTEGER PRIMARY KEY,
     id               TEXT NOT NULL UNIQUE,
     workspace_id     INTEGER NOT NULL REFERENCES workspaces(id),
@@ -35,11 +35,11 @@ CREATE TABLE webhook_deliveries (
     created_at       TEXT NOT NULL,
     delivered_at     TEXT
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_ms);
-CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, seq);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(status, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, seq);
 
 -- Every attempt of a delivery: when, what the receiver answered or why it could not.
-CREATE TABLE webhook_attempts (
+CREATE TABLE IF NOT EXISTS webhook_attempts (
     seq          INTEGER PRIMARY KEY,
     delivery_id  TEXT NOT NULL REFERENCES webhook_deliveries(id),
     attempted_at TEXT NOT NULL,
@@ -47,4 +47,4 @@ CREATE TABLE webhook_attempts (
     error        TEXT,
     duration_ms  INTEGER NOT NULL
 );
-CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts(delivery_id, seq);
+CREATE INDEX IF NOT EXISTS webhook_attempts_by_delivery ON webhook_attempts(delivery_id, seq);
