@@ -200,6 +200,30 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
+    // Rows reached by documents with a true row and by those without one (a near miss or
+    // an unknown vendor), which must prove that their best candidate is weak.
+    let (mut with_row, mut without_row) = (Vec::new(), Vec::new());
+    for (id, &r) in offline.documents.ids.iter().zip(&reached) {
+        match truth.get(id) {
+            Some(Some(_)) => with_row.push(r),
+            _ => without_row.push(r),
+        }
+    }
+    let all_reached: f64 = reached.iter().sum::<f64>().max(1.0);
+    let summary = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        json!({
+            "documents": v.len(),
+            "p50": percentile(v, 0.5),
+            "p99": percentile(v, 0.99),
+            "mean": (v.iter().sum::<f64>() / v.len().max(1) as f64).round(),
+            "share_of_rows_reached": (v.iter().sum::<f64>() / all_reached * 1000.0).round() / 1000.0,
+        })
+    };
+    let by_truth = json!({
+        "with_a_true_row": summary(&mut with_row),
+        "without_a_true_row": summary(&mut without_row),
+    });
     reached.sort_by(f64::total_cmp);
 
     // The index against a full scan of every row, on the sample.
@@ -248,6 +272,7 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
             "max": percentile(&reached, 1.0),
             "mean": (reached.iter().sum::<f64>() / reached.len().max(1) as f64).round(),
         },
+        "rows_reached_by_truth": by_truth,
         "single_document_ms": {
             "p50": percentile(&latencies, 0.5),
             "p99": percentile(&latencies, 0.99),
