@@ -93,7 +93,8 @@ impl Target {
     /// The SQL condition (on table alias `d`) and its one bound parameter.
     fn condition(&self) -> (&'static str, String) {
         match self {
-            Target::All => ("?3 IS NOT NULL", String::new()),
+            // A package run's documents are its own (migration 0005).
+            Target::All => ("d.package_run_id IS NULL AND ?3 IS NOT NULL", String::new()),
             Target::Documents(ids) => (
                 "d.id IN (SELECT value FROM json_each(?3))",
                 Value::from(ids.clone()).to_string(),
@@ -245,8 +246,9 @@ impl Store {
     ) -> Result<CursorPage<StoredDocument>> {
         let before = decode_cursor(cursor)?;
         let conn = self.conn()?;
+        // Without a batch, the workspace's own documents: not those package runs brought.
         let filter = "d.workspace_id = ?1 AND d.deleted_at IS NULL
-                      AND (?2 IS NULL OR d.batch_id = ?2)";
+                      AND (?2 IS NULL AND d.package_run_id IS NULL OR d.batch_id = ?2)";
         let total: i64 = conn.query_row(
             &format!("SELECT count(*) FROM documents d WHERE {filter}"),
             params![ws.0, batch_id],
