@@ -301,6 +301,9 @@ pub struct ServerArgs {
     /// Most documents one run asks the resolver endpoint about.
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub resolver_max_calls: usize,
+    /// Seconds a webhook receiver has to answer one delivery (connect, send, answer).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
     /// Seconds without a heartbeat after which a running run counts as lost.
     #[arg(long, value_name = "SECS", default_value_t = 30.0, hide = true)]
     pub stale_after_secs: f64,

@@ -108,6 +108,10 @@ pub struct RawConfig {
     pub target_value: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rematch_on_new_version: Option<serde_json::Value>,
 }
 
 /// One field mapping as written, with every strategy's options; `validate` checks that

@@ -19,9 +19,14 @@
 //! - `engine`: the matcher pool and the index cache, shared by runs and real-time matching.
 //! - `resolve`: the review band's model; `resolve::run` applies it to a stored run.
 //! - `runner`: the run lifecycle (queue, phases, cancel, heartbeats, recovery).
+//! - `package`: package configs, the cross-document checks and the verdict of a bundle of
+//!   documents (the three-way match); pure, over the slots' outcomes.
+//! - `schedule`: configs' cron schedules (server time zone) and the scheduler thread.
 //! - `service`: the use-cases the command line and the API share, over typed requests.
 //! - `http`: the only code that knows HTTP: the route table, one handler module per
 //!   resource, typed bodies, the socket side. `docs/ARCHITECTURE.md` draws the floors.
+//! - `webhook`: signs and posts the webhook outbox's due deliveries on a background thread,
+//!   with retries; the outbox itself is `store::webhooks`.
 //! - `cli` and `cmd`: the command line, one file per subcommand.
 //! - `error`: the one error type and its exit codes.
 //! - `shard`: which documents a `match --shard I/N` takes: a stable hash of the id.
@@ -42,10 +47,12 @@ pub mod http;
 pub mod ingest;
 pub mod llm;
 pub mod matcher;
+pub mod package;
 pub mod parse;
 pub mod report;
 pub mod resolve;
 pub mod runner;
+pub mod schedule;
 pub mod service;
 pub mod shard;
 pub mod store;
@@ -53,5 +60,6 @@ pub mod strategy;
 pub mod synth;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod webhook;
 
 pub use error::{Error, Result};

@@ -327,6 +327,7 @@ impl Runner {
         if let Err(e) = self.store.finish_run(run.workspace, &run.id, status, error) {
             log::warn!("cannot record the end of run {}: {e}", run.id);
         }
+        crate::webhook::wake();
         outcome
     }
 
@@ -339,6 +340,7 @@ impl Runner {
             log::warn!("cannot record the end of run {}: {e}", run.id);
             return;
         }
+        crate::webhook::wake();
         let smart = matches!(
             self.store.run_config(run.workspace, &run.id),
             Ok((_, _, true))

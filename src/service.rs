@@ -9,8 +9,12 @@ use crate::config::RawConfig;
 use crate::error::{Error, Result};
 use crate::ingest::body::{self, ColumnType, NewDocument};
 use crate::matcher::{CandidateEvidence, Evidence, ReferenceTable};
+use crate::package::{
+    DocumentResult, PackageRecord, PackageSpec, SlotOutcome, SlotStatus, Verdict,
+};
 use crate::store::configs::{ConfigRow, ConfigWrite};
 use crate::store::documents::{ImportedBatch, Target};
+use crate::store::packages::{StoredPackageConfig, StoredPackageRun};
 use crate::store::reference::{NewVersion, StoredReference};
 use crate::store::results::{ResultFilter, ResultRow, Review, ReviewStatus};
 use crate::store::runs::StoredRun;
@@ -23,6 +27,12 @@ pub enum Trigger {
     Api,
     Cli,
     Manual,
+    /// A slot of a package run.
+    Package,
+    /// The config's `schedule`.
+    Scheduled,
+    /// A new version of the config's table (`rematch_on_new_version`).
+    ReferenceUpdate,
 }
 
 impl Trigger {
@@ -31,6 +41,9 @@ impl Trigger {
             Trigger::Api => "api",
             Trigger::Cli => "cli",
             Trigger::Manual => "manual",
+            Trigger::Package => "package",
+            Trigger::Scheduled => "scheduled",
+            Trigger::ReferenceUpdate => "reference_update",
         }
     }
 }
@@ -228,6 +241,8 @@ fn checked_config(
         target_type: None,
         target_value: None,
         strategy_id: None,
+        schedule: None,
+        rematch_on_new_version: None,
     };
     let scoring = match serde_json::to_value(&scoring) {
         Ok(Value::Object(map)) => map,
@@ -279,6 +294,7 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Con
     }
     let bytes = owned.as_deref().map_or(bytes, str::as_bytes);
     let (raw, reference_data_id, scoring, target) = checked_config(store, ws, bytes, None)?;
+    let (schedule, rematch_on_new_version) = service_keys(&raw)?;
     let created = store.insert_config(
         ws,
         &ConfigWrite {
@@ -286,6 +302,8 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Con
             reference_data_id: &reference_data_id,
             body: &scoring,
             target: &target,
+            schedule: schedule.as_ref().map(|(s, next)| (s.as_str(), *next)),
+            rematch_on_new_version,
         },
     )?;
     if let Some(strategy_id) = from_strategy {
@@ -302,6 +320,8 @@ const READ_ONLY_CONFIG_KEYS: [&str; 3] = ["id", "created_at", "updated_at"];
 /// against the stored config: `id` and `created_at` must be the same (400), and
 /// `updated_at` too (409: someone changed the config since it was fetched).
 fn without_read_only(body: &mut Map<String, Value>, current: &ConfigRow) -> Result<()> {
+    // Derived from `schedule` and moving on as it fires: whatever a copy says is ignored.
+    body.remove("next_scheduled_at");
     for key in READ_ONLY_CONFIG_KEYS {
         let Some(given) = body.remove(key) else {
             continue;
@@ -376,6 +396,7 @@ fn write_config(store: &Store, ws: WorkspaceId, id: &str, text: &str) -> Result<
     let existing = store.get_config(ws, id)?;
     let (raw, reference_data_id, scoring, target) =
         checked_config(store, ws, bytes, Some(&existing.reference_data_id))?;
+    let (schedule, rematch_on_new_version) = service_keys(&raw)?;
     store.replace_config(
         ws,
         id,
@@ -384,8 +405,47 @@ fn write_config(store: &Store, ws: WorkspaceId, id: &str, text: &str) -> Result<
             reference_data_id: &reference_data_id,
             body: &scoring,
             target: &target,
+            schedule: schedule.as_ref().map(|(s, next)| (s.as_str(), *next)),
+            rematch_on_new_version,
         },
     )
+}
+
+/// A config's `schedule` (checked, with its first slot from now) and
+/// `rematch_on_new_version` (default false). A replace that leaves them out clears them,
+/// as it does every other key.
+fn service_keys(raw: &RawConfig) -> Result<(Option<(String, i64)>, bool)> {
+    let schedule = match &raw.schedule {
+        None | Some(Value::Null) => None,
+        Some(Value::String(expression)) => {
+            let cron = crate::schedule::parse(expression)
+                .map_err(|message| Error::invalid("body", "schedule", message))?;
+            let next =
+                crate::schedule::next_after(&cron, crate::store::now_ms()).ok_or_else(|| {
+                    Error::invalid("body", "schedule", "never fires: it names no future time")
+                })?;
+            Some((expression.trim().to_string(), next))
+        }
+        Some(_) => {
+            return Err(Error::invalid(
+                "body",
+                "schedule",
+                "must be a cron expression string or null",
+            ))
+        }
+    };
+    let rematch = match &raw.rematch_on_new_version {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            return Err(Error::invalid(
+                "body",
+                "rematch_on_new_version",
+                "must be true or false",
+            ))
+        }
+    };
+    Ok((schedule, rematch))
 }
 
 /// Queues a run of a config: the config and the reference table's current version are
@@ -824,6 +884,277 @@ fn merge_patch(target: &mut Value, patch: &Value) {
         }
         (target, patch) => *target = patch.clone(),
     }
+}
+
+/// The most documents one package run takes, over all its types.
+pub const MAX_PACKAGE_DOCUMENTS: usize = 100;
+
+/// A package run as asked: the package config and, per document type, its documents.
+#[derive(Clone, Debug)]
+pub struct PackageRunRequest {
+    pub package_config_id: String,
+    /// In the body's order.
+    pub input_documents: Vec<(String, Vec<InputDocument>)>,
+}
+
+/// One document of a package run: the caller's id and its extracted values.
+#[derive(Clone, Debug)]
+pub struct InputDocument {
+    pub document_id: String,
+    pub values: Map<String, Value>,
+}
+
+/// Stores a package config whose every matching config exists in the workspace.
+pub fn create_package_config(
+    store: &Store,
+    ws: WorkspaceId,
+    spec: &PackageSpec,
+) -> Result<StoredPackageConfig> {
+    for (i, slot) in spec.document_type_configs.iter().enumerate() {
+        store
+            .get_config(ws, &slot.matching_config_id)
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::invalid(
+                    "body",
+                    format!("document_type_configs[{i}].matching_config_id"),
+                    format!("no matching config with id \"{}\"", slot.matching_config_id),
+                ),
+                other => other,
+            })?;
+    }
+    store.insert_package_config(ws, spec)
+}
+
+/// A package run whose documents are stored and whose slots' runs are queued: what the
+/// caller executes (each `run_ids` entry) before `finish_package_run`.
+#[derive(Clone, Debug)]
+pub struct StartedPackage {
+    pub id: String,
+    pub config: StoredPackageConfig,
+    /// One per slot of the config; `None` where no document of its type was given.
+    pub run_ids: Vec<Option<String>>,
+    /// The stored document id -> its values.
+    values: std::collections::HashMap<String, Map<String, Value>>,
+    input_documents: Map<String, Value>,
+}
+
+/// Checks a package run completely, then stores its documents, queues one matching run per
+/// slot that has documents (`triggered_by: "package"`) and records the package run, in one
+/// transaction.
+pub fn start_package_run(
+    store: &Store,
+    ws: WorkspaceId,
+    request: &PackageRunRequest,
+) -> Result<StartedPackage> {
+    let config = store
+        .get_package_config(ws, &request.package_config_id)
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "body",
+                "package_config_id",
+                format!(
+                    "no package config with id \"{}\"",
+                    request.package_config_id
+                ),
+            ),
+            other => other,
+        })?;
+    let spec = &config.spec;
+    for (document_type, _) in &request.input_documents {
+        if !spec
+            .document_type_configs
+            .iter()
+            .any(|s| &s.document_type == document_type)
+        {
+            let known: Vec<&str> = spec
+                .document_type_configs
+                .iter()
+                .map(|s| s.document_type.as_str())
+                .collect();
+            return Err(Error::invalid(
+                "body",
+                format!("input_documents.{document_type}"),
+                format!(
+                    "is not a document type of the package config ({})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut documents = Vec::new();
+    let mut input_documents = Map::new();
+    let mut slot_documents: Vec<Vec<usize>> = Vec::new();
+    for slot in &spec.document_type_configs {
+        let given = request
+            .input_documents
+            .iter()
+            .filter(|(t, _)| *t == slot.document_type)
+            .flat_map(|(_, docs)| docs);
+        let mut indexes = Vec::new();
+        let mut ids = Vec::new();
+        for document in given {
+            indexes.push(documents.len());
+            ids.push(Value::from(document.document_id.as_str()));
+            documents.push(crate::store::packages::PackageDocument {
+                external_id: &document.document_id,
+                fields: &document.values,
+            });
+        }
+        if !ids.is_empty() {
+            input_documents.insert(slot.document_type.clone(), Value::Array(ids));
+        }
+        slot_documents.push(indexes);
+    }
+    // Each slot's config, frozen now as any run's is; a config or table deleted since the
+    // package config was made is a conflict, before anything is written.
+    let mut frozen = Vec::with_capacity(spec.document_type_configs.len());
+    for (slot, indexes) in spec.document_type_configs.iter().zip(&slot_documents) {
+        if indexes.is_empty() {
+            frozen.push(None);
+            continue;
+        }
+        let matching = store
+            .get_config(ws, &slot.matching_config_id)
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::Conflict(format!(
+                    "the matching config {} of document type \"{}\" was deleted; create a package config without it",
+                    slot.matching_config_id, slot.document_type
+                )),
+                other => other,
+            })?;
+        let version = current_version_of(store, ws, &matching)?;
+        frozen.push(Some((Value::Object(matching.body).to_string(), version)));
+    }
+    let slots = spec
+        .document_type_configs
+        .iter()
+        .zip(&frozen)
+        .zip(&slot_documents)
+        .map(|((slot, frozen), indexes)| {
+            frozen
+                .as_ref()
+                .map(|(snapshot, version)| crate::store::packages::SlotRun {
+                    config_id: &slot.matching_config_id,
+                    config_snapshot: snapshot,
+                    version: *version,
+                    documents: indexes.clone(),
+                })
+        })
+        .collect();
+    let record = PackageRecord {
+        input_documents: input_documents.clone(),
+        ..PackageRecord::default()
+    };
+    let begun = store.begin_package_run(
+        ws,
+        &crate::store::packages::NewPackageRun {
+            package_config_id: &config.id,
+            documents,
+            slots,
+            record: &record,
+        },
+    )?;
+    // The stored order is by slot; map ids to values by walking the slots again.
+    let mut by_id = std::collections::HashMap::new();
+    let mut position = 0;
+    for slot in &spec.document_type_configs {
+        for document in request
+            .input_documents
+            .iter()
+            .filter(|(t, _)| *t == slot.document_type)
+            .flat_map(|(_, docs)| docs)
+        {
+            if let Some(id) = begun.document_ids.get(position) {
+                by_id.insert(id.clone(), document.values.clone());
+            }
+            position += 1;
+        }
+    }
+    Ok(StartedPackage {
+        id: begun.id,
+        config,
+        run_ids: begun.run_ids,
+        values: by_id,
+        input_documents,
+    })
+}
+
+/// Decides a package run whose slots' runs have ended and stores the decision: each slot
+/// reports its best result (highest confidence), the checks read those documents' values
+/// and their matched rows' columns.
+pub fn finish_package_run(
+    store: &Store,
+    ws: WorkspaceId,
+    started: &StartedPackage,
+) -> Result<StoredPackageRun> {
+    let spec = &started.config.spec;
+    let mut outcomes = Vec::with_capacity(spec.document_type_configs.len());
+    let mut results = Vec::with_capacity(spec.document_type_configs.len());
+    let mut errors = Vec::new();
+    for (slot, run_id) in spec.document_type_configs.iter().zip(&started.run_ids) {
+        let mut outcome = SlotOutcome::default();
+        let mut result = DocumentResult {
+            document_type: slot.document_type.clone(),
+            matching_config_id: slot.matching_config_id.clone(),
+            matching_run_id: run_id.clone(),
+            presence: slot.presence,
+            document_found: run_id.is_some(),
+            status: SlotStatus::Missing,
+            confidence: None,
+            matched_reference_row_id: None,
+            evidence: None,
+            document_id: None,
+            result_id: None,
+        };
+        if let Some(run_id) = run_id {
+            outcome.document_found = true;
+            let run = store.get_run(ws, run_id)?;
+            if run.status != crate::store::runs::RunStatus::Completed {
+                outcome.run_failed = true;
+                errors.push(format!(
+                    "{}: matching run {run_id} ended {}{}",
+                    slot.document_type,
+                    run.status,
+                    run.error.map(|e| format!(" ({e})")).unwrap_or_default()
+                ));
+            } else {
+                let (best, _) = store.results_page(ws, run_id, &ResultFilter::default(), 1, 1)?;
+                if let Some(best) = best.into_iter().next() {
+                    outcome.values = started
+                        .values
+                        .get(&best.document_id)
+                        .cloned()
+                        .unwrap_or_default();
+                    outcome.matched = best.matched_reference_row_id.is_some();
+                    outcome.confidence = Some(best.confidence);
+                    if let Some(row) = &best.matched_reference_row_id {
+                        outcome.row = store.run_row_values(ws, run_id, row)?;
+                    }
+                    result.confidence = Some(best.confidence);
+                    result.matched_reference_row_id = best.matched_reference_row_id.clone();
+                    result.evidence = serde_json::to_value(&best.evidence)
+                        .ok()
+                        .filter(|v| !v.is_null());
+                    result.document_id = best.document_external_id.clone();
+                    result.result_id = Some(best.id.clone());
+                }
+            }
+        }
+        outcomes.push(outcome);
+        results.push(result);
+    }
+    let decision = crate::package::decide(spec, &outcomes);
+    for (result, status) in results.iter_mut().zip(&decision.statuses) {
+        result.status = *status;
+    }
+    let record = PackageRecord {
+        document_results: results,
+        input_documents: started.input_documents.clone(),
+        checks: decision.checks,
+        reasons: decision.reasons,
+    };
+    let error = (decision.verdict == Verdict::Error).then(|| errors.join("; "));
+    store.finish_package_run(ws, &started.id, decision.verdict, &record, error.as_deref())
 }
 
 /// The use-cases against a temporary database, without HTTP.

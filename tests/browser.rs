@@ -752,6 +752,56 @@ fn a_person_sets_up_from_an_empty_database_to_a_reviewed_run() {
     assert_eq!(browser.script(UNLABELLED, json!([])), json!([]), "setup");
 }
 
+#[test]
+fn the_packages_view_lists_each_verdict_and_links_each_slot_to_its_result() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = Demo::start(dir.path());
+    let package = crate::packages::setup_at(&demo.addr, &demo.key);
+    let runs = crate::packages::run_cases_at(&demo.addr, &demo.key, &package);
+    let browser = Browser::start(&dir.path().join("profile"));
+    let base = format!("http://{}", demo.addr);
+    browser.goto(&format!("{base}/"));
+    browser.type_into("#signin-key", &demo.key);
+    browser.click("#signin-submit");
+    browser.find("#runs-body tr");
+    browser.click("#nav-packages");
+    browser.wait_for(
+        "the five package runs",
+        "return document.querySelectorAll('#packages-body tr').length === 5;",
+    );
+    // Newest first: the verdicts of the cases in reverse order.
+    let shown = browser.script(
+        "return [...document.querySelectorAll('#packages-body tr')].map(r => r.children[1].textContent);",
+        json!([]),
+    );
+    let expected: Vec<Value> = runs.iter().rev().map(|r| r["status"].clone()).collect();
+    assert_eq!(shown, Value::from(expected));
+    assert_eq!(browser.script(UNLABELLED, json!([])), json!([]), "packages");
+    let packages_png = browser.screenshot("packages");
+    // The passed run's invoice links to its slot's run, where the result is reviewed.
+    let passed = &runs[0];
+    let slot_run = passed["document_results"][0]["matching_run_id"]
+        .as_str()
+        .expect("a slot run");
+    let row = format!(
+        "#packages-body tr[data-package-run-id=\"{}\"]",
+        passed["id"].as_str().unwrap_or("")
+    );
+    browser.click(&format!("{row} a[href=\"#/runs/{slot_run}\"]"));
+    browser.wait_for(
+        "the slot's run",
+        &format!(
+            "return document.getElementById('run-title').title === {};",
+            json!(slot_run)
+        ),
+    );
+    browser.find("#results-body tr");
+    assert!(packages_png.exists());
+}
+
 /// Not a test but a measurement, run by hand: how long the page takes, from navigation, to
 /// show the first page of a run of `REFMATCH_UI_DOCUMENTS` (default 100,000) results. It
 /// generates a set, imports and runs it through the CLI, serves it and opens the run in a

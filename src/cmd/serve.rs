@@ -39,6 +39,7 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         resolver_model: "local".into(),
         resolver_timeout_secs: 20,
         resolver_max_calls: 0,
+        webhook_timeout_secs: 10,
         stale_after_secs: 30.0,
         run_batch_pause_ms: 0,
         max_db_pages: 0,
@@ -46,19 +47,23 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
     }
 }
 
-/// Opens the database with enough connections for every HTTP worker plus the runner.
+/// Opens the database with enough connections for every HTTP worker plus the runner, the
+/// webhook sender and the scheduler.
 pub(crate) fn open_store(path: &std::path::Path, args: &ServerArgs) -> Result<Store> {
     let options = crate::store::OpenOptions {
         max_pages: (args.max_db_pages > 0).then_some(args.max_db_pages),
         read_only: args.read_only,
     };
-    Store::open_with(path, args.http_workers as u32 + 4, options)
+    Store::open_with(path, args.http_workers as u32 + 6, options)
 }
 
-/// A running server and the runner behind it.
+/// A running server, the runner behind it and the webhook sender (none on a read-only
+/// database).
 pub(crate) struct Service {
     pub server: Server,
     pub runner: Arc<Runner>,
+    pub webhooks: Option<Arc<crate::webhook::Sender>>,
+    pub scheduler: Option<Arc<crate::schedule::Scheduler>>,
 }
 
 impl Service {
@@ -85,6 +90,12 @@ impl Service {
         eprintln!("refmatch: stopping");
         self.server.stop();
         self.runner.shutdown();
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.shutdown();
+        }
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.shutdown();
+        }
         self.server.join();
         eprintln!("refmatch: stopped");
         match failure {
@@ -99,8 +110,22 @@ impl Service {
         let runner = runner(store.clone(), args)?;
         // A read-only database can neither recover nor execute runs; queued runs wait for a
         // server that can write.
+        let mut webhooks = None;
+        let mut scheduler = None;
         if !store.read_only() {
             runner.start()?;
+            let schedules = crate::schedule::Scheduler::new(store.clone(), Arc::clone(&runner));
+            schedules.start()?;
+            scheduler = Some(schedules);
+            let sender = crate::webhook::Sender::new(
+                store.clone(),
+                crate::webhook::DeliveryOptions {
+                    timeout: Duration::from_secs(args.webhook_timeout_secs.max(1)),
+                    ..Default::default()
+                },
+            );
+            sender.start()?;
+            webhooks = Some(sender);
         }
         let ctx = Arc::new(Context {
             store,
@@ -125,7 +150,12 @@ impl Service {
                 upload_memory: args.upload_memory_mb.max(1).saturating_mul(1 << 20),
             },
         )?;
-        Ok(Service { server, runner })
+        Ok(Service {
+            server,
+            runner,
+            webhooks,
+            scheduler,
+        })
     }
 }
 

@@ -8,12 +8,17 @@ use serde_json::Value;
 
 use super::message::Request;
 use crate::error::{Error, Result};
+use crate::package::{
+    field_ref, CheckKind, CheckSpec, PackageSpec, PassCriteria, Presence, SlotSpec, Verdict,
+};
 use crate::resolve::run::Band;
 use crate::service::{
-    BulkReview, GenerateStrategy, Label, Selection, Trigger, TriggerRun, MAX_BULK_REVIEW,
+    BulkReview, GenerateStrategy, InputDocument, Label, PackageRunRequest, Selection, Trigger,
+    TriggerRun, MAX_BULK_REVIEW, MAX_PACKAGE_DOCUMENTS,
 };
 use crate::store::documents::Target;
 use crate::store::results::{ResultFilter, Review, ReviewStatus};
+use crate::store::webhooks::EVENTS;
 
 /// Whether a body is absent: empty or only whitespace (an optional body may be left out).
 pub fn is_empty(bytes: &[u8]) -> bool {
@@ -359,6 +364,399 @@ impl GenerateStrategyBody {
             name: self.name,
         })
     }
+}
+
+/// `POST /v1/matching/packages/configs`: `{name, document_type_configs: [{document_type,
+/// matching_config_id, presence}], pass_criteria?, checks?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageConfigBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    document_type_configs: Option<Vec<SlotBody>>,
+    #[serde(default)]
+    pass_criteria: Option<PassCriteriaBody>,
+    #[serde(default)]
+    checks: Option<Vec<CheckBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotBody {
+    #[serde(default)]
+    document_type: Option<String>,
+    #[serde(default)]
+    matching_config_id: Option<String>,
+    #[serde(default)]
+    presence: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassCriteriaBody {
+    #[serde(default)]
+    all_required_matched: Option<bool>,
+    #[serde(default)]
+    min_confidence: Option<f64>,
+    #[serde(default)]
+    allow_review_on_expected: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckBody {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    fields: Option<Vec<String>>,
+    #[serde(default)]
+    tolerance_pct: Option<f64>,
+    #[serde(default)]
+    on_fail: Option<String>,
+}
+
+/// Most document types one package config names.
+pub const MAX_PACKAGE_TYPES: usize = 20;
+
+impl PackageConfigBody {
+    /// The config, checked field by field (that its matching configs exist is the
+    /// service's to check).
+    pub fn into_spec(self) -> Result<PackageSpec> {
+        let invalid = |field: String, message: &str| Error::invalid("body", field, message);
+        let name = self
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty() && n.len() <= 200)
+            .ok_or_else(|| invalid("name".into(), "is required: 1 to 200 characters"))?;
+        let slots = self.document_type_configs.unwrap_or_default();
+        if slots.is_empty() || slots.len() > MAX_PACKAGE_TYPES {
+            return Err(invalid(
+                "document_type_configs".into(),
+                "must hold 1 to 20 document types",
+            ));
+        }
+        let mut document_type_configs: Vec<SlotSpec> = Vec::with_capacity(slots.len());
+        for (i, slot) in slots.into_iter().enumerate() {
+            let at = |key: &str| format!("document_type_configs[{i}].{key}");
+            let document_type = slot
+                .document_type
+                .filter(|t| {
+                    !t.is_empty()
+                        && t.len() <= 100
+                        && t.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+                .ok_or_else(|| {
+                    invalid(
+                        at("document_type"),
+                        "is required: 1 to 100 letters, digits, _ or -",
+                    )
+                })?;
+            if document_type_configs
+                .iter()
+                .any(|s| s.document_type == document_type)
+            {
+                return Err(invalid(at("document_type"), "is named twice"));
+            }
+            let matching_config_id = slot
+                .matching_config_id
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| invalid(at("matching_config_id"), "is required"))?;
+            let presence = match slot.presence.as_deref() {
+                None => Presence::Required,
+                Some(text) => Presence::parse(text).ok_or_else(|| {
+                    invalid(at("presence"), "must be required, expected or optional")
+                })?,
+            };
+            document_type_configs.push(SlotSpec {
+                document_type,
+                matching_config_id,
+                presence,
+            });
+        }
+        let mut pass_criteria = PassCriteria::default();
+        if let Some(given) = self.pass_criteria {
+            if let Some(all) = given.all_required_matched {
+                pass_criteria.all_required_matched = all;
+            }
+            if let Some(min) = given.min_confidence {
+                if !(0.0..=1.0).contains(&min) {
+                    return Err(invalid(
+                        "pass_criteria.min_confidence".into(),
+                        "a number from 0 to 1",
+                    ));
+                }
+                pass_criteria.min_confidence = Some(min);
+            }
+            if let Some(allow) = given.allow_review_on_expected {
+                pass_criteria.allow_review_on_expected = allow;
+            }
+        }
+        let mut checks = Vec::new();
+        for (i, check) in self.checks.unwrap_or_default().into_iter().enumerate() {
+            let at = |key: &str| format!("checks[{i}].{key}");
+            let kind = check
+                .kind
+                .as_deref()
+                .and_then(CheckKind::parse)
+                .ok_or_else(|| {
+                    invalid(
+                        at("kind"),
+                        "is required: \"same_value\" or \"amount_within\"",
+                    )
+                })?;
+            let fields = check.fields.unwrap_or_default();
+            if fields.len() < 2 || fields.len() > 10 {
+                return Err(invalid(at("fields"), "must name 2 to 10 fields"));
+            }
+            for (j, field) in fields.iter().enumerate() {
+                let known = field_ref(field).is_some_and(|r| {
+                    document_type_configs
+                        .iter()
+                        .any(|s| s.document_type == r.document_type())
+                });
+                if !known {
+                    return Err(invalid(
+                        format!("checks[{i}].fields[{j}]"),
+                        "must be \"<document_type>.<field>\" or \"<document_type>.row.<column>\" with a document type of this config",
+                    ));
+                }
+            }
+            let tolerance_pct = match (kind, check.tolerance_pct) {
+                (CheckKind::AmountWithin, Some(t)) if t.is_finite() && t >= 0.0 => Some(t),
+                (CheckKind::AmountWithin, _) => {
+                    return Err(invalid(
+                        at("tolerance_pct"),
+                        "is required for amount_within: a percentage, 0 or more",
+                    ))
+                }
+                (CheckKind::SameValue, None) => None,
+                (CheckKind::SameValue, Some(_)) => {
+                    return Err(invalid(
+                        at("tolerance_pct"),
+                        "is an option of amount_within only",
+                    ))
+                }
+            };
+            let on_fail = match check.on_fail.as_deref() {
+                None | Some("review") => Verdict::Review,
+                Some("failed") => Verdict::Failed,
+                Some(_) => return Err(invalid(at("on_fail"), "must be \"review\" or \"failed\"")),
+            };
+            checks.push(CheckSpec {
+                kind,
+                fields,
+                tolerance_pct,
+                on_fail,
+            });
+        }
+        if checks.len() > 50 {
+            return Err(invalid("checks".into(), "at most 50 checks"));
+        }
+        Ok(PackageSpec {
+            name,
+            document_type_configs,
+            pass_criteria,
+            checks,
+        })
+    }
+}
+
+/// `POST /v1/matching/packages/runs`: `{package_config_id, input_documents: {"<type>":
+/// [{document_id, extraction_row_id?, values}]}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageRunBody {
+    #[serde(default)]
+    package_config_id: Option<String>,
+    #[serde(default)]
+    input_documents: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputDocumentBody {
+    #[serde(default)]
+    document_id: Option<String>,
+    /// Accepted for clients of the hosted API; refmatch keeps the values themselves.
+    #[serde(default)]
+    #[allow(dead_code)]
+    extraction_row_id: Option<Value>,
+    #[serde(default)]
+    values: Option<serde_json::Map<String, Value>>,
+}
+
+impl PackageRunBody {
+    pub fn into_request(self) -> Result<PackageRunRequest> {
+        let package_config_id = self
+            .package_config_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::invalid("body", "package_config_id", "is required"))?;
+        let given = self.input_documents.ok_or_else(|| {
+            Error::invalid(
+                "body",
+                "input_documents",
+                "is required: {\"<document_type>\": [{document_id, values}]}",
+            )
+        })?;
+        let mut input_documents = Vec::with_capacity(given.len());
+        let mut total = 0;
+        for (document_type, list) in given {
+            let Value::Array(list) = list else {
+                return Err(Error::invalid(
+                    "body",
+                    format!("input_documents.{document_type}"),
+                    "must be an array of {document_id, values}",
+                ));
+            };
+            let mut documents = Vec::with_capacity(list.len());
+            for (i, item) in list.into_iter().enumerate() {
+                let at = |key: &str| format!("input_documents.{document_type}[{i}]{key}");
+                let item: InputDocumentBody =
+                    serde_path_to_error::deserialize(item).map_err(|e| {
+                        let path = e.path().to_string();
+                        let key = if path == "." {
+                            String::new()
+                        } else {
+                            format!(".{path}")
+                        };
+                        Error::invalid("body", at(&key), e.into_inner().to_string())
+                    })?;
+                let document_id = item
+                    .document_id
+                    .filter(|id| !id.is_empty() && id.len() <= 200)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "body",
+                            at(".document_id"),
+                            "is required: 1 to 200 characters",
+                        )
+                    })?;
+                let values = item.values.unwrap_or_default();
+                if values.len() > 256 {
+                    return Err(Error::invalid("body", at(".values"), "at most 256 values"));
+                }
+                if let Some((key, _)) = values
+                    .iter()
+                    .find(|(_, v)| !matches!(v, Value::String(_) | Value::Number(_) | Value::Null))
+                {
+                    return Err(Error::invalid(
+                        "body",
+                        at(&format!(".values.{key}")),
+                        "must be a string, number or null",
+                    ));
+                }
+                documents.push(InputDocument {
+                    document_id,
+                    values,
+                });
+            }
+            total += documents.len();
+            input_documents.push((document_type, documents));
+        }
+        if total > MAX_PACKAGE_DOCUMENTS {
+            return Err(Error::invalid(
+                "body",
+                "input_documents",
+                format!("has {total} documents; at most {MAX_PACKAGE_DOCUMENTS} per package run"),
+            ));
+        }
+        Ok(PackageRunRequest {
+            package_config_id,
+            input_documents,
+        })
+    }
+}
+
+/// `POST /v1/webhooks`: `{url, events, description?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// A webhook as asked for, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+}
+
+impl WebhookBody {
+    pub fn into_webhook(self) -> Result<NewWebhook> {
+        let url = self
+            .url
+            .map(|u| u.trim().to_string())
+            .ok_or_else(|| Error::invalid("body", "url", "is required: an http:// URL"))?;
+        check_webhook_url(&url)?;
+        let events = self.events.unwrap_or_default();
+        if events.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "events",
+                format!("must name at least one of {}", EVENTS.join(", ")),
+            ));
+        }
+        let mut unique: Vec<String> = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            if !EVENTS.contains(&event.as_str()) {
+                return Err(Error::invalid(
+                    "body",
+                    format!("events[{i}]"),
+                    format!("unknown event \"{event}\" ({})", EVENTS.join(", ")),
+                ));
+            }
+            if !unique.contains(&event) {
+                unique.push(event);
+            }
+        }
+        if let Some(text) = &self.description {
+            if text.len() > 1000 {
+                return Err(Error::invalid("body", "description", "at most 1000 bytes"));
+            }
+        }
+        Ok(NewWebhook {
+            url,
+            events: unique,
+            description: self.description,
+        })
+    }
+}
+
+/// A receiver's URL: `http://host[:port]/path`, at most 2000 bytes. This build posts plain
+/// HTTP only; put a TLS proxy in front of an https receiver.
+fn check_webhook_url(url: &str) -> Result<()> {
+    let invalid = |message: &str| Error::invalid("body", "url", message);
+    if url.len() > 2000 {
+        return Err(invalid("at most 2000 bytes"));
+    }
+    if url.starts_with("https://") {
+        return Err(invalid(
+            "https is not supported by this build: use an http:// URL (a TLS-terminating proxy can forward to an https receiver)",
+        ));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(invalid("must be an http:// URL"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty()
+        || host.contains('@')
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid(
+            "must be an http:// URL with a host and no credentials or spaces",
+        ));
+    }
+    url.parse::<ureq::http::Uri>()
+        .map(|_| ())
+        .map_err(|_| invalid("is not a valid URL"))
 }
 
 #[cfg(test)]

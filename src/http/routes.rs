@@ -5,7 +5,9 @@
 //! envelope of `docs/API.md` in one place. The handlers themselves, one module per
 //! resource, live in `handlers`.
 
-use super::handlers::{self, configs, documents, keys, reference, results, runs, strategies};
+use super::handlers::{
+    self, configs, documents, keys, packages, reference, results, runs, strategies, webhooks,
+};
 use super::limits::{Metrics, RateLimiter, RateState};
 use super::message::{canonical_id, loggable, percent_decode, Method, Request, Response};
 use crate::error::{Error, Result};
@@ -258,6 +260,60 @@ pub const ROUTES: &[Route] = &[
         label: "strategy",
         paths: &["/v1/matching/strategies/{id}"],
         methods: &[(Get, strategies::get), (Patch, strategies::patch)],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_configs",
+        paths: &["/v1/matching/packages/configs"],
+        methods: &[
+            (Get, packages::list_configs),
+            (Post, packages::create_config),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_config",
+        paths: &["/v1/matching/packages/configs/{id}"],
+        methods: &[
+            (Get, packages::get_config),
+            (Delete, packages::delete_config),
+        ],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_runs",
+        paths: &["/v1/matching/packages/runs"],
+        methods: &[(Get, packages::list_runs), (Post, packages::create_run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "package_run",
+        paths: &["/v1/matching/packages/runs/{id}"],
+        methods: &[(Get, packages::get_run)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhooks",
+        paths: &["/v1/webhooks"],
+        methods: &[(Get, webhooks::list), (Post, webhooks::create)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook",
+        paths: &["/v1/webhooks/{id}"],
+        methods: &[(Get, webhooks::get), (Delete, webhooks::delete)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook_deliveries",
+        paths: &["/v1/webhooks/{id}/deliveries"],
+        methods: &[(Get, webhooks::deliveries)],
+        access: Access::Key,
+    },
+    Route {
+        label: "webhook_redeliver",
+        paths: &["/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver"],
+        methods: &[(Post, webhooks::redeliver)],
         access: Access::Key,
     },
     Route {

@@ -110,7 +110,10 @@ impl Target {
     /// The SQL condition (on table alias `d`) and its one bound parameter.
     fn condition(&self) -> (&'static str, String) {
         match self {
-            Target::All | Target::Run(None) => ("?3 IS NOT NULL", String::new()),
+            // A package run's documents are its own (migration 0005).
+            Target::All | Target::Run(None) => {
+                ("d.package_run_id IS NULL AND ?3 IS NOT NULL", String::new())
+            }
             // An id is a UUID in any case or the caller's own id, as written.
             Target::Documents(ids) => (
                 "(d.id IN (SELECT lower(value) FROM json_each(?3))
@@ -272,8 +275,9 @@ impl Store {
     ) -> Result<CursorPage<StoredDocument>> {
         let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
+        // Without a batch, the workspace's own documents: not those package runs brought.
         let filter = "d.workspace_id = ?1 AND d.deleted_at IS NULL
-                      AND (?2 IS NULL OR d.batch_id = ?2)";
+                      AND (?2 IS NULL AND d.package_run_id IS NULL OR d.batch_id = ?2)";
         let total: i64 = conn.query_row(
             &format!("SELECT count(*) FROM documents d WHERE {filter}"),
             params![ws.0, batch_id],

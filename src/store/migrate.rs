@@ -27,10 +27,65 @@ const MIGRATIONS: &[Migration] = &[
         then: Some(super::results::compact_stored_results),
     },
     Migration {
-        sql: include_str!("migrations/0005_results_version.sql"),
+        sql: include_str!("migrations/0005_packages.sql"),
+        then: Some(package_documents),
+    },
+    sql(include_str!("migrations/0006_webhooks.sql")),
+    Migration {
+        sql: include_str!("migrations/0007_schedules.sql"),
+        then: Some(schedule_columns),
+    },
+    Migration {
+        sql: include_str!("migrations/0008_results_version.sql"),
         then: Some(super::results::add_results_version),
     },
 ];
+
+/// Adds a column unless the table has it. SQLite has no `ADD COLUMN IF NOT EXISTS`, and a
+/// database whose `user_version` was set back by hand (the storage tests do, to replay an
+/// old form) has the columns of the migrations it replays.
+fn add_column(tx: &Transaction<'_>, table: &str, column: &str, declaration: &str) -> Result<()> {
+    let exists: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, column],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {declaration};"
+        ))?;
+    }
+    Ok(())
+}
+
+/// 0005: documents belong to the package run that brought them, and their caller's ids
+/// may repeat across package runs (the unique index leaves them out).
+fn package_documents(tx: &Transaction<'_>) -> Result<()> {
+    add_column(tx, "documents", "package_run_id", "TEXT")?;
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS documents_external_id;
+         CREATE UNIQUE INDEX documents_external_id ON documents(workspace_id, external_id)
+             WHERE external_id IS NOT NULL AND deleted_at IS NULL AND package_run_id IS NULL;",
+    )?;
+    Ok(())
+}
+
+/// 0007: a config's schedule, its next slot and whether a new table version re-matches.
+fn schedule_columns(tx: &Transaction<'_>) -> Result<()> {
+    add_column(tx, "configs", "schedule", "TEXT")?;
+    add_column(tx, "configs", "schedule_next_ms", "INTEGER")?;
+    add_column(
+        tx,
+        "configs",
+        "rematch_on_new_version",
+        "INTEGER NOT NULL DEFAULT 0",
+    )?;
+    tx.execute_batch(
+        "CREATE INDEX IF NOT EXISTS configs_by_schedule ON configs(schedule_next_ms)
+             WHERE schedule IS NOT NULL;",
+    )?;
+    Ok(())
+}
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -119,6 +174,27 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_issue_16_migrations_replay_on_a_database_that_has_them() {
+        // Regression: the storage test sets user_version back to 3 to replay the compact
+        // results migration, and ADD COLUMN failed on columns the database already had.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path).unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        migrate(&mut conn, &path).unwrap();
+        let columns: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('configs')
+                 WHERE name IN ('schedule', 'schedule_next_ms', 'rematch_on_new_version')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 3);
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_databases() {

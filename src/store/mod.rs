@@ -12,10 +12,12 @@ pub mod configs;
 pub mod documents;
 pub mod keys;
 mod migrate;
+pub mod packages;
 pub mod reference;
 pub mod results;
 pub mod runs;
 pub mod strategies;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -164,6 +164,10 @@ impl Store {
                 ],
             )?;
             insert_rows(tx, tx.last_insert_rowid(), new.table)?;
+            // A new version re-matches the pending documents of the configs that ask.
+            if replace.is_some() {
+                super::configs::queue_rematch_runs(tx, ws, &id)?;
+            }
             Ok(id)
         })?;
         self.get_reference(ws, &id)

@@ -181,28 +181,18 @@ impl Store {
         target: &Target,
         triggered_by: &str,
     ) -> Result<StoredRun> {
-        let id = new_id();
-        let now = now_ms();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO runs (id, workspace_id, config_id, config_snapshot, reference_version_id,
-                     reference_version, target_type, target_value, status, phase, triggered_by,
-                     created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 'queued', ?9, ?10)",
-                params![
-                    id,
-                    ws.0,
+        let id = self.write(|tx| {
+            insert_run(
+                tx,
+                ws,
+                &NewRun {
                     config_id,
                     config_snapshot,
-                    version.id,
-                    version.version,
-                    target.kind(),
-                    target.value().to_string(),
+                    version,
+                    target,
                     triggered_by,
-                    iso(now)
-                ],
-            )?;
-            Ok(())
+                },
+            )
         })?;
         self.get_run(ws, &id)
     }
@@ -449,7 +439,7 @@ impl Store {
         let now = now_ms();
         let status = status.as_str();
         self.write(|tx| {
-            tx.execute(
+            let ended = tx.execute(
                 "UPDATE runs SET status = ?1, error = ?2, phase = 'done', phase_progress = 1,
                      completed_ms = ?3, completed_at = ?4, owner = NULL,
                      avg_confidence = CASE WHEN rows_matched > 0
@@ -457,6 +447,9 @@ impl Store {
                  WHERE id = ?5 AND workspace_id = ?6 AND status = 'running'",
                 params![status, error, now, iso(now), run_id, ws.0],
             )?;
+            if ended == 1 {
+                announce(tx, ws, run_id)?;
+            }
             Ok(())
         })
     }
@@ -484,7 +477,20 @@ impl Store {
     pub fn fail_stale_runs(&self, stale_ms: i64, me: &str) -> Result<usize> {
         let now = now_ms();
         self.write(|tx| {
-            Ok(tx.execute(
+            let stale = {
+                let mut stmt = tx.prepare(
+                    "SELECT id, workspace_id FROM runs
+                     WHERE status IN ('running', 'ai_resolving') AND heartbeat_ms < ?1
+                         AND owner IS NOT ?2",
+                )?;
+                let rows = stmt
+                    .query_map(params![now - stale_ms, me], |r| {
+                        Ok((r.get::<_, String>(0)?, WorkspaceId(r.get(1)?)))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            let failed = tx.execute(
                 "UPDATE runs SET status = 'failed', phase = 'done', owner = NULL,
                      completed_ms = ?1, completed_at = ?2,
                      avg_confidence = CASE WHEN rows_matched > 0
@@ -495,7 +501,11 @@ impl Store {
                  WHERE status IN ('running', 'ai_resolving') AND heartbeat_ms < ?3
                      AND owner IS NOT ?4",
                 params![now, iso(now), now - stale_ms, me],
-            )?)
+            )?;
+            for (id, ws) in &stale {
+                announce(tx, *ws, id)?;
+            }
+            Ok(failed)
         })
     }
 
@@ -520,6 +530,7 @@ impl Store {
                          WHERE id = ?3",
                         params![now, iso(now), id],
                     )?;
+                    announce(tx, ws, id)?;
                 }
                 RunStatus::Running => {
                     tx.execute(
@@ -656,6 +667,63 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+/// Writes the webhook deliveries of a run that just ended (`run.completed`, `run.failed`,
+/// `run.cancelled`), in the transaction that ended it: the outbox row exists exactly when
+/// the end does. The event's data is the run object.
+fn announce(tx: &Transaction<'_>, ws: WorkspaceId, run_id: &str) -> Result<()> {
+    let (_, run) = tx.query_row(
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND workspace_id = ?2"),
+        params![run_id, ws.0],
+        from_row,
+    )?;
+    let event = match run.status {
+        RunStatus::Completed => "run.completed",
+        RunStatus::Failed => "run.failed",
+        RunStatus::Cancelled => "run.cancelled",
+        _ => return Ok(()),
+    };
+    super::webhooks::enqueue(tx, ws, event, &run)?;
+    Ok(())
+}
+
+/// A run to queue, as `insert_run` writes it.
+pub struct NewRun<'a> {
+    pub config_id: &'a str,
+    pub config_snapshot: &'a str,
+    pub version: VersionRef,
+    pub target: &'a Target,
+    pub triggered_by: &'a str,
+}
+
+/// Queues a run inside a caller's transaction (a package run queues its slots' runs with
+/// its documents, all or nothing); returns its id.
+pub(super) fn insert_run(
+    tx: &Transaction<'_>,
+    ws: WorkspaceId,
+    run: &NewRun<'_>,
+) -> Result<String> {
+    let id = new_id();
+    tx.execute(
+        "INSERT INTO runs (id, workspace_id, config_id, config_snapshot, reference_version_id,
+             reference_version, target_type, target_value, status, phase, triggered_by,
+             created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 'queued', ?9, ?10)",
+        params![
+            id,
+            ws.0,
+            run.config_id,
+            run.config_snapshot,
+            run.version.id,
+            run.version.version,
+            run.target.kind(),
+            run.target.value().to_string(),
+            run.triggered_by,
+            iso(now_ms())
+        ],
+    )?;
+    Ok(id)
 }
 
 fn insert_results(

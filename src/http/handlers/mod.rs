@@ -7,10 +7,12 @@
 pub mod configs;
 pub mod documents;
 pub mod keys;
+pub mod packages;
 pub mod reference;
 pub mod results;
 pub mod runs;
 pub mod strategies;
+pub mod webhooks;
 
 use super::limits::Scope;
 use super::message::{Request, Response};

@@ -73,6 +73,8 @@ pub fn get(call: &Call) -> Result<Response> {
 
 pub fn replace(call: &Call) -> Result<Response> {
     let updated = upload(call, Some(call.id()))?;
+    // Configs with `rematch_on_new_version` may have queued runs with the new version.
+    call.ctx.runner.notify();
     Ok(Response::ok(&linked(updated)))
 }
 

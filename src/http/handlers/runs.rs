@@ -68,6 +68,7 @@ pub fn progress(call: &Call) -> Result<Response> {
 pub fn cancel(call: &Call) -> Result<Response> {
     let (store, ws, id) = (&call.ctx.store, call.ws()?, call.id());
     let before = store.cancel_run(ws, id)?;
+    crate::webhook::wake();
     if before == RunStatus::Running {
         call.ctx.runner.cancel_local(id);
         wait_for_cancel(store, ws, id);

@@ -162,7 +162,7 @@
 
   function show(view) {
     state.view = view;
-    for (const name of ['signin', 'runs', 'run', 'config', 'setup']) $('view-' + name).hidden = name !== view;
+    for (const name of ['signin', 'runs', 'run', 'config', 'packages', 'setup']) $('view-' + name).hidden = name !== view;
     const signedIn = view !== 'signin';
     $('nav').hidden = !signedIn;
     $('sign-out').hidden = !signedIn;
@@ -171,6 +171,8 @@
     if (view === 'runs' || view === 'run') $('nav-runs').setAttribute('aria-current', 'page');
     $('nav-config').toggleAttribute('aria-current', view === 'config');
     if (view === 'config') $('nav-config').setAttribute('aria-current', 'page');
+    $('nav-packages').toggleAttribute('aria-current', view === 'packages');
+    if (view === 'packages') $('nav-packages').setAttribute('aria-current', 'page');
     $('nav-setup').toggleAttribute('aria-current', view === 'setup');
     if (view === 'setup') $('nav-setup').setAttribute('aria-current', 'page');
   }
@@ -187,6 +189,7 @@
       if (parts[0] === 'runs' && parts[1]) await openRun(parts[1]);
       else if (parts[0] === 'setup') await openSetup();
       else if (parts[0] === 'config') await openConfig(parts[1] || null, parts[2] || null);
+      else if (parts[0] === 'packages') await openPackages();
       else await openRuns();
     } catch (e) {
       report(e);
@@ -343,6 +346,61 @@
   $('runs-refresh').addEventListener('click', () => loadRuns(false).catch(report));
   $('runs-status').addEventListener('change', () => loadRuns(false).catch(report));
   $('runs-more').addEventListener('click', () => loadRuns(true).catch(report));
+
+  // ---------- package runs ----------
+
+  async function openPackages() {
+    show('packages');
+    state.packages = [];
+    state.packagesCursor = null;
+    await loadPackages(false);
+    $('packages-title').focus({ preventScroll: true });
+  }
+
+  async function loadPackages(more) {
+    const params = new URLSearchParams({ limit: '50' });
+    const status = $('packages-status').value;
+    if (status) params.set('status', status);
+    if (more && state.packagesCursor) params.set('cursor', state.packagesCursor);
+    const page = await api('GET', '/v1/matching/packages/runs?' + params);
+    state.packages = more ? state.packages.concat(page.data) : page.data;
+    state.packagesCursor = page.pagination && page.pagination.has_more ? page.pagination.next_cursor : null;
+    $('packages-body').replaceChildren(...state.packages.map(packageRow));
+    $('packages-empty').hidden = state.packages.length > 0;
+    $('packages-more').hidden = !state.packagesCursor;
+  }
+
+  // One row per package run: its verdict, each document type's status with a link to the
+  // slot's run (where its result is reviewed), the checks and why the verdict is not passed.
+  function packageRow(p) {
+    const slots = (p.document_results || []).map((d) => {
+      const label = `${d.document_type} (${d.presence})`;
+      const parts = [badge(d.status), ' ', label];
+      if (d.matched_reference_row_id) parts.push(' → ', el('span', { class: 'mono', text: d.matched_reference_row_id }));
+      if (d.confidence !== null && d.confidence !== undefined) parts.push(' ', fmtConf(d.confidence));
+      if (d.matching_run_id) {
+        parts.push(' ', el('a', {
+          href: '#/runs/' + encodeURIComponent(d.matching_run_id),
+          text: 'result',
+          'aria-label': `Open the ${d.document_type} result of package run ${p.id.slice(0, 8)}`,
+        }));
+      }
+      return el('span', { class: 'slot' }, ...parts);
+    });
+    // A check shows its kind; its fields and what it found are its tooltip.
+    const checks = (p.checks || []).map((c) => el('span', { class: 'slot', title: `${c.fields.join(', ')}: ${c.message}` },
+      badge(c.outcome), ' ', c.kind));
+    return el('tr', { dataset: { packageRunId: p.id } },
+      el('td', { class: 'nowrap', title: p.id }, fmtTime(p.created_at)),
+      el('td', {}, badge(p.status)),
+      el('td', {}, ...slots),
+      el('td', {}, ...checks),
+      el('td', { class: 'small why' }, (p.reasons || []).join('; ') || p.error || ''));
+  }
+
+  $('packages-refresh').addEventListener('click', () => loadPackages(false).catch(report));
+  $('packages-status').addEventListener('change', () => loadPackages(false).catch(report));
+  $('packages-more').addEventListener('click', () => loadPackages(true).catch(report));
 
   // ---------- run detail ----------
 
@@ -788,6 +846,12 @@
   function renderConfig() {
     const c = state.config;
     $('config-title').textContent = 'Config: ' + (c.name || c.id.slice(0, 8));
+    // What starts this config's runs besides a person: its schedule (server time) and
+    // re-matching when its table gets a new version.
+    const starts = [];
+    if (c.schedule) starts.push(`Scheduled: ${c.schedule} (server time)` + (c.next_scheduled_at ? `, next ${fmtTime(c.next_scheduled_at)}` : ''));
+    if (c.rematch_on_new_version) starts.push('Re-matches pending documents when its reference data gets a new version');
+    $('config-schedule').textContent = starts.length ? starts.join(' · ') : 'Runs start by hand or through the API (no schedule, no re-matching).';
     $('threshold').value = String(c.threshold);
     state.mappings = (c.field_mappings || []).map((m) => Object.assign({}, m));
     renderMappings();
