@@ -305,7 +305,14 @@ fn every_list_honours_page_numbers() {
     // Every cursor list pages by number too.
     let documents = server.get("/v1/documents?limit=100&page=2").json();
     assert_eq!(documents["data"].as_array().unwrap().len(), 50);
-    for list in ["/v1/reference-data", "/v1/matching/runs", "/v1/keys"] {
+    for list in [
+        "/v1/reference-data",
+        "/v1/matching/runs",
+        "/v1/keys",
+        "/v1/matching/packages/configs",
+        "/v1/matching/packages/runs",
+        "/v1/webhooks",
+    ] {
         let second = server.get(&format!("{list}?limit=1&page=2"));
         assert_eq!(second.status, 200, "{list}: {}", second.text());
     }
