@@ -7,10 +7,18 @@ use clap::{Args, Parser, Subcommand};
 use crate::ingest::Encoding;
 use crate::synth::SynthProfile;
 
+/// `refmatch --version`: the release and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("REFMATCH_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "refmatch",
-    version,
+    version = VERSION,
     about = "Match extracted document fields to reference data",
     propagate_version = true
 )]
@@ -90,6 +98,16 @@ pub enum Command {
         /// Age such as 90d, 12h, 30m or 45s.
         #[arg(long, value_name = "DURATION")]
         older_than: String,
+    },
+    /// Ask a running server's /healthz; exit 0 when it answers 200 within the timeout,
+    /// else 1 (a container's HEALTHCHECK, with no curl in the image).
+    Healthcheck {
+        /// The server's address.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+        addr: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5, value_name = "SECS")]
+        timeout_secs: u64,
     },
 }
 
@@ -266,6 +284,10 @@ pub struct ServerArgs {
     /// Serve /metrics without an API key.
     #[arg(long)]
     pub metrics_open: bool,
+    /// Let a browser app on ORIGIN (https://app.example.com; * for any) call the API;
+    /// repeat for more origins. None by default.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
     /// An OpenAI-compatible chat endpoint (http://host:port/v1/chat/completions) asked
     /// about the review band by ai-resolve; the built-in model is the fallback.
     #[arg(long, value_name = "URL")]

@@ -257,11 +257,9 @@ impl RawConfig {
         let mut de = serde_json::Deserializer::from_str(text);
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { String::new() } else { path };
-            Error::invalid(origin, field, e.into_inner().to_string())
+            Error::json(origin, &path, e.inner())
         })?;
-        de.end()
-            .map_err(|e| Error::invalid(origin, "", format!("trailing characters: {e}")))?;
+        de.end().map_err(|e| Error::json(origin, ".", &e))?;
         Ok(raw)
     }
 

@@ -90,7 +90,8 @@ fn validation_text(origin: &str, details: &[FieldError]) -> String {
         if i > 0 {
             out.push_str("; ");
         }
-        if d.field.is_empty() {
+        // A detail about the whole input names it as its field: said once.
+        if d.field.is_empty() || d.field == origin {
             out.push_str(&d.message);
         } else {
             out.push_str(&format!("{}: {}", d.field, d.message));
@@ -132,7 +133,158 @@ pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A JSON decoding failure at `path` (serde_path_to_error's spelling, `.` for the root) in
+/// refmatch's own words: the field it concerns, never empty (a missing or unknown key is
+/// named with its path), and what the field must be, never serde's wording with Rust type
+/// names and positions (issue 17). `root` names the field when the whole text is at fault.
+pub fn json_problem(root: &str, path: &str, error: &serde_json::Error) -> FieldError {
+    use serde_json::error::Category;
+    let path = if path == "." { "" } else { path };
+    // serde_path_to_error's path ends with an unknown key already, not with a missing one.
+    let at = |key: &str| match (path.is_empty(), key.is_empty()) {
+        (true, true) => root.to_string(),
+        (true, false) if path == key => key.to_string(),
+        (true, false) => key.to_string(),
+        (false, true) => path.to_string(),
+        (false, false) if path == key || path.ends_with(&format!(".{key}")) => path.to_string(),
+        (false, false) => format!("{path}.{key}"),
+    };
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let text = text.strip_suffix(&position).unwrap_or(&text);
+    let place = format!("(line {}, column {})", error.line(), error.column());
+    match error.classify() {
+        Category::Eof => {
+            return FieldError::new(root, format!("is not complete JSON: it ends early {place}"))
+        }
+        Category::Syntax | Category::Io => {
+            let message = if text.contains("recursion limit") {
+                format!("nests too deeply to be read {place}")
+            } else if text.contains("trailing characters") {
+                format!("has more after the JSON value {place}")
+            } else if text.contains("unicode") || text.contains("UTF-8") {
+                format!("is not valid UTF-8 {place}")
+            } else {
+                format!("is not valid JSON {place}")
+            };
+            // The text as a whole is at fault, wherever the parser stopped.
+            return FieldError::new(root, message);
+        }
+        Category::Data => {}
+    }
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(rest) = text.strip_prefix("missing field ") {
+        let names = quoted(rest);
+        let name = names.first().map_or("", String::as_str);
+        return FieldError::new(at(name), "is required");
+    }
+    if let Some(rest) = text.strip_prefix("unknown field ") {
+        let names = quoted(rest);
+        let (name, known) = names.split_first().map_or(("", &[][..]), |(n, k)| (n, k));
+        let message = if known.is_empty() {
+            "is not a key this object takes".to_string()
+        } else {
+            format!(
+                "is not a key this object takes (known keys: {})",
+                known.join(", ")
+            )
+        };
+        return FieldError::new(at(name), message);
+    }
+    if let Some(rest) = text.strip_prefix("unknown variant ") {
+        let names = quoted(rest);
+        let (got, allowed) = names.split_first().map_or(("", &[][..]), |(n, k)| (n, k));
+        return FieldError::new(
+            at(""),
+            format!("must be one of {}, got \"{got}\"", allowed.join(", ")),
+        );
+    }
+    if let Some(rest) = text.strip_prefix("duplicate field ") {
+        let names = quoted(rest);
+        let name = names.first().map_or("", String::as_str);
+        return FieldError::new(at(name), "is given twice");
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            return FieldError::new(
+                at(""),
+                format!(
+                    "must be {}, got {}",
+                    plain_expected(expected),
+                    plain_got(got)
+                ),
+            );
+        }
+    }
+    if let Some(rest) = text.strip_prefix("invalid length ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return FieldError::new(
+            at(""),
+            format!("must hold {}, got {got} items", plain_expected(expected)),
+        );
+    }
+    // Messages of refmatch's own deserializers are already in its words.
+    FieldError::new(at(""), text)
+}
+
+/// What serde expected, as a person would say it.
+fn plain_expected(expected: &str) -> String {
+    let e = expected.trim();
+    let plain = match e {
+        "f64" | "f32" => "a number",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "a boolean" => "true or false",
+        "a string" | "a borrowed string" | "a character" => "a string",
+        "a sequence" => "an array",
+        "a map" => "an object",
+        "" => "something else",
+        _ if e.starts_with("struct ") => "an object",
+        _ if e.starts_with("a sequence") || e.starts_with("an array") => "an array",
+        _ => return e.replace('`', "\""),
+    };
+    plain.to_string()
+}
+
+/// What serde got (`string "x"`, `integer `5``, `map`), as a person would say it.
+fn plain_got(got: &str) -> String {
+    let g = got.trim();
+    if let Some(s) = g.strip_prefix("string ") {
+        return format!("the string {s}");
+    }
+    for (prefix, kind) in [
+        ("integer ", "the number "),
+        ("floating point ", "the number "),
+        ("boolean ", ""),
+    ] {
+        if let Some(v) = g.strip_prefix(prefix) {
+            return format!("{kind}{}", v.trim_matches('`'));
+        }
+    }
+    match g {
+        "map" => "an object".into(),
+        "sequence" => "an array".into(),
+        "null" | "unit value" => "null".into(),
+        other => other.replace('`', "\""),
+    }
+}
+
 impl Error {
+    /// A JSON decoding failure of `origin` at `path`, named in refmatch's words.
+    pub fn json(origin: &str, path: &str, error: &serde_json::Error) -> Self {
+        Error::Validation {
+            origin: origin.into(),
+            details: vec![json_problem(origin, path, error)],
+        }
+    }
+
     /// A validation error with a single detail.
     pub fn invalid(
         source: impl Into<String>,
@@ -221,7 +373,9 @@ impl Error {
                 "the server failed to handle this request; the server log has the details".into()
             }
             Error::Validation { origin, details } => match details.as_slice() {
-                [only] if only.field.is_empty() => format!("{origin}: {}", only.message),
+                [only] if only.field.is_empty() || only.field == *origin => {
+                    format!("{origin}: {}", only.message)
+                }
                 [only] => format!("{origin}: {}: {}", only.field, only.message),
                 _ => format!("{origin}: {} problems, see details", details.len()),
             },
@@ -263,6 +417,75 @@ impl From<r2d2::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The detail serde_path_to_error and `json_problem` give for `text` as a `T`.
+    fn problem<T: serde::de::DeserializeOwned>(text: &str) -> FieldError {
+        let mut de = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(_) => panic!("{text} must not decode"),
+            Err(e) => json_problem("body", &e.path().to_string(), e.inner()),
+        }
+    }
+
+    #[test]
+    fn json_problems_are_named_in_our_words() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            weight: f64,
+            count: Option<usize>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            items: Vec<Inner>,
+            flag: Option<bool>,
+        }
+        // issue 17: "missing field `field_mappings` at line 1 column 17" with no field.
+        let missing = problem::<Outer>(r#"{"flag": true}"#);
+        assert_eq!(
+            (missing.field.as_str(), missing.message.as_str()),
+            ("items", "is required")
+        );
+        let nested = problem::<Outer>(r#"{"items": [{"count": 1}]}"#);
+        assert_eq!(nested.field, "items[0].weight");
+        let unknown = problem::<Outer>(r#"{"items": [{"weight": 1, "wieght": 1}]}"#);
+        assert_eq!(unknown.field, "items[0].wieght");
+        assert!(
+            unknown.message.contains("known keys: weight, count"),
+            "{}",
+            unknown.message
+        );
+        let typed = problem::<Outer>(r#"{"items": [{"weight": "high"}]}"#);
+        assert_eq!(
+            (typed.field.as_str(), typed.message.as_str()),
+            (
+                "items[0].weight",
+                "must be a number, got the string \"high\""
+            )
+        );
+        let negative = problem::<Outer>(r#"{"items": [{"weight": 1, "count": -1}]}"#);
+        assert_eq!(
+            negative.message,
+            "must be a whole number of 0 or more, got the number -1"
+        );
+        let shape = problem::<Outer>(r#"{"items": {"a": 1}}"#);
+        assert_eq!(shape.message, "must be an array, got an object");
+        let broken = problem::<Outer>(r#"{"items": ["#);
+        assert_eq!(broken.field, "body");
+        assert!(
+            broken.message.starts_with("is not complete JSON"),
+            "{}",
+            broken.message
+        );
+        for detail in [missing, nested, unknown, typed, negative, shape, broken] {
+            assert!(!detail.field.is_empty());
+            assert!(!detail.message.contains('`'), "{}", detail.message);
+            assert!(!detail.message.contains(" at line "), "{}", detail.message);
+        }
+    }
 
     #[test]
     fn a_database_error_keeps_its_cause_as_the_source() {

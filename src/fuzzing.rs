@@ -216,6 +216,7 @@ pub fn request_decoding(data: &[u8]) {
         authorization: None,
         body: body.to_vec(),
         request_id: "req_fuzz".into(),
+        negotiation: Default::default(),
     };
     assert!(request.query.len() <= query.len());
     if let Ok(n) = request.param_usize("page", 1, 1, usize::MAX / 1024) {

@@ -169,7 +169,13 @@ mod tests {
     fn runs_by(f: &crate::testkit::Fixture, trigger: &str) -> Vec<String> {
         let page = f
             .store
-            .list_runs(f.ws, Some(&f.config_id), None, None, 100)
+            .list_runs(
+                f.ws,
+                Some(&f.config_id),
+                None,
+                crate::store::Position::First,
+                100,
+            )
             .expect("runs");
         page.items
             .into_iter()

@@ -179,14 +179,16 @@ fn checked_config(
         (None, None) => {
             return Err(Error::invalid("body", "reference_data_id", "is required"));
         }
-        (Some(Value::String(id)), Some(existing)) if id != existing => {
+        (Some(Value::String(id)), Some(existing))
+            if crate::store::canonical_id(id) != *existing =>
+        {
             return Err(Error::invalid(
                 "body",
                 "reference_data_id",
                 "cannot change; create a new config for another table",
             ));
         }
-        (Some(Value::String(id)), _) => id.clone(),
+        (Some(Value::String(id)), _) => crate::store::canonical_id(id).into_owned(),
         (Some(_), _) => {
             return Err(Error::invalid(
                 "body",
@@ -310,7 +312,87 @@ pub fn create_config(store: &Store, ws: WorkspaceId, bytes: &[u8]) -> Result<Con
     Ok(created)
 }
 
+/// The keys of a config as `GET` shows it that no client sets: a body may carry them back
+/// (a fetched config sent again) as long as they are unchanged.
+const READ_ONLY_CONFIG_KEYS: [&str; 3] = ["id", "created_at", "updated_at"];
+
+/// Takes the read-only keys out of a config body that carries them back, each checked
+/// against the stored config: `id` and `created_at` must be the same (400), and
+/// `updated_at` too (409: someone changed the config since it was fetched).
+fn without_read_only(body: &mut Map<String, Value>, current: &ConfigRow) -> Result<()> {
+    // Derived from `schedule` and moving on as it fires: whatever a copy says is ignored.
+    body.remove("next_scheduled_at");
+    for key in READ_ONLY_CONFIG_KEYS {
+        let Some(given) = body.remove(key) else {
+            continue;
+        };
+        let stored = match key {
+            "id" => &current.id,
+            "created_at" => &current.created_at,
+            _ => &current.updated_at,
+        };
+        let same = given
+            .as_str()
+            .is_some_and(|g| crate::store::canonical_id(g) == stored.as_str());
+        if same {
+            continue;
+        }
+        if key == "updated_at" && given.is_string() {
+            return Err(Error::Conflict(format!(
+                "the config changed at {stored}, after the copy this body was made from; fetch it again"
+            )));
+        }
+        return Err(Error::invalid(
+            "body",
+            key,
+            format!("is read-only; leave it out or send it unchanged ({stored:?})"),
+        ));
+    }
+    Ok(())
+}
+
+/// A config body as JSON: an object, else a validation error naming the body.
+fn config_object(bytes: &[u8]) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text(bytes)?) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::invalid(
+            "body",
+            "body",
+            "must be a JSON object (a matching config)",
+        )),
+        Err(e) => Err(Error::json("body", ".", &e)),
+    }
+}
+
+/// `PUT`: replaces name, mappings, threshold and target. The body may be a config as `GET`
+/// answered it, its read-only keys unchanged (issue 17).
 pub fn replace_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<ConfigRow> {
+    let current = store.get_config_row(ws, id)?;
+    let mut body = config_object(bytes)?;
+    without_read_only(&mut body, &current)?;
+    write_config(store, ws, id, &Value::Object(body).to_string())
+}
+
+/// `PATCH`: a JSON merge patch (RFC 7396) of the config as `GET` shows it, checked and
+/// stored as a `PUT` of the result would be: `{"threshold": 0.8}` changes the threshold
+/// alone, `{"name": null}` removes the name.
+pub fn patch_config(store: &Store, ws: WorkspaceId, id: &str, bytes: &[u8]) -> Result<ConfigRow> {
+    let current = store.get_config_row(ws, id)?;
+    let patch = Value::Object(config_object(bytes)?);
+    let mut config = match serde_json::to_value(&current) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return Err(Error::Internal("cannot encode a config".into())),
+    };
+    merge_patch(&mut config, &patch);
+    let Value::Object(mut body) = config else {
+        return Err(Error::Internal("a patched config is not an object".into()));
+    };
+    without_read_only(&mut body, &current)?;
+    write_config(store, ws, id, &Value::Object(body).to_string())
+}
+
+fn write_config(store: &Store, ws: WorkspaceId, id: &str, text: &str) -> Result<ConfigRow> {
+    let bytes = text.as_bytes();
     let existing = store.get_config(ws, id)?;
     let (raw, reference_data_id, scoring, target) =
         checked_config(store, ws, bytes, Some(&existing.reference_data_id))?;
@@ -756,8 +838,8 @@ pub fn patch_strategy(
     id: &str,
     bytes: &[u8],
 ) -> Result<StoredStrategy> {
-    let patch: Value = serde_json::from_str(text(bytes)?)
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    let patch: Value =
+        serde_json::from_str(text(bytes)?).map_err(|e| Error::json("body", ".", &e))?;
     if !patch.is_object() {
         return Err(Error::invalid(
             "body",
@@ -1120,7 +1202,13 @@ mod tests {
         assert_eq!(error.details()[0].field, "target_value.batch_id");
         let runs = f
             .store
-            .list_runs(f.ws, Some(&f.config_id), None, None, 10)
+            .list_runs(
+                f.ws,
+                Some(&f.config_id),
+                None,
+                crate::store::Position::First,
+                10,
+            )
             .expect("runs");
         assert_eq!(runs.total, 0);
     }

@@ -546,6 +546,212 @@ fn a_reviewer_signs_in_approves_with_the_keyboard_and_rejects_with_the_button() 
     }
 }
 
+/// Setting up from the browser (issue 17): from an empty database and a key, a person
+/// uploads a reference table (previewing its detected columns and types before saving),
+/// a new version of it by drag and drop, the documents, generates a config and reads each
+/// mapping's rationale, edits the mappings (a strategy option, a mapping added and
+/// removed, the weights' sum), runs it, reviews a result and reads the evaluation, from
+/// the reviews and from an uploaded truth file. Everything goes through the public API.
+#[test]
+fn a_person_sets_up_from_an_empty_database_to_a_reviewed_run() {
+    if !browser_available() {
+        return;
+    }
+    let server = crate::util::server::TestServer::start();
+    let browser = Browser::start(&server.dir.path().join("profile"));
+    let base = format!("http://{}", server.addr);
+    let api = |path: &str| -> Value {
+        let reply = request(&server.addr, "GET", path, Some(&server.key), None, b"");
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.text());
+        reply.json()
+    };
+
+    browser.goto(&format!("{base}/"));
+    browser.type_into("#signin-key", &server.key);
+    browser.click("#signin-submit");
+    // An empty workspace points to the setup.
+    browser.find("#runs-empty a[href=\"#/setup\"]");
+    browser.click("#nav-setup");
+    browser.find("#ref-drop");
+    browser.screenshot("setup-empty");
+
+    // 1. The reference table: previewed, then saved.
+    browser.type_into("#ref-name", "ledger");
+    browser.type_into("#ref-file", &crate::util::fixture("reference.csv"));
+    browser.find("#ref-preview");
+    let types = browser.wait_for(
+        "the detected column types",
+        "return [...document.querySelectorAll('#ref-columns-body tr')].map(r => r.cells[0].textContent + ':' + r.cells[1].textContent).join(' ');",
+    );
+    let types = types.as_str().unwrap_or("").to_string();
+    assert!(types.contains("invoice_date:date"), "{types}");
+    assert!(types.contains("total:number"), "{types}");
+    assert_eq!(
+        api("/v1/reference-data")["pagination"]["total"],
+        0,
+        "a preview stores nothing"
+    );
+    browser.screenshot("setup-reference-preview");
+    browser.click("#ref-save");
+    browser.wait_for(
+        "the table saved",
+        "return document.getElementById('ref-saved').textContent.includes('version 1');",
+    );
+    let table = api("/v1/reference-data")["data"][0].clone();
+    assert_eq!(
+        (table["name"].as_str(), table["row_count"].as_i64()),
+        (Some("ledger"), Some(304))
+    );
+    let table_id = table["id"].as_str().unwrap_or("").to_string();
+
+    // A new version, dropped onto the zone.
+    let csv = std::fs::read_to_string(crate::util::fixture("reference.csv")).expect("fixture");
+    let select = browser.find("#ref-target");
+    let _ = select;
+    browser.script(
+        "const s = document.getElementById('ref-target'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));",
+        json!([table_id]),
+    );
+    browser.script(
+        "const dt = new DataTransfer();
+         dt.items.add(new File([arguments[0]], 'ledger-v2.csv', {type: 'text/csv'}));
+         const zone = document.getElementById('ref-drop');
+         zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+         zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+        json!([csv]),
+    );
+    browser.wait_for(
+        "the dropped file previewed",
+        "return document.getElementById('ref-file-name').textContent === 'ledger-v2.csv' && !document.getElementById('ref-save').disabled;",
+    );
+    browser.click("#ref-save");
+    browser.wait_for(
+        "the new version saved",
+        "return document.getElementById('ref-saved').textContent.includes('version 2');",
+    );
+    assert_eq!(api(&format!("/v1/reference-data/{table_id}"))["version"], 2);
+
+    // 2. The documents.
+    browser.type_into("#doc-file", &crate::util::fixture("documents.csv"));
+    browser.wait_for(
+        "the documents stored",
+        "return document.getElementById('doc-saved').textContent.startsWith('Stored 150 documents');",
+    );
+    assert_eq!(api("/v1/documents?limit=1")["pagination"]["total"], 150);
+
+    // 3. A generated config, each mapping with its rationale.
+    browser.script(
+        "const s = document.getElementById('gen-ref'); s.value = arguments[0];",
+        json!([table_id]),
+    );
+    browser.click("#gen-go");
+    browser.find("#gen-result");
+    let rationales = browser.wait_for(
+        "the rationale of every mapping",
+        "const cells = [...document.querySelectorAll('#gen-body td.rationale')]; return cells.length > 0 && cells.every(c => c.textContent.length > 10) && cells.length;",
+    );
+    assert!(rationales.as_u64().unwrap_or(0) >= 3, "{rationales}");
+    browser.screenshot("setup-generated-config");
+    browser.script("document.getElementById('gen-name').value = '';", json!([]));
+    browser.type_into("#gen-name", "invoices");
+    browser.click("#gen-create");
+
+    // 4. The mappings edited: a fuzzy option set, a mapping added then removed, the sum.
+    browser.find("#mappings-body tr");
+    let fuzzy = browser.wait_for(
+        "a fuzzy mapping",
+        "const s = [...document.querySelectorAll('#mappings-body select[id^=m-strategy-]')].find(s => s.value === 'fuzzy'); return s ? s.id.replace('m-strategy-', '') : '';",
+    );
+    let fuzzy = fuzzy.as_str().unwrap_or("").to_string();
+    browser.type_into(&format!("#m-min_similarity-{fuzzy}"), "0.2");
+    let rows_before = browser.script(
+        "return document.querySelectorAll('#mappings-body tr').length;",
+        json!([]),
+    );
+    browser.click("#mapping-add");
+    let added = rows_before.as_u64().unwrap_or(0);
+    browser.type_into(&format!("#m-source-{added}"), "currency");
+    browser.type_into(&format!("#weight-{added}"), "0.1");
+    let sum = browser.wait_for(
+        "the weights' sum over 1",
+        "const e = document.getElementById('weights-sum'); return e.classList.contains('weights-off') && e.textContent;",
+    );
+    assert!(sum.as_str().unwrap_or("").starts_with("1.1"), "{sum}");
+    browser.screenshot("setup-mappings");
+    browser.click(&format!(
+        "#mappings-body tr[data-mapping=\"{added}\"] button"
+    ));
+    browser.wait_for(
+        "the sum back at 1",
+        "return !document.getElementById('weights-sum').classList.contains('weights-off');",
+    );
+    browser.click("#config-save");
+    browser.wait_for(
+        "the config saved",
+        "return document.getElementById('config-saved').textContent.startsWith('Saved');",
+    );
+    let config = api("/v1/matching/configs")["data"][0].clone();
+    assert_eq!(config["name"], "invoices");
+    let index: usize = fuzzy.parse().unwrap_or(0);
+    assert_eq!(config["field_mappings"][index]["min_similarity"], 0.2);
+    assert_eq!(
+        config["field_mappings"].as_array().map(Vec::len),
+        Some(added as usize)
+    );
+
+    // 5. Run it from the page and review the best result with the keyboard.
+    browser.click("#config-run");
+    let row = "#runs-body tr[data-run-id]";
+    browser.find(row);
+    browser.wait_for(
+        "the run completed",
+        "return [...document.querySelectorAll('#runs-body .badge')].some(b => b.textContent === 'completed');",
+    );
+    browser.click(&format!("{row} a[href^=\"#/runs/\"]"));
+    browser.find("#results-body tr[aria-selected=\"true\"]");
+    browser.press("a");
+    browser.wait_for(
+        "the approval stored",
+        "return document.querySelector('#results-body .badge.s-approved') !== null;",
+    );
+    let run_id = api("/v1/matching/runs")["data"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let approved = api(&format!(
+        "/v1/matching/runs/{run_id}/results?status=approved"
+    ));
+    assert_eq!(approved["pagination"]["total"], 1);
+    browser.screenshot("setup-reviewed-run");
+
+    // 6. The evaluation: from the reviews, then from the truth file.
+    browser.click("#run-config-link");
+    browser.wait_for(
+        "the evaluation from reviews",
+        "return document.getElementById('eval-summary').textContent.startsWith('From 1 reviewed');",
+    );
+    browser.type_into("#eval-truth", &crate::util::fixture("truth.csv"));
+    let summary = browser.wait_for(
+        "the evaluation against the truth file",
+        "const t = document.getElementById('eval-summary').textContent; return t.startsWith('Against truth.csv') && t;",
+    );
+    assert!(
+        summary.as_str().unwrap_or("").contains("best F1"),
+        "{summary}"
+    );
+    let lines = browser.script(
+        "return document.querySelectorAll('#eval-svg polyline').length;",
+        json!([]),
+    );
+    assert_eq!(lines, 3, "precision, recall and F1");
+    browser.script(
+        "document.getElementById('eval').scrollIntoView();",
+        json!([]),
+    );
+    browser.screenshot("setup-evaluation");
+    assert_eq!(browser.script(UNLABELLED, json!([])), json!([]), "setup");
+}
+
 #[test]
 fn the_packages_view_lists_each_verdict_and_links_each_slot_to_its_result() {
     if !browser_available() {

@@ -29,7 +29,10 @@ pub fn run(cli: &Cli, command: &KeysCommand) -> Result<()> {
         KeysCommand::List => {
             let ws = store.workspace(&cli.workspace, false)?;
             let mut text = String::new();
-            for key in store.list_keys(ws, None, 1_000_000)?.items {
+            for key in store
+                .list_keys(ws, crate::store::Position::First, 1_000_000)?
+                .items
+            {
                 text.push_str(&format!(
                     "{}\t{}\t{}\t{}{}\n",
                     key.id,

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(command) => bench::run(&cli, command),
         Command::Backup { file } => ops::backup(&cli, file),
         Command::Prune { older_than } => ops::prune(&cli, older_than),
+        Command::Healthcheck { addr, timeout_secs } => ops::healthcheck(addr, *timeout_secs),
     }
 }
 

@@ -54,6 +54,44 @@ fn parse_age(text: &str) -> Result<i64> {
     number.checked_mul(unit_ms).ok_or_else(invalid)
 }
 
+/// `refmatch healthcheck`: one `GET /healthz` to a server; Ok when it answers 200.
+pub fn healthcheck(addr: &str, timeout_secs: u64) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let timeout = Duration::from_secs(timeout_secs.max(1));
+    let unhealthy = |why: String| Error::Unavailable(format!("{addr} is not healthy: {why}"));
+    let target = addr
+        .to_socket_addrs()
+        .map_err(|e| Error::invalid("--addr", "", format!("\"{addr}\" is not an address: {e}")))?
+        .next()
+        .ok_or_else(|| Error::invalid("--addr", "", format!("\"{addr}\" resolves to nothing")))?;
+    let mut stream =
+        TcpStream::connect_timeout(&target, timeout).map_err(|e| unhealthy(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| unhealthy(e.to_string()))?;
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .map_err(|e| unhealthy(e.to_string()))?;
+    let mut head = [0u8; 12];
+    stream
+        .read_exact(&mut head)
+        .map_err(|e| unhealthy(e.to_string()))?;
+    if head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(unhealthy(format!(
+            "it answered {}",
+            String::from_utf8_lossy(&head)
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

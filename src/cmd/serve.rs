@@ -34,6 +34,7 @@ pub(crate) fn benchmark_server(threads: usize, http_workers: usize) -> ServerArg
         index_cache_mb: 1024,
         rate_limit: 0,
         metrics_open: false,
+        cors_origin: Vec::new(),
         resolver_url: None,
         resolver_model: "local".into(),
         resolver_timeout_secs: 20,
@@ -132,6 +133,7 @@ impl Service {
             limiter: crate::http::limits::RateLimiter::new(args.rate_limit),
             metrics: crate::http::limits::Metrics::default(),
             metrics_open: args.metrics_open,
+            cors: crate::http::cors::Cors::new(&args.cors_origin)?,
         });
         let server = Server::start(
             ctx,

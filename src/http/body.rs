@@ -32,11 +32,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        Error::invalid("body", field, e.into_inner().to_string())
+        Error::json("body", &path, e.inner())
     })?;
-    de.end()
-        .map_err(|e| Error::invalid("body", "", format!("is not JSON: {e}")))?;
+    de.end().map_err(|e| Error::json("body", ".", &e))?;
     Ok(value)
 }
 
@@ -109,13 +107,24 @@ where
 
 /// A review status as a body gives it; `field` names it in an error.
 fn review_status(text: Option<&str>, field: &str) -> Result<ReviewStatus> {
-    text.and_then(ReviewStatus::parse).ok_or_else(|| {
-        Error::invalid(
+    const ALLOWED: &str = "\"approved\", \"rejected\" or \"pending\"";
+    match text {
+        None => Err(Error::invalid(
             "body",
             field,
-            "is required: \"approved\", \"rejected\" or \"pending\"",
-        )
-    })
+            format!("is required: {ALLOWED}"),
+        )),
+        Some(given) => ReviewStatus::parse(given).ok_or_else(|| {
+            Error::invalid(
+                "body",
+                field,
+                format!(
+                    "must be {ALLOWED}, got \"{}\"",
+                    given.chars().take(40).collect::<String>()
+                ),
+            )
+        }),
+    }
 }
 
 /// Notes of a review: at most 10,000 bytes.
@@ -204,7 +213,11 @@ impl ReviewManyBody {
                         format!("must hold 1 to {MAX_BULK_REVIEW} ids"),
                     ));
                 }
-                Selection::Ids(ids)
+                Selection::Ids(
+                    ids.iter()
+                        .map(|id| crate::store::canonical_id(id).into_owned())
+                        .collect(),
+                )
             }
             (None, Some(filter)) => Selection::Filter(ResultFilter {
                 status: filter
@@ -218,6 +231,7 @@ impl ReviewManyBody {
                 matched: filter.matched,
                 min_confidence: filter.min_confidence,
                 max_confidence: filter.max_confidence,
+                document_id: None,
             }),
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 pub use crate::error::loggable;
 use crate::error::{Error, Result};
+pub use crate::store::canonical_id;
 use crate::store::now_iso;
 
 /// Largest `limit` a list accepts (docs/CONTRACT.md).
@@ -68,6 +69,21 @@ pub struct Request {
     pub authorization: Option<String>,
     pub body: Vec<u8>,
     pub request_id: String,
+    /// Headers that decide how to answer rather than what.
+    pub negotiation: Negotiation,
+}
+
+/// The request headers about the exchange itself: CORS and content codings.
+#[derive(Clone, Debug, Default)]
+pub struct Negotiation {
+    /// `Origin`: the page a browser app runs on.
+    pub origin: Option<String>,
+    /// `Access-Control-Request-Method` of a preflight.
+    pub cors_method: Option<String>,
+    /// `Accept-Encoding`, all its lines joined.
+    pub accept_encoding: Option<String>,
+    /// `Content-Encoding` of the body.
+    pub content_encoding: Option<String>,
 }
 
 impl Request {
@@ -84,6 +100,7 @@ impl Request {
             content_type: None,
             authorization: None,
             body: Vec::new(),
+            negotiation: Negotiation::default(),
             request_id: format!("req_{}", crate::store::new_id().replace('-', "")),
         }
     }
@@ -110,6 +127,12 @@ impl Request {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    /// A query parameter that holds a generated id (`config_id`, `batch_id`): a UUID in any
+    /// case.
+    pub fn id_param(&self, name: &str) -> Option<String> {
+        self.param(name).map(|v| canonical_id(v).into_owned())
     }
 
     pub fn param_usize(&self, name: &str, default: usize, min: usize, max: usize) -> Result<usize> {
@@ -157,10 +180,28 @@ impl Request {
         self.param_usize("limit", 20, 1, MAX_LIMIT)
     }
 
+    /// Where a cursor list starts: `?cursor=` (ours) or `?page=` (1-based, as clients of
+    /// the hosted APIs page; issue 17), not both.
+    pub fn list_position(&self, limit: usize) -> Result<crate::store::Position<'_>> {
+        use crate::store::Position;
+        match (self.param("cursor"), self.param("page")) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "query",
+                "page",
+                "give cursor or page, not both",
+            )),
+            (Some(cursor), None) => Ok(Position::Cursor(cursor)),
+            (None, Some(_)) => Ok(Position::Page {
+                page: self.param_usize("page", 1, 1, usize::MAX / 1024)?,
+                limit,
+            }),
+            (None, None) => Ok(Position::First),
+        }
+    }
+
     /// The body as a JSON value; a body that is not JSON is a validation error.
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Error::invalid("body", "", format!("is not valid JSON: {e}")))
+        serde_json::from_slice(&self.body).map_err(|e| Error::json("body", ".", &e))
     }
 }
 
@@ -251,7 +292,14 @@ impl Response {
         let details: Vec<Value> = error
             .details()
             .iter()
-            .map(|d| json!({"field": d.field, "message": d.message}))
+            .map(|d| {
+                // A detail always names a field: the whole input when no key is at fault.
+                let field = match (d.field.as_str(), error) {
+                    ("", Error::Validation { origin, .. }) => origin.as_str(),
+                    (field, _) => field,
+                };
+                json!({"field": field, "message": d.message})
+            })
             .collect();
         let body = json!({
             "statusCode": http.status,

@@ -4,8 +4,12 @@
 //! request bodies, `ui` the review page's embedded
 //! files, `server` the socket side (accept loop, bounded request reading, tiny_http's response
 //! writer); only `server` knows tiny_http. Handlers reach the database only through `service` and `store`.
+//! `cors` answers browser apps on other origins, `compress` the content codings (gzip
+//! request bodies in, gzip answers out).
 
 pub mod body;
+pub mod compress;
+pub mod cors;
 pub mod handlers;
 pub mod limits;
 pub mod message;

@@ -9,7 +9,7 @@ use super::handlers::{
     self, configs, documents, keys, packages, reference, results, runs, strategies, webhooks,
 };
 use super::limits::{Metrics, RateLimiter, RateState};
-use super::message::{loggable, percent_decode, Method, Request, Response};
+use super::message::{canonical_id, loggable, percent_decode, Method, Request, Response};
 use crate::error::{Error, Result};
 use crate::runner::Runner;
 use crate::store::keys::ApiKey;
@@ -26,6 +26,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// `/metrics` without a key (`serve --metrics-open`).
     pub metrics_open: bool,
+    /// Origins of browser apps allowed to call the API (`serve --cors-origin`).
+    pub cors: super::cors::Cors,
 }
 
 /// A request's answer with what the access log and metrics need.
@@ -165,6 +167,7 @@ pub const ROUTES: &[Route] = &[
         methods: &[
             (Get, configs::get),
             (Put, configs::replace),
+            (Patch, configs::patch),
             (Delete, configs::delete),
         ],
         access: Access::Key,
@@ -333,7 +336,13 @@ pub(crate) fn resolve(path: &str) -> Option<(&'static Route, Vec<String>)> {
         .trim_end_matches('/')
         .split('/')
         .skip(1)
-        .map(|s| percent_decode(s, false))
+        .map(|s| {
+            let segment = percent_decode(s, false);
+            match canonical_id(&segment) {
+                std::borrow::Cow::Owned(id) => id,
+                std::borrow::Cow::Borrowed(_) => segment,
+            }
+        })
         .collect();
     ROUTES.iter().find_map(|route| {
         route.paths.iter().find_map(|template| {
@@ -368,6 +377,15 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
     let mut rate = None;
     let resolved = resolve(&request.path);
     let route = resolved.as_ref().map_or("unknown", |(r, _)| r.label);
+    let methods = resolved.as_ref().map(|(r, _)| r.allowed());
+    if let Some(response) = ctx.cors.preflight(request, methods) {
+        return Handled {
+            response,
+            key_id: None,
+            workspace: None,
+            route,
+        };
+    }
     let mut response = match dispatch(ctx, request, resolved, &mut key, &mut rate) {
         Ok(response) => response,
         Err(error) => {
@@ -393,7 +411,7 @@ pub fn handle(ctx: &Context, request: &Request) -> Handled {
         }
     }
     Handled {
-        response,
+        response: ctx.cors.decorate(request, response),
         key_id: key.as_ref().map(|k| k.id.clone()),
         workspace: key.map(|k| k.workspace.0),
         route,
@@ -542,7 +560,7 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), ROUTES.len());
         let config = ROUTES.iter().find(|r| r.label == "config").unwrap();
-        assert_eq!(config.allowed(), "GET, PUT, DELETE");
+        assert_eq!(config.allowed(), "GET, PUT, PATCH, DELETE");
         let strategy = ROUTES.iter().find(|r| r.label == "strategy").unwrap();
         assert_eq!(strategy.allowed(), "GET, PATCH");
     }

@@ -836,6 +836,12 @@ fn serve_request(shared: &Shared, conn: &mut Conn, head: Head, started: Instant)
         }
         request.authorization = head.one("Authorization")?.map(String::from);
         head.one("Host")?;
+        let negotiation = &mut request.negotiation;
+        negotiation.origin = head.one("Origin")?.map(String::from);
+        negotiation.cors_method = head.one("Access-Control-Request-Method")?.map(String::from);
+        negotiation.content_encoding = head.one("Content-Encoding")?.map(String::from);
+        let accept: Vec<&str> = head.all("Accept-Encoding").collect();
+        negotiation.accept_encoding = (!accept.is_empty()).then(|| accept.join(","));
         framing(&head)
     })();
     let framing = match checked {
@@ -913,6 +919,15 @@ fn serve_request(shared: &Shared, conn: &mut Conn, head: Head, started: Instant)
             Framing::Length(n) => reader.sized(n),
             _ => reader.chunked(),
         };
+        // A gzip-encoded body is inflated here, within the same limit as any body.
+        let body = body.and_then(|body| {
+            super::compress::decode_body(
+                request.negotiation.content_encoding.as_deref(),
+                body,
+                options.max_body,
+            )
+            .map_err(ReadError::Answer)
+        });
         match body {
             Ok(body) => request.body = body,
             Err(ReadError::Closed) => return false,
@@ -1013,11 +1028,31 @@ fn respond(
     started: Instant,
 ) {
     let Handled {
-        response,
+        mut response,
         key_id,
         workspace,
         route,
     } = handled;
+    let gzip = super::compress::accepts_gzip(request.negotiation.accept_encoding.as_deref())
+        && super::compress::compressible(response.content_type)
+        && !response
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Content-Encoding"));
+    if gzip {
+        // Large answers only; a streamed one (an export) is compressed as it is produced.
+        if let Some(stream) = response.stream.take() {
+            response.stream = Some(super::compress::gzip_stream(stream));
+            response = response.with_header("Content-Encoding", "gzip");
+        } else if response.body.len() >= super::compress::MIN_COMPRESSED_BODY {
+            response.body = super::compress::gzip(&response.body);
+            response = response.with_header("Content-Encoding", "gzip");
+        }
+    }
+    if super::compress::compressible(response.content_type) {
+        // Caches must not hand a compressed answer to a client that did not ask for one.
+        response = response.with_header("Vary", "Accept-Encoding");
+    }
     shared
         .ctx
         .metrics

@@ -158,7 +158,8 @@ pub struct JsonReference {
     pub table: ReferenceTable,
 }
 
-/// Parses `{"name": "...", "rows": [{...}, ...], "id_column": "..."}`.
+/// Parses `{"name": "...", "rows": [{...}, ...], "id_column": "..."}` (`data` may stand for
+/// `rows`, as the hosted APIs spell it).
 ///
 /// The columns are the union of the rows' keys in first-seen order. A string is kept as
 /// it is, a number becomes its JSON text (`1240.5`; integers without `.0`), a boolean
@@ -178,8 +179,17 @@ pub fn reference_from_json(bytes: &[u8]) -> Result<JsonReference> {
         match key.as_str() {
             "name" => name = optional_string(value, "name")?,
             "id_column" => id_column = optional_string(value, "id_column")?,
-            "rows" => rows = Some(value),
-            _ => return Err(invalid(key, "unknown key (expected name, rows, id_column)")),
+            // `data` is the hosted APIs' name for the rows (issue 17).
+            "rows" | "data" if rows.is_some() => {
+                return Err(invalid(key, "give the rows as rows or as data, not both"))
+            }
+            "rows" | "data" => rows = Some(value),
+            _ => {
+                return Err(invalid(
+                    key,
+                    "unknown key (expected name, rows or data, id_column)",
+                ))
+            }
         }
     }
     let rows = match rows {
@@ -480,9 +490,20 @@ fn jsonl_within(bytes: &[u8], values: usize) -> Result<Vec<NewDocument>> {
 /// Checks one document object; `at` prefixes the field paths of its errors.
 fn document(object: Map<String, Value>, at: At) -> Result<NewDocument> {
     let (mut external_id, mut filename, mut fields) = (None, None, None);
+    let mut id_key: Option<String> = None;
     for (key, value) in object {
         match key.as_str() {
-            "id" => external_id = document_id(value, at)?,
+            // `document_id` is the hosted APIs' name for the caller's id (issue 17).
+            "id" | "document_id" => {
+                if let Some(first) = &id_key {
+                    return Err(invalid(
+                        at.field(&key),
+                        format!("the document's id is already given as {first}; give id or document_id, not both"),
+                    ));
+                }
+                external_id = document_id(value, at)?;
+                id_key = Some(key);
+            }
             "filename" => {
                 filename = match value {
                     Value::String(s) if s.trim().is_empty() => None,
@@ -495,7 +516,7 @@ fn document(object: Map<String, Value>, at: At) -> Result<NewDocument> {
             _ => {
                 return Err(invalid(
                     at.field(&key),
-                    "unknown key (expected id, filename, fields)",
+                    "unknown key (expected id or document_id, filename, fields)",
                 ))
             }
         }
@@ -732,7 +753,7 @@ fn csv_documents_within(
 /// [`MAX_JSON_DEPTH`] names no field and carries serde's line and column.
 fn parse_json(bytes: &[u8]) -> Result<Value> {
     parse_bounded(strip_bom(bytes), &std::cell::Cell::new(MAX_BODY_VALUES))
-        .map_err(|e| invalid("", e.to_string()))
+        .map_err(|e| Error::json(SOURCE, ".", &e))
 }
 
 /// Parses one JSON text, taking one from `budget` per value as it is built; past the
@@ -1139,23 +1160,31 @@ mod tests {
     fn invalid_json_names_no_field_and_gives_the_position() {
         assert_invalid(
             reference_from_json(b"{\"rows\": [\n{]}"),
-            "",
-            "line 2 column 2",
+            "body",
+            "line 2, column 2",
         );
-        assert_invalid(reference_from_json(b""), "", "EOF");
-        assert_invalid(reference_from_json(b"{\"name\": \"\xFF\"}"), "", "line 1");
+        assert_invalid(reference_from_json(b""), "body", "ends early");
+        assert_invalid(
+            reference_from_json(b"{\"name\": \"\xFF\"}"),
+            "body",
+            "line 1",
+        );
         assert_invalid(
             documents_from_json(b"{\"fields\": {}\n,}"),
-            "",
-            "line 2 column 2",
+            "body",
+            "line 2, column 2",
         );
         assert_invalid(
             documents_from_json(b"{\"fields\": {\"a\": \"\xC3\x28\"}}"),
-            "",
+            "body",
             "line 1",
         );
-        assert_invalid(documents_from_json(b"{\"fields\": \xFF}"), "", "column");
-        assert_invalid(documents_from_json(b"{} x"), "", "trailing characters");
+        assert_invalid(documents_from_json(b"{\"fields\": \xFF}"), "body", "column");
+        assert_invalid(
+            documents_from_json(b"{} x"),
+            "body",
+            "more after the JSON value",
+        );
     }
 
     #[test]
@@ -1174,8 +1203,8 @@ mod tests {
         );
         assert_invalid(
             documents_from_json(deep(MAX_JSON_DEPTH * 100).as_bytes()),
-            "",
-            "recursion limit",
+            "body",
+            "nests too deeply",
         );
     }
 

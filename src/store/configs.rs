@@ -5,7 +5,7 @@ use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::documents::Target;
-use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// A config as a run needs it.
@@ -210,10 +210,10 @@ impl Store {
     pub fn list_configs(
         &self,
         ws: WorkspaceId,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<ConfigRow>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
             "SELECT count(*) FROM configs WHERE workspace_id = ?1 AND deleted_at IS NULL",
@@ -222,10 +222,10 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(&format!(
             "{SELECT} WHERE workspace_id = ?1 AND deleted_at IS NULL AND seq < ?2
-             ORDER BY seq DESC LIMIT ?3"
+             ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], from_row)?
+            .query_map(params![ws.0, before, limit as i64 + 1, offset], from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }

@@ -5,7 +5,7 @@
 use r2d2_sqlite::rusqlite::{params, ErrorCode, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
-use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::ingest::body::NewDocument;
 
@@ -13,8 +13,12 @@ use crate::ingest::body::NewDocument;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     All,
+    /// Documents by id or by the caller's id (`external_id`).
     Documents(Vec<String>),
     Batch(String),
+    /// The hosted APIs' `"target_type": "run"`: with no run id every document (as `All`,
+    /// but kept as the client wrote it), with `run_id` the documents that run scored.
+    Run(Option<String>),
 }
 
 impl Target {
@@ -56,10 +60,20 @@ impl Target {
                     .collect::<Result<Vec<_>>>()
                     .map(Target::Documents)
             }
+            "run" => match value.and_then(|v| v.get("run_id")) {
+                None | Some(Value::Null) => Ok(Target::Run(None)),
+                Some(Value::String(id)) if !id.trim().is_empty() => {
+                    Ok(Target::Run(Some(id.trim().to_ascii_lowercase())))
+                }
+                Some(_) => Err(invalid(
+                    "target_value.run_id",
+                    "must be the id of a run (a string), or left out for every document",
+                )),
+            },
             "batch" => value
                 .and_then(|v| v.get("batch_id"))
                 .and_then(Value::as_str)
-                .map(|b| Target::Batch(b.to_string()))
+                .map(|b| Target::Batch(b.trim().to_ascii_lowercase()))
                 .ok_or_else(|| {
                     invalid(
                         "target_value.batch_id",
@@ -69,7 +83,7 @@ impl Target {
             other => Err(Error::invalid(
                 "body",
                 "target_type",
-                format!("unknown target_type \"{other}\" (all, documents, batch)"),
+                format!("unknown target_type \"{other}\" (all, run, documents, batch)"),
             )),
         }
     }
@@ -79,6 +93,7 @@ impl Target {
             Target::All => "all",
             Target::Documents(_) => "documents",
             Target::Batch(_) => "batch",
+            Target::Run(_) => "run",
         }
     }
 
@@ -87,6 +102,8 @@ impl Target {
             Target::All => json!({}),
             Target::Documents(ids) => json!({ "document_ids": ids }),
             Target::Batch(id) => json!({ "batch_id": id }),
+            Target::Run(None) => json!({}),
+            Target::Run(Some(id)) => json!({ "run_id": id }),
         }
     }
 
@@ -94,12 +111,20 @@ impl Target {
     fn condition(&self) -> (&'static str, String) {
         match self {
             // A package run's documents are its own (migration 0005).
-            Target::All => ("d.package_run_id IS NULL AND ?3 IS NOT NULL", String::new()),
+            Target::All | Target::Run(None) => {
+                ("d.package_run_id IS NULL AND ?3 IS NOT NULL", String::new())
+            }
+            // An id is a UUID in any case or the caller's own id, as written.
             Target::Documents(ids) => (
-                "d.id IN (SELECT value FROM json_each(?3))",
+                "(d.id IN (SELECT lower(value) FROM json_each(?3))
+                  OR d.external_id IN (SELECT value FROM json_each(?3)))",
                 Value::from(ids.clone()).to_string(),
             ),
             Target::Batch(id) => ("d.batch_id = ?3", id.clone()),
+            Target::Run(Some(run_id)) => (
+                "d.id IN (SELECT document_id FROM results WHERE run_id = ?3)",
+                run_id.clone(),
+            ),
         }
     }
 }
@@ -222,12 +247,16 @@ impl Store {
         })
     }
 
+    /// A document by its id or, failing that, by the caller's id (`external_id`), as the
+    /// hosted APIs address documents (issue 17).
     pub fn get_document(&self, ws: WorkspaceId, id: &str) -> Result<StoredDocument> {
         self.conn()?
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM documents d
-                     WHERE d.id = ?1 AND d.workspace_id = ?2 AND d.deleted_at IS NULL"
+                     WHERE (d.id = ?1 OR d.external_id = ?1)
+                       AND d.workspace_id = ?2 AND d.deleted_at IS NULL
+                     ORDER BY d.id = ?1 DESC LIMIT 1"
                 ),
                 params![id, ws.0],
                 from_row,
@@ -241,10 +270,10 @@ impl Store {
         &self,
         ws: WorkspaceId,
         batch_id: Option<&str>,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredDocument>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         // Without a batch, the workspace's own documents: not those package runs brought.
         let filter = "d.workspace_id = ?1 AND d.deleted_at IS NULL
@@ -256,23 +285,44 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM documents d WHERE {filter} AND d.seq < ?3
-             ORDER BY d.seq DESC LIMIT ?4"
+             ORDER BY d.seq DESC LIMIT ?4 OFFSET ?5"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, batch_id, before, limit as i64 + 1], from_row)?
+            .query_map(
+                params![ws.0, batch_id, before, limit as i64 + 1, offset],
+                from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }
 
+    /// Deletes a document given by its id or the caller's id.
     pub fn delete_document(&self, ws: WorkspaceId, id: &str) -> Result<()> {
-        self.soft_delete("documents", "document", ws, id)
+        let document = self.get_document(ws, id)?;
+        self.soft_delete("documents", "document", ws, &document.id)
     }
 
     /// Checks that a target names only documents and batches of this workspace.
     pub fn check_target(&self, ws: WorkspaceId, target: &Target) -> Result<()> {
         let conn = self.conn()?;
         match target {
-            Target::All => Ok(()),
+            Target::All | Target::Run(None) => Ok(()),
+            Target::Run(Some(id)) => {
+                let found: Option<i64> = conn
+                    .query_row(
+                        "SELECT 1 FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                        params![id, ws.0],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                found.map(|_| ()).ok_or_else(|| {
+                    Error::invalid(
+                        "body",
+                        "target_value.run_id",
+                        format!("no run with id \"{id}\""),
+                    )
+                })
+            }
             Target::Batch(id) => {
                 let found: Option<i64> = conn
                     .query_row(
@@ -292,7 +342,8 @@ impl Store {
             Target::Documents(ids) => {
                 let mut stmt = conn.prepare(
                     "SELECT 1 FROM documents
-                     WHERE id = ?1 AND workspace_id = ?2 AND deleted_at IS NULL",
+                     WHERE (id = lower(?1) OR external_id = ?1) AND workspace_id = ?2
+                       AND deleted_at IS NULL",
                 )?;
                 for (i, id) in ids.iter().enumerate() {
                     if !stmt.exists(params![id, ws.0])? {

@@ -4,7 +4,7 @@
 use r2d2_sqlite::rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// What a key may do.
@@ -151,10 +151,10 @@ impl Store {
     pub fn list_keys(
         &self,
         ws: WorkspaceId,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<KeyRow>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
             "SELECT count(*) FROM api_keys WHERE workspace_id = ?1",
@@ -163,10 +163,10 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(
             "SELECT seq, id, name, scopes, created_at, last_used_at, revoked_at FROM api_keys
-             WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+             WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4",
         )?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], |r| {
+            .query_map(params![ws.0, before, limit as i64 + 1, offset], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     KeyRow {

@@ -35,6 +35,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0007_schedules.sql"),
         then: Some(schedule_columns),
     },
+    Migration {
+        sql: include_str!("migrations/0008_results_version.sql"),
+        then: Some(super::results::add_results_version),
+    },
 ];
 
 /// Adds a column unless the table has it. SQLite has no `ADD COLUMN IF NOT EXISTS`, and a

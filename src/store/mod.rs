@@ -20,6 +20,7 @@ pub mod strategies;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::rusqlite::{self, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -44,6 +45,9 @@ pub struct Store {
     pool: Pool,
     path: PathBuf,
     read_only: bool,
+    /// Totals of results pages, kept per run and filter with the run's `results_version`
+    /// they were counted at (`results::results_page`).
+    pub(crate) page_counts: Arc<std::sync::Mutex<results::PageCounts>>,
 }
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -144,6 +148,7 @@ impl Store {
             pool,
             path: path.to_path_buf(),
             read_only,
+            page_counts: Arc::default(),
         })
     }
 
@@ -333,6 +338,23 @@ pub fn now_iso() -> String {
     iso(now_ms())
 }
 
+/// An id as the store keeps it: a UUID in any case becomes lower case (ids are generated
+/// lower case, and clients copy them from systems that print them upper case); anything
+/// else is left as written.
+pub fn canonical_id(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    if shaped && b.iter().any(u8::is_ascii_uppercase) {
+        std::borrow::Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// A fresh UUID (v4) for a public id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -347,6 +369,35 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<i64> {
             .and_then(|n| n.parse::<i64>().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| Error::invalid("query", "cursor", "is not a cursor this server gave")),
+    }
+}
+
+/// Where a list page starts: the first page, after a cursor this server gave
+/// (`?cursor=`), or at a 1-based page number (`?page=`, as clients of the hosted APIs
+/// page), each newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Position<'a> {
+    #[default]
+    First,
+    Cursor(&'a str),
+    /// Page `n` (1-based) of pages of `limit` rows.
+    Page {
+        page: usize,
+        limit: usize,
+    },
+}
+
+impl Position<'_> {
+    /// The `seq` the page lies below and how many rows to skip first.
+    pub fn bounds(self) -> Result<(i64, i64)> {
+        match self {
+            Position::First => Ok((i64::MAX, 0)),
+            Position::Cursor(cursor) => Ok((decode_cursor(Some(cursor))?, 0)),
+            Position::Page { page, limit } => {
+                let skip = (page.saturating_sub(1) as i64).saturating_mul(limit as i64);
+                Ok((i64::MAX, skip))
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::documents::Target;
 use super::reference::VersionRef;
 use super::runs::{insert_run, NewRun};
-use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::package::{PackageRecord, PackageSpec, Verdict};
 
@@ -165,10 +165,10 @@ impl Store {
     pub fn list_package_configs(
         &self,
         ws: WorkspaceId,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredPackageConfig>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
             "SELECT count(*) FROM package_configs WHERE workspace_id = ?1",
@@ -176,10 +176,13 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut stmt = conn.prepare(&format!(
-            "{CONFIG_SELECT} WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            "{CONFIG_SELECT} WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], config_from_row)?
+            .query_map(
+                params![ws.0, before, limit as i64 + 1, offset],
+                config_from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }
@@ -335,10 +338,10 @@ impl Store {
         ws: WorkspaceId,
         config_id: Option<&str>,
         status: Option<Verdict>,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredPackageRun>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let status = status.map(Verdict::as_str);
         let conn = self.conn()?;
         let filter = "workspace_id = ?1 AND (?2 IS NULL OR package_config_id = ?2)
@@ -349,11 +352,11 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut stmt = conn.prepare(&format!(
-            "{RUN_SELECT} WHERE {filter} AND seq < ?4 ORDER BY seq DESC LIMIT ?5"
+            "{RUN_SELECT} WHERE {filter} AND seq < ?4 ORDER BY seq DESC LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt
             .query_map(
-                params![ws.0, config_id, status, before, limit as i64 + 1],
+                params![ws.0, config_id, status, before, limit as i64 + 1, offset],
                 run_from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;

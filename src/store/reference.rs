@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde_json::Value;
 
-use super::{cursor_page, decode_cursor, new_id, now_iso, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::matcher::ReferenceTable;
 
@@ -190,10 +190,10 @@ impl Store {
     pub fn list_references(
         &self,
         ws: WorkspaceId,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredReference>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
             "SELECT count(*) FROM reference_tables WHERE workspace_id = ?1 AND deleted_at IS NULL",
@@ -202,10 +202,10 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(&format!(
             "{SELECT} WHERE t.workspace_id = ?1 AND t.deleted_at IS NULL AND t.seq < ?2
-             ORDER BY t.seq DESC LIMIT ?3"
+             ORDER BY t.seq DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], from_row)?
+            .query_map(params![ws.0, before, limit as i64 + 1, offset], from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }

@@ -22,6 +22,8 @@ pub struct ResultFilter {
     pub matched: Option<bool>,
     pub min_confidence: Option<f64>,
     pub max_confidence: Option<f64>,
+    /// One document's results: its id or the caller's id (`?document_id=`).
+    pub document_id: Option<String>,
 }
 
 /// A run's results counted by confidence hundredth (index 0..=100): all of them, and the
@@ -162,6 +164,77 @@ impl RunDetail {
         out.extend_from_slice(b"]}");
         out
     }
+}
+
+/// What a run's results look like under one filter, as last counted: the total, and for
+/// pages deep in the list the sort key (`confidence`, `document_id`) of every
+/// `ANCHOR_STRIDE`th result, so that page 1000 seeks to the nearest anchor instead of
+/// stepping over 50,000 index entries (`OFFSET`).
+#[derive(Clone, Debug)]
+struct Counted {
+    version: i64,
+    total: i64,
+    anchors: Option<Arc<Vec<(f64, String)>>>,
+    used: u64,
+}
+
+/// Results pages seek to the sort key of every this-many-th result.
+const ANCHOR_STRIDE: usize = 1000;
+
+/// Totals (and anchors) of results pages by workspace, run and filter, each with the
+/// `results_version` of its run it was counted at: reused only while the run's results are
+/// unchanged. At most `CAPACITY` are kept; past that the least recently used half goes.
+#[derive(Debug, Default)]
+pub struct PageCounts {
+    counted: std::collections::HashMap<String, Counted>,
+    clock: u64,
+}
+
+impl PageCounts {
+    const CAPACITY: usize = 256;
+
+    fn get(&mut self, key: &str, version: i64) -> Option<Counted> {
+        self.clock += 1;
+        let clock = self.clock;
+        match self.counted.get_mut(key) {
+            Some(counted) if counted.version == version => {
+                counted.used = clock;
+                Some(counted.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: String, mut counted: Counted) {
+        if self.counted.len() >= Self::CAPACITY {
+            let mut ages: Vec<u64> = self.counted.values().map(|c| c.used).collect();
+            ages.sort_unstable();
+            let cut = ages[ages.len() / 2];
+            self.counted.retain(|_, c| c.used > cut);
+        }
+        self.clock += 1;
+        counted.used = self.clock;
+        self.counted.insert(key, counted);
+    }
+}
+
+/// `{"data": [...], "pagination": {total, page, limit}}` of a results page, written the
+/// way run detail is (compact candidates straight into the body): the same bytes as
+/// serialising it with serde_json.
+pub fn page_json(rows: &[ResultRow], total: i64, page: usize, limit: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.len() * 4096 + 64);
+    out.extend_from_slice(b"{\"data\":[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        row.write_json(&mut out);
+    }
+    out.extend_from_slice(
+        format!("],\"pagination\":{{\"total\":{total},\"page\":{page},\"limit\":{limit}}}}}")
+            .as_bytes(),
+    );
+    out
 }
 
 impl ResultRow {
@@ -305,6 +378,30 @@ fn not_found(id: &str) -> Error {
 /// only if that form reads back as exactly the text stored (evidence included); the others
 /// keep their text, which reads as before. In batches by `seq`, within the migration's
 /// transaction. The pages freed are reused by later results; `VACUUM` returns them.
+/// Migration 5: `runs.results_version` and the trigger that bumps it on reviews and
+/// resolutions, each added only where missing (a database copied back to an older
+/// `user_version` by hand may have them already).
+pub(super) fn add_results_version(tx: &Transaction<'_>) -> Result<()> {
+    let has_column: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('runs') WHERE name = 'results_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        tx.execute_batch(
+            "ALTER TABLE runs ADD COLUMN results_version INTEGER NOT NULL DEFAULT 0;",
+        )?;
+    }
+    tx.execute_batch(
+        "CREATE TRIGGER IF NOT EXISTS results_change_their_run
+         AFTER UPDATE OF status, matched_reference_row_id, confidence ON results
+         BEGIN
+             UPDATE runs SET results_version = results_version + 1 WHERE id = NEW.run_id;
+         END;",
+    )?;
+    Ok(())
+}
+
 pub(super) fn compact_stored_results(tx: &Transaction<'_>) -> Result<()> {
     const BATCH: i64 = 2_000;
     let mut select = tx.prepare(
@@ -544,7 +641,11 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// One 1-based page of a run's results under `filter`, with the filtered total.
+    /// One 1-based page of a run's results under `filter`, with the filtered total, read in
+    /// one transaction. Only the filters given enter the query, so the covering index
+    /// (`results_by_run_filter`) answers pages and counts without reading result rows, and
+    /// the total is counted once per run, filter and `results_version` (issue 17: at 100,000
+    /// results counting took longer than the page itself).
     pub fn results_page(
         &self,
         ws: WorkspaceId,
@@ -553,34 +654,134 @@ impl Store {
         page: usize,
         limit: usize,
     ) -> Result<(Vec<ResultRow>, i64)> {
-        let conn = self.conn()?;
-        let condition = "run_id = ?1 AND workspace_id = ?2
-            AND (?3 IS NULL OR status = ?3)
-            AND (?4 IS NULL OR (matched_reference_row_id IS NOT NULL) = ?4)
-            AND (?5 IS NULL OR confidence >= ?5)
-            AND (?6 IS NULL OR confidence <= ?6)";
-        let offset = (page.saturating_sub(1) as i64).saturating_mul(limit as i64);
-        let args: [&dyn ToSql; 8] = [
-            &run_id,
-            &ws.0,
-            &filter.status.map(ReviewStatus::as_str),
-            &filter.matched,
-            &filter.min_confidence,
-            &filter.max_confidence,
-            &(limit as i64),
-            &offset,
-        ];
-        let total: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM results WHERE {condition}"),
-            &args[..6],
-            |r| r.get(0),
-        )?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM results WHERE {condition} {ORDER} LIMIT ?7 OFFSET ?8"
-        ))?;
-        let rows = stmt
-            .query_map(&args[..], to_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let version: i64 = tx
+            .prepare_cached("SELECT results_version FROM runs WHERE id = ?1 AND workspace_id = ?2")?
+            .query_row(params![run_id, ws.0], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::NotFound {
+                what: "run",
+                id: run_id.to_string(),
+            })?;
+        let mut condition = String::from("run_id = ?1 AND workspace_id = ?2");
+        let mut args: Vec<&dyn ToSql> = vec![&run_id, &ws.0];
+        let matched = filter.matched.map(i64::from);
+        let status = filter.status.map(ReviewStatus::as_str);
+        let mut clause = |sql: &str| {
+            condition.push_str(" AND ");
+            condition.push_str(sql);
+        };
+        if let Some(status) = &status {
+            clause("status = ?");
+            args.push(status);
+        }
+        if let Some(matched) = &matched {
+            clause("(matched_reference_row_id IS NOT NULL) = ?");
+            args.push(matched);
+        }
+        if let Some(min) = &filter.min_confidence {
+            clause("confidence >= ?");
+            args.push(min);
+        }
+        if let Some(max) = &filter.max_confidence {
+            clause("confidence <= ?");
+            args.push(max);
+        }
+        if let Some(document) = &filter.document_id {
+            clause("(document_id = lower(?) OR document_external_id = ?)");
+            args.push(document);
+            args.push(document);
+        }
+        // Anonymous `?` parameters after the numbered ones take the next numbers in order.
+        let key = format!(
+            "{}|{run_id}|{:?}|{matched:?}|{:?}|{:?}|{:?}",
+            ws.0,
+            filter.status,
+            filter.min_confidence.map(f64::to_bits),
+            filter.max_confidence.map(f64::to_bits),
+            filter.document_id
+        );
+        let offset = (page.saturating_sub(1)).saturating_mul(limit);
+        let deep = offset >= ANCHOR_STRIDE;
+        let cached = self
+            .page_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key, version)
+            .filter(|c| !deep || c.anchors.is_some());
+        let counted = match cached {
+            Some(counted) => counted,
+            None => {
+                let counted = if deep {
+                    // One pass over the index gives the total and the anchors.
+                    let mut stmt = tx.prepare_cached(&format!(
+                        "SELECT confidence, document_id FROM results WHERE {condition} {ORDER}"
+                    ))?;
+                    let mut rows = stmt.query(&args[..])?;
+                    let (mut total, mut anchors) = (0i64, Vec::new());
+                    while let Some(row) = rows.next()? {
+                        if total as usize % ANCHOR_STRIDE == 0 {
+                            anchors.push((row.get(0)?, row.get(1)?));
+                        }
+                        total += 1;
+                    }
+                    Counted {
+                        version,
+                        total,
+                        anchors: Some(Arc::new(anchors)),
+                        used: 0,
+                    }
+                } else {
+                    let total: i64 = tx
+                        .prepare_cached(&format!("SELECT count(*) FROM results WHERE {condition}"))?
+                        .query_row(&args[..], |r| r.get(0))?;
+                    Counted {
+                        version,
+                        total,
+                        anchors: None,
+                        used: 0,
+                    }
+                };
+                self.page_counts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put(key, counted.clone());
+                counted
+            }
+        };
+        let total = counted.total;
+        // Start at the anchor at or before the offset: results from there on are those
+        // ordered at or after its key (confidence descending, then document id).
+        let anchor = counted
+            .anchors
+            .as_ref()
+            .and_then(|anchors| anchors.get(offset / ANCHOR_STRIDE).cloned());
+        let mut skip = offset as i64;
+        if let Some((confidence, document)) = &anchor {
+            skip = (offset % ANCHOR_STRIDE) as i64;
+            condition.push_str(" AND confidence <= ? AND NOT (confidence = ? AND document_id < ?)");
+            args.push(confidence);
+            args.push(confidence);
+            args.push(document);
+        } else if deep {
+            // Past the last result.
+            tx.commit()?;
+            return Ok((Vec::new(), total));
+        }
+        let limit = limit as i64;
+        args.push(&limit);
+        args.push(&skip);
+        let rows = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM results WHERE {condition} {ORDER} LIMIT ? OFFSET ?"
+            ))?;
+            let rows = stmt
+                .query_map(&args[..], to_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        tx.commit()?;
         Ok((rows, total))
     }
 
@@ -861,5 +1062,103 @@ mod tests {
             bare.to_json(),
             serde_json::to_vec(&bare).expect("serialises")
         );
+    }
+}
+
+/// Results pages deep in a large run (issue 17): seeking to an anchor gives exactly the
+/// rows `OFFSET` gives, across ties of confidence, after reviews change what a filter
+/// selects, and past the end.
+#[cfg(test)]
+mod deep_pages {
+    use super::*;
+    use crate::store::compact::StoredDetail;
+    use crate::store::runs::{NewResult, Progress};
+    use crate::testkit::{fixture, queue_run};
+
+    fn ids(rows: &[ResultRow]) -> Vec<String> {
+        rows.iter().map(|r| r.document_id.clone()).collect()
+    }
+
+    #[test]
+    fn anchored_pages_equal_offset_pages() {
+        let f = fixture();
+        let run = queue_run(&f);
+        f.store.claim_run(&run, "test").expect("claimed");
+        // 4,321 results over 7 confidences: long ties, as real runs have at 0 and 1.
+        let results: Vec<NewResult> = (0..4321)
+            .map(|i| NewResult {
+                document_id: format!("doc-{:05}", (i * 7919) % 4321),
+                document_external_id: None,
+                document_filename: None,
+                matched_reference_row_id: (i % 3 == 0).then(|| "R1".to_string()),
+                confidence: f64::from(i % 7) / 7.0,
+                detail: StoredDetail::from_candidates(&[]),
+                assigned: false,
+            })
+            .collect();
+        f.store
+            .save_results(&run, f.ws, &results, Progress::default())
+            .expect("stored");
+        let everything = |filter: &ResultFilter| -> Vec<String> {
+            let conn = f.store.conn().expect("a connection");
+            let (status, matched) = (
+                filter.status.map(ReviewStatus::as_str),
+                filter.matched.map(i64::from),
+            );
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT document_id FROM results WHERE run_id = ?1
+                       AND (?2 IS NULL OR status = ?2)
+                       AND (?3 IS NULL OR (matched_reference_row_id IS NOT NULL) = ?3) {ORDER}"
+                ))
+                .expect("a query");
+            let rows = stmt
+                .query_map(params![run, status, matched], |r| r.get(0))
+                .expect("rows");
+            rows.collect::<Result<_, _>>().expect("ids")
+        };
+        let check = |filter: &ResultFilter| {
+            let all = everything(filter);
+            for (page, limit) in [
+                (1, 50),
+                (20, 50),
+                (21, 50),
+                (40, 50),
+                (87, 50),
+                (3, 500),
+                (9, 500),
+                (90, 50),
+            ] {
+                let (rows, total) = f
+                    .store
+                    .results_page(f.ws, &run, filter, page, limit)
+                    .expect("a page");
+                assert_eq!(total as usize, all.len());
+                let start = ((page - 1) * limit).min(all.len());
+                let end = (start + limit).min(all.len());
+                assert_eq!(ids(&rows), all[start..end], "page {page} of {limit}");
+            }
+        };
+        check(&ResultFilter::default());
+        let matched = ResultFilter {
+            matched: Some(true),
+            ..ResultFilter::default()
+        };
+        check(&matched);
+        // A review changes what a status filter selects: counts and anchors follow.
+        let approved = ResultFilter {
+            status: Some(ReviewStatus::Approved),
+            ..ResultFilter::default()
+        };
+        check(&approved);
+        let conn = f.store.conn().expect("a connection");
+        conn.execute(
+            "UPDATE results SET status = 'approved' WHERE run_id = ?1 AND confidence > 0.5",
+            [&run],
+        )
+        .expect("reviewed");
+        drop(conn);
+        check(&approved);
+        check(&ResultFilter::default());
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::compact::{StoredCandidates, StoredDetail};
 use super::documents::Target;
 use super::reference::VersionRef;
-use super::{cursor_page, decode_cursor, iso, new_id, now_ms, CursorPage, Store, WorkspaceId};
+use super::{cursor_page, iso, new_id, now_ms, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::matcher::combine::round4;
 
@@ -274,10 +274,10 @@ impl Store {
         ws: WorkspaceId,
         config_id: Option<&str>,
         status: Option<RunStatus>,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredRun>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let status = status.map(RunStatus::as_str);
         let conn = self.conn()?;
         let filter = "workspace_id = ?1 AND (?2 IS NULL OR config_id = ?2)
@@ -289,11 +289,11 @@ impl Store {
         )?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE {filter} AND seq < ?4
-             ORDER BY seq DESC LIMIT ?5"
+             ORDER BY seq DESC LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt
             .query_map(
-                params![ws.0, config_id, status, before, limit as i64 + 1],
+                params![ws.0, config_id, status, before, limit as i64 + 1, offset],
                 from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
@@ -569,7 +569,8 @@ impl Store {
                 "UPDATE runs SET status = 'queued', phase = 'queued', phase_progress = 0,
                      owner = NULL, heartbeat_ms = NULL, started_at = NULL, started_ms = NULL,
                      rows_total = NULL, rows_processed = NULL, rows_matched = NULL,
-                     confidence_sum = NULL, cancel_requested = 0
+                     confidence_sum = NULL, cancel_requested = 0,
+                     results_version = results_version + 1
                  WHERE id = ?1 AND workspace_id = ?2 AND status = 'running'",
                 params![run_id, ws.0],
             )?;
@@ -731,6 +732,9 @@ fn insert_results(
     ws: WorkspaceId,
     results: &[NewResult],
 ) -> Result<()> {
+    // Counts of this run's results kept for its pages are stale from here on.
+    tx.prepare_cached("UPDATE runs SET results_version = results_version + 1 WHERE id = ?1")?
+        .execute([run_id])?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO results (id, run_id, workspace_id, document_id, document_external_id,
              document_filename, matched_reference_row_id, confidence, evidence, candidates,
@@ -789,7 +793,7 @@ mod tests {
         assert!(f.store.claim_next_run("c").expect("the queue").is_none());
         let running = f
             .store
-            .list_runs(f.ws, None, Some(RunStatus::Running), None, 10)
+            .list_runs(f.ws, None, Some(RunStatus::Running), Position::First, 10)
             .expect("runs");
         assert_eq!(running.total, 2);
     }

@@ -7,9 +7,7 @@
 use r2d2_sqlite::rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde_json::{json, Value};
 
-use super::{
-    cursor_page, decode_cursor, iso, new_id, now_iso, now_ms, CursorPage, Store, WorkspaceId,
-};
+use super::{cursor_page, iso, new_id, now_iso, now_ms, CursorPage, Position, Store, WorkspaceId};
 use crate::error::{Error, Result};
 
 /// Every event a webhook can ask for.
@@ -221,10 +219,10 @@ impl Store {
     pub fn list_webhooks(
         &self,
         ws: WorkspaceId,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredWebhook>> {
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let conn = self.conn()?;
         let total: i64 = conn.query_row(
             "SELECT count(*) FROM webhooks WHERE workspace_id = ?1",
@@ -232,10 +230,13 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut stmt = conn.prepare(&format!(
-            "{WEBHOOK_SELECT} WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            "{WEBHOOK_SELECT} WHERE workspace_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
         ))?;
         let rows = stmt
-            .query_map(params![ws.0, before, limit as i64 + 1], webhook_from_row)?
+            .query_map(
+                params![ws.0, before, limit as i64 + 1, offset],
+                webhook_from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(cursor_page(rows, limit, total))
     }
@@ -290,11 +291,11 @@ impl Store {
         &self,
         ws: WorkspaceId,
         webhook_id: &str,
-        cursor: Option<&str>,
+        at: Position<'_>,
         limit: usize,
     ) -> Result<CursorPage<StoredDelivery>> {
         self.get_webhook(ws, webhook_id)?;
-        let before = decode_cursor(cursor)?;
+        let (before, offset) = at.bounds()?;
         let page = {
             let conn = self.conn()?;
             let total: i64 = conn.query_row(
@@ -304,11 +305,11 @@ impl Store {
             )?;
             let mut stmt = conn.prepare(&format!(
                 "{DELIVERY_SELECT} WHERE webhook_id = ?1 AND workspace_id = ?2 AND seq < ?3
-                 ORDER BY seq DESC LIMIT ?4"
+                 ORDER BY seq DESC LIMIT ?4 OFFSET ?5"
             ))?;
             let rows = stmt
                 .query_map(
-                    params![webhook_id, ws.0, before, limit as i64 + 1],
+                    params![webhook_id, ws.0, before, limit as i64 + 1, offset],
                     delivery_from_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()?;

@@ -102,6 +102,17 @@ impl TestServer {
         )
     }
 
+    /// A request with this server's key and extra headers.
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        request_with(&self.addr, method, path, Some(&self.key), headers, body)
+    }
+
     pub fn send(&self, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Reply {
         request(
             &self.addr,
@@ -275,6 +286,23 @@ pub fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Reply {
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|ct| ("Content-Type", ct))
+        .into_iter()
+        .collect();
+    request_with(addr, method, path, key, &headers, body)
+}
+
+/// One HTTP/1.1 request with extra headers (`Origin`, `Accept-Encoding`, ...) and
+/// `Connection: close`; the whole reply is read, its body as sent (not decompressed).
+pub fn request_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -286,8 +314,8 @@ pub fn request(
     if let Some(key) = key {
         head.push_str(&format!("Authorization: Bearer {key}\r\n"));
     }
-    if let Some(ct) = content_type {
-        head.push_str(&format!("Content-Type: {ct}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).expect("write head");

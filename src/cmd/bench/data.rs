@@ -351,18 +351,49 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
         },
     )?;
     let addr = service_handle.server.addr().to_string();
-    let path = format!("/v1/matching/runs/{run_id}");
-    let (mut latencies, errors) = super::http::client_loop(
-        &addr,
-        &key.secret,
-        &path,
-        Duration::from_secs_f64(args.detail_seconds),
-    );
-    let mut latencies: Vec<f64> = latencies
-        .drain(..)
-        .map(|us| f64::from(us) / 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    let timed = |path: &str| -> (Vec<f64>, u64) {
+        let (latencies, errors) = super::http::client_loop(
+            &addr,
+            &key.secret,
+            path,
+            Duration::from_secs_f64(args.detail_seconds),
+        );
+        let mut latencies: Vec<f64> = latencies
+            .into_iter()
+            .map(|us| f64::from(us) / 1000.0)
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        (latencies, errors)
+    };
+    let (latencies, errors) = timed(&format!("/v1/matching/runs/{run_id}"));
+    // Results pages of 50 (issue 17: as fast as run detail): the first page as run detail
+    // shows it, a page in the middle, and a filtered page, each for the same time.
+    let middle = (document_count / 50 / 2).max(1);
+    let pages: Vec<(&str, String)> = vec![
+        ("first", format!("/v1/matching/runs/{run_id}/results?limit=50")),
+        (
+            "middle",
+            format!("/v1/matching/runs/{run_id}/results?limit=50&page={middle}"),
+        ),
+        (
+            "filtered",
+            format!("/v1/matching/runs/{run_id}/results?limit=50&status=pending&matched=true&min_confidence=0.5"),
+        ),
+    ];
+    let mut results_pages = serde_json::Map::new();
+    for (name, path) in &pages {
+        let (latencies, errors) = timed(path);
+        results_pages.insert(
+            (*name).to_string(),
+            json!({
+                "path": path.replace(&run_id, ":id"),
+                "requests": latencies.len(),
+                "errors": errors,
+                "p50_ms": percentile(&latencies, 0.5),
+                "p99_ms": percentile(&latencies, 0.99),
+            }),
+        );
+    }
     // The same reads in process, without sockets: what storage adds to each request.
     let in_process = |read: &dyn Fn() -> Result<Vec<u8>>| -> Result<f64> {
         let mut times = Vec::with_capacity(1000);
@@ -378,8 +409,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
     let filter = crate::store::results::ResultFilter::default();
     let page_us = in_process(&|| {
         let (rows, total) = store.results_page(ws, &run_id, &filter, 1, 50)?;
-        serde_json::to_vec(&json!({"data": rows, "total": total}))
-            .map_err(|e| Error::Internal(e.to_string()))
+        Ok(crate::store::results::page_json(&rows, total, 1, 50))
     })?;
     let write_ms = service_handle
         .runner
@@ -421,6 +451,7 @@ pub fn server(cli: &Cli, args: &DataBenchArgs) -> Result<()> {
             "in_process_median_us": detail_us,
         },
         "results_page_50_in_process_median_us": page_us,
+        "results_pages_http": results_pages,
         "peak_memory_mb": peak_memory_mb(),
     });
     crate::cmd::print_stdout(&format!("{out:#}\n"))

@@ -2,7 +2,7 @@
 //! and what a config starts: a run, a smart run, a real-time match.
 
 use super::{done, require_json, require_json_if_any, Call};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::body::{self, TriggerRunBody};
 use crate::http::message::{cursor_list, Linked, Links, Response};
 use crate::service::{self, TriggerRun};
@@ -13,7 +13,7 @@ pub fn list(call: &Call) -> Result<Response> {
     let page = call
         .ctx
         .store
-        .list_configs(call.ws()?, call.req.param("cursor"), limit)?;
+        .list_configs(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(linked), limit))
 }
 
@@ -28,17 +28,65 @@ pub fn get(call: &Call) -> Result<Response> {
     Ok(Response::ok(&linked(config)))
 }
 
+/// `PUT`: the whole config; a config as `GET` answered it is taken back (its read-only
+/// keys, `links` among them, unchanged).
 pub fn replace(call: &Call) -> Result<Response> {
     require_json(call.req)?;
-    let replaced = service::replace_config(&call.ctx.store, call.ws()?, call.id(), &call.req.body)?;
+    let (ws, id) = (call.ws()?, call.id());
+    let body = without_links(call, &call.req.body)?;
+    let replaced = service::replace_config(&call.ctx.store, ws, id, &body)?;
     Ok(Response::ok(&linked(replaced)))
 }
 
-/// A config with its `links`.
+/// `PATCH`: a JSON merge patch of the config as `GET` shows it.
+pub fn patch(call: &Call) -> Result<Response> {
+    match call.req.media_type.as_deref() {
+        Some("application/json" | "application/merge-patch+json") => {}
+        _ => {
+            return Err(Error::UnsupportedMediaType(
+                "send a JSON merge patch as application/merge-patch+json or application/json"
+                    .into(),
+            ))
+        }
+    }
+    let (ws, id) = (call.ws()?, call.id());
+    let body = without_links(call, &call.req.body)?;
+    let patched = service::patch_config(&call.ctx.store, ws, id, &body)?;
+    Ok(Response::ok(&linked(patched)))
+}
+
+/// The body without a `links` object equal to the config's own (what `GET` answered);
+/// other `links` are refused, as any change to a read-only key is.
+fn without_links(call: &Call, bytes: &[u8]) -> Result<Vec<u8>> {
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(bytes) else {
+        // Not an object: the use-case names what is wrong with it.
+        return Ok(bytes.to_vec());
+    };
+    let Some(given) = body.remove("links") else {
+        return Ok(bytes.to_vec());
+    };
+    let current = call.ctx.store.get_config_row(call.ws()?, call.id())?;
+    let links = serde_json::to_value(&linked(current).links).unwrap_or_default();
+    if given != links && !given.is_null() {
+        return Err(Error::invalid(
+            "body",
+            "links",
+            "is read-only; leave it out or send it as GET answered it",
+        ));
+    }
+    Ok(serde_json::Value::Object(body).to_string().into_bytes())
+}
+
+/// A config with its `links`. `runs` is the URL that starts a run, as the hosted APIs
+/// define it (issue 17); the list of the config's runs is `runs_list`.
 fn linked(config: ConfigRow) -> Linked<ConfigRow> {
     let links = Links(vec![
         ("self", format!("/v1/matching/configs/{}", config.id)),
-        ("runs", format!("/v1/matching/runs?config_id={}", config.id)),
+        ("runs", format!("/v1/matching/configs/{}/run", config.id)),
+        (
+            "runs_list",
+            format!("/v1/matching/runs?config_id={}", config.id),
+        ),
         (
             "reference_data",
             format!("/v1/reference-data/{}", config.reference_data_id),

@@ -12,8 +12,8 @@ pub fn list(call: &Call) -> Result<Response> {
     let limit = req.list_limit()?;
     let page = call.ctx.store.list_documents(
         call.ws()?,
-        req.param("batch_id"),
-        req.param("cursor"),
+        req.id_param("batch_id").as_deref(),
+        req.list_position(limit)?,
         limit,
     )?;
     Ok(cursor_list(page.map(linked), limit))

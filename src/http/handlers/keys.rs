@@ -10,7 +10,7 @@ pub fn list(call: &Call) -> Result<Response> {
     let page = call
         .ctx
         .store
-        .list_keys(call.ws()?, call.req.param("cursor"), limit)?;
+        .list_keys(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(linked), limit))
 }
 

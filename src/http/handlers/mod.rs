@@ -121,18 +121,52 @@ fn encoding(req: &Request) -> Result<Encoding> {
     }
 }
 
-/// A name reduced to characters safe in a Content-Disposition file name.
-fn safe_filename(name: &str) -> String {
-    name.chars()
+/// The `Content-Disposition` of a CSV download named after `name`: an extension the name
+/// already has (`reference.csv`, `vendors.xlsx`) is not doubled, `filename` is an ASCII
+/// fallback (diacritics dropped, other characters `_`), and a name that needs more than
+/// ASCII also goes as `filename*` in UTF-8 (RFC 6266), so `Lieferanten-Übersicht` downloads
+/// under its own name.
+fn csv_attachment(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let lower = name.to_lowercase();
+    let stem = [".csv", ".xlsx", ".xls", ".tsv", ".txt", ".json", ".jsonl"]
+        .iter()
+        .find_map(|ext| {
+            lower
+                .ends_with(ext)
+                .then(|| &name[..name.len() - ext.len()])
+        })
+        .unwrap_or(name);
+    let stem: String = stem.trim().chars().take(100).collect();
+    let stem = if stem.is_empty() {
+        "export".into()
+    } else {
+        stem
+    };
+    let ascii: String = stem
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
                 c
             } else {
                 '_'
             }
         })
-        .take(100)
-        .collect()
+        .collect();
+    let mut header = format!("attachment; filename=\"{ascii}.csv\"");
+    if ascii != stem {
+        let mut encoded = String::new();
+        for byte in format!("{stem}.csv").bytes() {
+            if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+                encoded.push(byte as char);
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        header.push_str(&format!("; filename*=UTF-8''{encoded}"));
+    }
+    header
 }
 
 /// `{"id": id, key: true}`: the answer of a delete or a revoke.
@@ -155,6 +189,37 @@ pub fn require_json_if_any(req: &Request) -> Result<()> {
 /// An API in-process for the handlers' tests: a temporary database, a key with both
 /// scopes, a runner that is not started (a test executes a run with `execute_queued`), and
 /// requests answered by `routes::handle` without a socket.
+#[cfg(test)]
+mod attachment_tests {
+    use super::csv_attachment;
+
+    #[test]
+    fn export_names_keep_their_extension_once_and_their_letters() {
+        // issue 17: a table named reference.csv downloaded as reference.csv.csv.
+        assert_eq!(
+            csv_attachment("reference.csv"),
+            "attachment; filename=\"reference.csv\""
+        );
+        assert_eq!(
+            csv_attachment("vendors.XLSX"),
+            "attachment; filename=\"vendors.csv\""
+        );
+        assert_eq!(
+            csv_attachment("Lieferanten Übersicht"),
+            "attachment; filename=\"Lieferanten Ubersicht.csv\"; \
+             filename*=UTF-8''Lieferanten%20%C3%9Cbersicht.csv"
+        );
+        assert_eq!(
+            csv_attachment("仕入先"),
+            "attachment; filename=\"___.csv\"; filename*=UTF-8''%E4%BB%95%E5%85%A5%E5%85%88.csv"
+        );
+        assert_eq!(
+            csv_attachment("a\"b\r\n"),
+            "attachment; filename=\"a_b.csv\"; filename*=UTF-8''a%22b.csv"
+        );
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use std::sync::Arc;
@@ -233,6 +298,7 @@ pub(crate) mod testing {
                     limiter: RateLimiter::new(0),
                     metrics: Metrics::default(),
                     metrics_open: false,
+                    cors: crate::http::cors::Cors::default(),
                 },
                 secret: key.secret,
                 _dir: dir,
@@ -354,9 +420,10 @@ mod tests {
         assert_eq!((anonymous.status, anonymous.code()), (401, "unauthorized"));
         let unknown = api.get("/v1/nothing");
         assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
-        let patch = api.call(Method::Patch, "/v1/matching/configs/x", "", "");
+        // Configs take PATCH since issue 17; runs never did.
+        let patch = api.call(Method::Patch, "/v1/matching/runs/x", "", "");
         assert_eq!(patch.status, 405);
-        assert_eq!(patch.header("Allow"), Some("GET, PUT, DELETE"));
+        assert_eq!(patch.header("Allow"), Some("GET"));
     }
 
     #[test]

@@ -49,10 +49,10 @@ fn run_linked(run: StoredPackageRun) -> Linked<StoredPackageRun> {
 
 pub fn list_configs(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
-    let page = call
-        .ctx
-        .store
-        .list_package_configs(call.ws()?, call.req.param("cursor"), limit)?;
+    let page =
+        call.ctx
+            .store
+            .list_package_configs(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(config_linked), limit))
 }
 
@@ -95,7 +95,7 @@ pub fn list_runs(call: &Call) -> Result<Response> {
         call.ws()?,
         req.param("package_config_id"),
         status,
-        req.param("cursor"),
+        req.list_position(limit)?,
         limit,
     )?;
     Ok(cursor_list(page.map(run_linked), limit))

@@ -1,7 +1,7 @@
 //! `/v1/reference-data` (alias `/v1/matching/reference-data`): list, upload (multipart,
 //! CSV, JSON or XLSX), get, replace with a new version, delete, rows and CSV export.
 
-use super::{done, encoding, safe_filename, Call};
+use super::{csv_attachment, done, encoding, Call};
 use crate::error::{Error, Result};
 use crate::http::message::{cursor_list, page_list, Linked, Links, Request, Response, MAX_LIMIT};
 use crate::ingest::{self, multipart};
@@ -14,14 +14,57 @@ pub fn list(call: &Call) -> Result<Response> {
     let page = call
         .ctx
         .store
-        .list_references(call.ws()?, call.req.param("cursor"), limit)?;
+        .list_references(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(linked), limit))
 }
 
 pub fn create(call: &Call) -> Result<Response> {
+    if let Some(preview) = preview(call)? {
+        return Ok(preview);
+    }
     let created = upload(call, None)?;
     Ok(Response::json(201, &linked(created)))
 }
+
+/// `?preview=true`: the table a body would make (name, source type, row count, columns
+/// with their detected types, the first rows), read and checked exactly as an upload is,
+/// and nothing stored. The review page shows it before a person saves the table.
+fn preview(call: &Call) -> Result<Option<Response>> {
+    match call.req.param_bool("preview")? {
+        Some(true) => {}
+        _ => return Ok(None),
+    }
+    let (name, source_type, table) = read(call.req)?;
+    let types = ingest::body::column_types(&table);
+    let columns: Vec<serde_json::Value> = table
+        .columns
+        .iter()
+        .zip(types)
+        .map(|(name, kind)| serde_json::json!({"name": name, "type": kind}))
+        .collect();
+    let rows: Vec<serde_json::Value> = (0..table.len().min(PREVIEW_ROWS))
+        .map(|row| {
+            let mut object = serde_json::Map::new();
+            object.insert("id".into(), table.id(row).into());
+            for (column, values) in table.columns.iter().zip(&table.values) {
+                object
+                    .entry(column.clone())
+                    .or_insert_with(|| values.get(row).into());
+            }
+            serde_json::Value::Object(object)
+        })
+        .collect();
+    Ok(Some(Response::ok(&serde_json::json!({
+        "name": name,
+        "source_type": source_type,
+        "row_count": table.len(),
+        "columns": columns,
+        "rows": rows,
+    }))))
+}
+
+/// Rows a preview shows.
+const PREVIEW_ROWS: usize = 10;
 
 pub fn get(call: &Call) -> Result<Response> {
     let table = call.ctx.store.get_reference(call.ws()?, call.id())?;
@@ -61,18 +104,27 @@ pub fn rows(call: &Call) -> Result<Response> {
 
 pub fn export(call: &Call) -> Result<Response> {
     let (stream, name) = call.ctx.store.export_reference(call.ws()?, call.id())?;
-    Ok(
-        Response::stream(200, "text/csv; charset=utf-8", stream).with_header(
-            "Content-Disposition",
-            format!("attachment; filename=\"{}.csv\"", safe_filename(&name)),
-        ),
-    )
+    Ok(Response::stream(200, "text/csv; charset=utf-8", stream)
+        .with_header("Content-Disposition", csv_attachment(&name)))
 }
 
 /// Reads a reference table from a multipart file, a `text/csv` body or JSON, and stores it
 /// as a new table or a new version of `replace`.
 fn upload(call: &Call, replace: Option<&str>) -> Result<StoredReference> {
-    let req = call.req;
+    let (name, source_type, table) = read(call.req)?;
+    service::import_reference(
+        &call.ctx.store,
+        call.ws()?,
+        replace,
+        name.as_deref(),
+        source_type,
+        &table,
+    )
+}
+
+/// A reference table from a multipart file, a `text/csv` body, JSON or an XLSX body, with
+/// the name it gives and its source type.
+fn read(req: &Request) -> Result<(Option<String>, &'static str, ReferenceTable)> {
     let media = req.media_type.as_deref().unwrap_or("");
     let (name, source_type, table) = match media {
         "multipart/form-data" => from_multipart(req)?,
@@ -105,14 +157,7 @@ fn upload(call: &Call, replace: Option<&str>) -> Result<StoredReference> {
             )))
         }
     };
-    service::import_reference(
-        &call.ctx.store,
-        call.ws()?,
-        replace,
-        name.as_deref(),
-        source_type,
-        &table,
-    )
+    Ok((name, source_type, table))
 }
 
 /// A multipart upload: the `file` part (CSV or XLSX) and the optional `name` and

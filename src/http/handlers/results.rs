@@ -1,15 +1,16 @@
 //! A run's results: the filtered page, the CSV export, one review and a bulk review.
 
-use super::{require_json, safe_filename, Call};
+use super::{csv_attachment, require_json, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, ReviewBody, ReviewManyBody};
-use crate::http::message::{page_list, Response, MAX_LIMIT};
+use crate::http::message::{Response, MAX_LIMIT};
 use crate::service;
 use crate::store::results::{ResultFilter, ReviewStatus};
 
 /// `GET /v1/matching/runs/:id/results`: confidence descending, then document id.
 pub fn list(call: &Call) -> Result<Response> {
     let (req, store, ws, id) = (call.req, &call.ctx.store, call.ws()?, call.id());
+    // An unknown run is 404 whatever the filters say.
     store.run_status(ws, id)?;
     let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
     let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
@@ -24,9 +25,14 @@ pub fn list(call: &Call) -> Result<Response> {
         matched: req.param_bool("matched")?,
         min_confidence: req.param_f64("min_confidence")?,
         max_confidence: req.param_f64("max_confidence")?,
+        document_id: req.param("document_id").map(String::from),
     };
     let (rows, total) = store.results_page(ws, id, &filter, page, limit)?;
-    Ok(page_list(rows, total, page, limit))
+    Ok(Response::bytes(
+        200,
+        "application/json",
+        crate::store::results::page_json(&rows, total, page, limit),
+    ))
 }
 
 /// Every result as CSV with its review status.
@@ -36,7 +42,7 @@ pub fn export(call: &Call) -> Result<Response> {
     Ok(
         Response::bytes(200, "text/csv; charset=utf-8", csv).with_header(
             "Content-Disposition",
-            format!("attachment; filename=\"results-{}.csv\"", safe_filename(id)),
+            csv_attachment(&format!("results-{id}")),
         ),
     )
 }

@@ -26,9 +26,9 @@ pub fn list(call: &Call) -> Result<Response> {
         .transpose()?;
     let page = call.ctx.store.list_runs(
         call.ws()?,
-        req.param("config_id"),
+        req.id_param("config_id").as_deref(),
         status,
-        req.param("cursor"),
+        req.list_position(limit)?,
         limit,
     )?;
     Ok(cursor_list(page.map(linked), limit))

@@ -26,7 +26,7 @@ pub fn list(call: &Call) -> Result<Response> {
     let page = call
         .ctx
         .store
-        .list_webhooks(call.ws()?, call.req.param("cursor"), limit)?;
+        .list_webhooks(call.ws()?, call.req.list_position(limit)?, limit)?;
     Ok(cursor_list(page.map(linked), limit))
 }
 
@@ -66,10 +66,12 @@ pub fn delete(call: &Call) -> Result<Response> {
 /// The webhook's deliveries, newest first, each with every attempt.
 pub fn deliveries(call: &Call) -> Result<Response> {
     let limit = call.req.list_limit()?;
-    let page =
-        call.ctx
-            .store
-            .list_deliveries(call.ws()?, call.id(), call.req.param("cursor"), limit)?;
+    let page = call.ctx.store.list_deliveries(
+        call.ws()?,
+        call.id(),
+        call.req.list_position(limit)?,
+        limit,
+    )?;
     Ok(cursor_list(page, limit))
 }
 

@@ -102,7 +102,9 @@
     }
   }
 
-  async function api(method, path, body) {
+  // `body`: a value sent as JSON, or a FormData (multipart) or Blob sent as it is, with
+  // `contentType` for a Blob.
+  async function api(method, path, body, contentType) {
     const key = sessionStorage.getItem(KEY_STORAGE);
     if (!key) {
       signOut('Sign in with an API key.');
@@ -110,8 +112,13 @@
     }
     const headers = { Authorization: 'Bearer ' + key, Accept: 'application/json' };
     const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body instanceof Blob) {
+      headers['Content-Type'] = contentType || body.type || 'application/octet-stream';
+      init.body = body;
+    } else if (body !== undefined) {
+      headers['Content-Type'] = contentType || 'application/json';
       init.body = JSON.stringify(body);
     }
     let response;
@@ -155,7 +162,7 @@
 
   function show(view) {
     state.view = view;
-    for (const name of ['signin', 'runs', 'run', 'config', 'packages']) $('view-' + name).hidden = name !== view;
+    for (const name of ['signin', 'runs', 'run', 'config', 'packages', 'setup']) $('view-' + name).hidden = name !== view;
     const signedIn = view !== 'signin';
     $('nav').hidden = !signedIn;
     $('sign-out').hidden = !signedIn;
@@ -166,6 +173,8 @@
     if (view === 'config') $('nav-config').setAttribute('aria-current', 'page');
     $('nav-packages').toggleAttribute('aria-current', view === 'packages');
     if (view === 'packages') $('nav-packages').setAttribute('aria-current', 'page');
+    $('nav-setup').toggleAttribute('aria-current', view === 'setup');
+    if (view === 'setup') $('nav-setup').setAttribute('aria-current', 'page');
   }
 
   async function route() {
@@ -178,6 +187,7 @@
     const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     try {
       if (parts[0] === 'runs' && parts[1]) await openRun(parts[1]);
+      else if (parts[0] === 'setup') await openSetup();
       else if (parts[0] === 'config') await openConfig(parts[1] || null, parts[2] || null);
       else if (parts[0] === 'packages') await openPackages();
       else await openRuns();
@@ -786,10 +796,12 @@
     select.replaceChildren(...configs.map((c) => el('option', { value: c.id, text: `${c.name || 'unnamed'} (${c.id.slice(0, 8)})` })));
     if (!configs.length) {
       $('config-form').hidden = true;
-      flash('No matching config yet: create one through the API or `refmatch config create`.', 'info');
+      $('eval').hidden = true;
+      flash('No matching config yet: generate one under Set up, or create one through the API or `refmatch config create`.', 'info');
       return;
     }
     $('config-form').hidden = false;
+    $('eval').hidden = false;
     const id = configId && configs.some((c) => c.id === configId) ? configId : configs[0].id;
     select.value = id;
     state.config = await api('GET', `/v1/matching/configs/${encodeURIComponent(id)}`);
@@ -801,11 +813,35 @@
       run = runs[0] || null;
     }
     state.histogram = run ? await api('GET', `/v1/matching/runs/${encodeURIComponent(run.id)}/histogram`) : null;
+    state.evalRun = run;
+    // The table's columns, offered where a mapping names its reference column.
+    const table = await api('GET', `/v1/reference-data/${encodeURIComponent(state.config.reference_data_id)}`).catch(() => null);
+    $('reference-columns').replaceChildren(...((table && table.columns) || []).map((c) => el('option', { value: c.name })));
     $('histogram-note').textContent = run
       ? `Counts are of run ${run.id.slice(0, 8)} (${fmtTime(run.created_at)}); a run's results keep the threshold they were scored with until you run again.`
       : 'No completed run of this config yet: run it to see how many results each threshold would match.';
     renderConfig();
+    evaluateReviews();
   }
+
+  // The options each strategy takes (docs/CONTRACT.md, Scoring), as the editor offers them.
+  const STRATEGY_OPTIONS = {
+    exact: [],
+    identifier: [],
+    fuzzy: [
+      { key: 'min_similarity', label: 'min similarity', type: 'number', step: '0.01', min: '0', max: '1' },
+      { key: 'measure', label: 'measure', choices: ['cosine', 'dice', 'containment'] },
+    ],
+    date_range: [
+      { key: 'tolerance_days', label: 'tolerance days', type: 'number', step: '1', min: '0' },
+      { key: 'date_order', label: 'date order', choices: ['dmy', 'mdy'] },
+    ],
+    numeric_range: [
+      { key: 'tolerance_pct', label: 'tolerance %', type: 'number', step: '0.1', min: '0' },
+      { key: 'tolerance_abs', label: 'tolerance abs.', type: 'number', step: '0.01', min: '0' },
+    ],
+  };
+  const ALL_OPTIONS = new Set(Object.values(STRATEGY_OPTIONS).flat().map((o) => o.key));
 
   function renderConfig() {
     const c = state.config;
@@ -817,29 +853,85 @@
     if (c.rematch_on_new_version) starts.push('Re-matches pending documents when its reference data gets a new version');
     $('config-schedule').textContent = starts.length ? starts.join(' · ') : 'Runs start by hand or through the API (no schedule, no re-matching).';
     $('threshold').value = String(c.threshold);
-    const rows = (c.field_mappings || []).map((m, i) => {
-      const input = el('input', {
-        type: 'number', min: '0', max: '1', step: '0.01', value: String(m.weight), id: 'weight-' + i,
-        'aria-label': `Weight of ${m.name || m.source}`,
-        oninput: updateWeightSum,
-      });
-      return el('tr', {},
-        el('td', { class: 'mono', text: m.name || (m.source === m.target ? m.source : `${m.source}->${m.target}`) }),
-        el('td', { class: 'mono', text: m.source }),
-        el('td', { class: 'mono', text: m.target }),
-        el('td', { text: m.strategy }),
-        el('td', { class: 'num' }, input));
-    });
-    $('mappings-body').replaceChildren(...rows);
-    updateWeightSum();
+    state.mappings = (c.field_mappings || []).map((m) => Object.assign({}, m));
+    renderMappings();
     renderThreshold();
   }
 
-  function updateWeightSum() {
-    let sum = 0;
-    for (const input of $('mappings-body').querySelectorAll('input')) sum += Number(input.value) || 0;
-    $('weights-sum').textContent = sum.toFixed(3);
+  // One row per mapping: every input writes straight into state.mappings.
+  function renderMappings() {
+    const rows = state.mappings.map((m, i) => {
+      const label = m.name || m.source || `mapping ${i + 1}`;
+      const text = (key, placeholder, list) => el('input', {
+        type: 'text', value: m[key] || '', id: `m-${key}-${i}`, placeholder, list,
+        'aria-label': `${key === 'source' ? 'Document field' : key === 'target' ? 'Reference column' : 'Name'} of ${label}`,
+        oninput: (e) => { const v = e.target.value.trim(); if (v) m[key] = v; else delete m[key]; },
+      });
+      const strategy = el('select', {
+        id: `m-strategy-${i}`, 'aria-label': `Strategy of ${label}`,
+        onchange: (e) => {
+          m.strategy = e.target.value;
+          // Options of another strategy would be refused: keep only this one's.
+          const own = new Set(STRATEGY_OPTIONS[m.strategy].map((o) => o.key));
+          for (const key of ALL_OPTIONS) if (!own.has(key)) delete m[key];
+          renderMappings();
+        },
+      }, Object.keys(STRATEGY_OPTIONS).map((s) => el('option', { value: s, text: s, selected: s === m.strategy })));
+      const options = el('div', { class: 'options' }, (STRATEGY_OPTIONS[m.strategy] || []).map((o) => {
+        const id = `m-${o.key}-${i}`;
+        const set = (value) => { if (value === '' || value === undefined) delete m[o.key]; else m[o.key] = o.choices ? value : Number(value); };
+        const input = o.choices
+          ? el('select', { id, onchange: (e) => set(e.target.value) },
+            el('option', { value: '', text: 'default' }),
+            o.choices.map((v) => el('option', { value: v, text: v, selected: m[o.key] === v })))
+          : el('input', { id, type: 'number', step: o.step, min: o.min, max: o.max, value: m[o.key] === undefined ? '' : String(m[o.key]), placeholder: 'default', oninput: (e) => set(e.target.value) });
+        return el('label', { for: id, class: 'small' }, o.label + ' ', input);
+      }));
+      const weight = el('input', {
+        type: 'number', min: '0', max: '1', step: '0.01', value: String(m.weight), id: 'weight-' + i,
+        'aria-label': `Weight of ${label}`,
+        oninput: (e) => { m.weight = Number(e.target.value); updateWeightSum(); },
+      });
+      const remove = el('button', {
+        type: 'button', class: 'secondary', 'aria-label': `Remove ${label}`, text: 'Remove',
+        onclick: () => { state.mappings.splice(i, 1); renderMappings(); },
+      });
+      return el('tr', { dataset: { mapping: String(i) } },
+        el('td', {}, text('name', m.source || '')),
+        el('td', {}, text('source', 'document field')),
+        el('td', {}, text('target', 'column', 'reference-columns')),
+        el('td', {}, strategy),
+        el('td', {}, options),
+        el('td', { class: 'num' }, weight),
+        el('td', {}, remove));
+    });
+    $('mappings-body').replaceChildren(...rows);
+    updateWeightSum();
   }
+
+  function updateWeightSum() {
+    const sum = state.mappings.reduce((a, m) => a + (Number(m.weight) || 0), 0);
+    $('weights-sum').textContent = sum.toFixed(3);
+    $('weights-sum').classList.toggle('weights-off', Math.abs(sum - 1) > 1e-6);
+  }
+
+  $('mapping-add').addEventListener('click', () => {
+    state.mappings.push({ source: '', target: '', strategy: 'exact', weight: 0 });
+    renderMappings();
+    $('m-source-' + (state.mappings.length - 1)).focus();
+  });
+
+  $('weights-normalise').addEventListener('click', () => {
+    const sum = state.mappings.reduce((a, m) => a + (Number(m.weight) || 0), 0);
+    if (!sum) return;
+    let rest = 1;
+    state.mappings.forEach((m, i) => {
+      const w = i === state.mappings.length - 1 ? rest : Math.round((1e4 * (Number(m.weight) || 0)) / sum) / 1e4;
+      m.weight = Math.round(w * 1e4) / 1e4;
+      rest -= m.weight;
+    });
+    renderMappings();
+  });
 
   function renderThreshold() {
     const t = Number($('threshold').value);
@@ -884,18 +976,279 @@
   $('config-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const c = state.config;
-    const body = {};
-    for (const [k, v] of Object.entries(c)) {
-      if (!['id', 'created_at', 'updated_at', 'links', 'reference_data_id', 'next_scheduled_at'].includes(k)) body[k] = v;
-    }
-    body.threshold = Number($('threshold').value);
-    body.field_mappings = (c.field_mappings || []).map((m, i) => Object.assign({}, m, { weight: Number($('weight-' + i).value) }));
+    // A JSON merge patch: the threshold and the whole list of mappings.
+    const body = { threshold: Number($('threshold').value), field_mappings: state.mappings };
     try {
-      state.config = await api('PUT', `/v1/matching/configs/${encodeURIComponent(c.id)}`, body);
+      state.config = await api('PATCH', `/v1/matching/configs/${encodeURIComponent(c.id)}`, body, 'application/merge-patch+json');
+      renderConfig();
       $('config-saved').textContent = `Saved at ${new Date().toLocaleTimeString()}. Run the config again to apply it.`;
       flash('');
     } catch (e) {
       $('config-saved').textContent = '';
+      report(e);
+    }
+  });
+
+  // ---------- evaluation ----------
+
+  // Precision, recall and F1 at each threshold in whole hundredths, from counts of true
+  // positives, false positives and false negatives per threshold (eval's definitions).
+  function drawEvaluation(points, threshold, source) {
+    const best = points.reduce((b, p) => (p.f1 > b.f1 ? p : b), points[0]);
+    const at = points[Math.round(threshold * 100)];
+    const pct = (x) => (100 * x).toFixed(1) + '%';
+    $('eval-summary').textContent = `${source}: at the threshold ${threshold.toFixed(2)} precision ${pct(at.precision)}, ` +
+      `recall ${pct(at.recall)}, F1 ${pct(at.f1)}; best F1 ${pct(best.f1)} at ${best.t.toFixed(2)}.`;
+    const W = 600, H = 220, L = 40, B = 30, T = 10, R = 10;
+    const x = (t) => L + t * (W - L - R);
+    const y = (v) => T + (1 - v) * (H - T - B);
+    // The page's own <svg> gives the namespace (the page names no other origin).
+    const svg = $('eval-svg');
+    const NS = svg.namespaceURI;
+    svg.replaceChildren();
+    svg.setAttribute('aria-label', $('eval-summary').textContent);
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS(NS, tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+      if (text) node.textContent = text;
+      svg.append(node);
+    };
+    add('line', { class: 'axis', x1: L, y1: y(0), x2: W - R, y2: y(0) });
+    add('line', { class: 'axis', x1: L, y1: y(0), x2: L, y2: y(1) });
+    for (const v of [0, 0.5, 1]) add('text', { x: 4, y: y(v) + 4 }, v.toFixed(1));
+    for (const t of [0, 0.25, 0.5, 0.75, 1]) add('text', { x: x(t) - 8, y: H - 10 }, t.toFixed(2));
+    const line = (cls, key) => add('polyline', { class: cls, points: points.map((p) => `${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ') });
+    line('p', 'precision');
+    line('r', 'recall');
+    line('f', 'f1');
+    add('line', { class: 'cut', x1: x(threshold), y1: y(0), x2: x(threshold), y2: y(1) });
+    add('text', { x: W - 150, y: 24, class: 'p' }, 'precision');
+    add('text', { x: W - 150, y: 38, class: 'r' }, 'recall');
+    add('text', { x: W - 150, y: 52, class: 'f' }, 'F1');
+    svg.removeAttribute('hidden');
+  }
+
+  function scores(tp, fp, fn) {
+    const precision = tp + fp ? tp / (tp + fp) : 0;
+    const recall = tp + fn ? tp / (tp + fn) : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    return { precision, recall, f1 };
+  }
+
+  // From reviews: an approved result's row is right, a rejected one's wrong; at threshold
+  // t the approved at or above t are true positives, the rejected false positives, and the
+  // approved below t false negatives.
+  function evaluateReviews() {
+    const h = state.histogram;
+    const approved = h ? (h.approved || []).reduce((a, b) => a + b, 0) : 0;
+    const rejected = h ? (h.rejected || []).reduce((a, b) => a + b, 0) : 0;
+    if (!approved && !rejected) {
+      $('eval-summary').textContent = 'No reviews yet: review results of a run, or upload a truth file.';
+      $('eval-svg').setAttribute('hidden', '');
+      return;
+    }
+    const points = [];
+    for (let b = 0; b <= 100; b++) {
+      const tp = h.approved.slice(b).reduce((a, n) => a + n, 0);
+      const fp = h.rejected.slice(b).reduce((a, n) => a + n, 0);
+      points.push(Object.assign({ t: b / 100 }, scores(tp, fp, approved - tp)));
+    }
+    drawEvaluation(points, Number(state.config.threshold), `From ${approved + rejected} reviewed results`);
+  }
+
+  function parseCsv(text) {
+    const rows = [];
+    for (const line of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      const cells = [];
+      let cell = '', quoted = false;
+      for (let i = 0; i < line.length; i++) {
+        const ch = line[i];
+        if (quoted) {
+          if (ch === '"' && line[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+        } else if (ch === '"') quoted = true;
+        else if (ch === ',' || ch === ';' || ch === '\t') { cells.push(cell); cell = ''; }
+        else cell += ch;
+      }
+      cells.push(cell);
+      rows.push(cells.map((c) => c.trim()));
+    }
+    return rows;
+  }
+
+  // From a truth file over the latest completed run's results (read 500 at a time): the
+  // prediction at t is the result's row when its confidence is at least t.
+  $('eval-truth').addEventListener('change', async (event) => {
+    const file = event.target.files[0];
+    if (!file || !state.evalRun) {
+      if (file) flash('Run the config first: the truth file is compared with its latest completed run.', 'info');
+      return;
+    }
+    try {
+      const rows = parseCsv(await file.text());
+      const header = rows.shift() || [];
+      const di = header.indexOf('document_id'), ri = header.indexOf('row_id');
+      if (di < 0 || ri < 0) throw new Error('A truth file has the columns document_id,row_id.');
+      const truth = new Map(rows.map((r) => [r[di], r[ri] || null]));
+      $('eval-summary').textContent = 'Reading the run\u2019s results…';
+      const results = [];
+      for (let page = 1; page <= 200; page++) {
+        const got = await api('GET', `/v1/matching/runs/${encodeURIComponent(state.evalRun.id)}/results?limit=500&page=${page}`);
+        results.push(...got.data);
+        if (results.length >= got.pagination.total || !got.data.length) break;
+      }
+      const positives = [...truth.values()].filter(Boolean).length;
+      const predictions = results.map((r) => {
+        const row = r.matched_reference_row_id || ((r.candidates || [])[0] || {}).reference_row_id || null;
+        const key = truth.has(r.document_external_id) ? r.document_external_id : r.document_id;
+        return { hundredths: Math.floor(Math.round(r.confidence * 1e4) / 100), correct: row !== null && truth.get(key) === row, row };
+      });
+      const points = [];
+      for (let b = 0; b <= 100; b++) {
+        let tp = 0, fp = 0;
+        for (const p of predictions) if (p.row !== null && p.hundredths >= b) { if (p.correct) tp++; else fp++; }
+        points.push(Object.assign({ t: b / 100 }, scores(tp, fp, positives - tp)));
+      }
+      drawEvaluation(points, Number(state.config.threshold), `Against ${file.name} (${truth.size} documents)`);
+    } catch (e) {
+      report(e);
+    }
+  });
+
+  // ---------- setup: reference table, documents, generated config ----------
+
+  async function openSetup() {
+    show('setup');
+    const tables = (await api('GET', '/v1/reference-data?limit=100')).data;
+    const target = $('ref-target');
+    const keep = target.value;
+    target.replaceChildren(el('option', { value: '', text: 'a new table' }),
+      ...tables.map((t) => el('option', { value: t.id, text: `a new version of ${t.name || t.id.slice(0, 8)} (v${t.version}, ${fmtInt(t.row_count)} rows)` })));
+    if (tables.some((t) => t.id === keep)) target.value = keep;
+    $('gen-ref').replaceChildren(...tables.map((t) => el('option', { value: t.id, text: `${t.name || t.id.slice(0, 8)} (${t.columns.length} columns)` })));
+    $('gen-go').disabled = !tables.length;
+    $('gen-status').textContent = tables.length ? '' : 'Save a reference table first.';
+    $('setup-title').focus({ preventScroll: true });
+  }
+
+  // The form of a reference upload: the file with the name and id column given.
+  function referenceForm() {
+    const form = new FormData();
+    form.append('file', state.refFile, state.refFile.name);
+    const name = $('ref-name').value.trim() || state.refFile.name.replace(/\.(csv|xlsx)$/i, '');
+    if (name) form.append('name', name);
+    const idColumn = $('ref-id-column').value.trim();
+    if (idColumn) form.append('id_column', idColumn);
+    return form;
+  }
+
+  async function previewReference(file) {
+    state.refFile = file;
+    $('ref-file-name').textContent = file.name;
+    $('ref-saved').textContent = '';
+    $('ref-save').disabled = true;
+    try {
+      const preview = await api('POST', '/v1/reference-data?preview=true', referenceForm());
+      $('ref-preview-summary').textContent = `${file.name}: ${fmtInt(preview.row_count)} rows, ${preview.columns.length} columns (${preview.source_type}). Nothing is stored until you save.`;
+      $('ref-columns-body').replaceChildren(...preview.columns.map((c) => el('tr', {},
+        el('td', { class: 'mono', text: c.name }),
+        el('td', {}, el('span', { class: 'type', text: c.type })),
+        el('td', { class: 'mono small', text: preview.rows.slice(0, 3).map((r) => r[c.name]).filter((v) => v !== undefined && v !== '').join(' · ') }))));
+      $('ref-preview').hidden = false;
+      $('ref-save').disabled = false;
+    } catch (e) {
+      $('ref-preview').hidden = true;
+      report(e);
+    }
+  }
+
+  // A drop zone hands its first file to `take`, as the file input beside it does.
+  function dropZone(zone, input, take) {
+    zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+    zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+    zone.addEventListener('drop', (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      const file = e.dataTransfer && e.dataTransfer.files[0];
+      if (file) take(file);
+    });
+    input.addEventListener('change', () => { if (input.files[0]) take(input.files[0]); });
+  }
+
+  dropZone($('ref-drop'), $('ref-file'), previewReference);
+
+  $('ref-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!state.refFile) return;
+    const target = $('ref-target').value;
+    try {
+      const table = target
+        ? await api('PUT', `/v1/reference-data/${encodeURIComponent(target)}`, referenceForm())
+        : await api('POST', '/v1/reference-data', referenceForm());
+      $('ref-saved').textContent = `Saved ${table.name || table.id.slice(0, 8)}: version ${table.version}, ${fmtInt(table.row_count)} rows.`;
+      $('ref-save').disabled = true;
+      await openSetup();
+      $('gen-ref').value = table.id;
+    } catch (e) {
+      report(e);
+    }
+  });
+
+  async function uploadDocuments(file) {
+    const lower = file.name.toLowerCase();
+    const type = lower.endsWith('.csv') ? 'text/csv' : 'application/x-ndjson';
+    const params = new URLSearchParams();
+    if (type === 'text/csv') {
+      if ($('doc-id-column').value.trim()) params.set('id_column', $('doc-id-column').value.trim());
+      if ($('doc-filename-column').value.trim()) params.set('filename_column', $('doc-filename-column').value.trim());
+    }
+    $('doc-saved').textContent = `Uploading ${file.name}…`;
+    try {
+      const batch = await api('POST', '/v1/documents' + (params.toString() ? '?' + params : ''), file, type);
+      $('doc-saved').textContent = `Stored ${fmtInt(batch.document_count)} documents from ${file.name} (batch ${batch.batch_id.slice(0, 8)}).`;
+    } catch (e) {
+      $('doc-saved').textContent = '';
+      report(e);
+    }
+  }
+
+  dropZone($('doc-drop'), $('doc-file'), uploadDocuments);
+
+  $('gen-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const reference = $('gen-ref').value;
+    if (!reference) return;
+    $('gen-status').textContent = 'Profiling the table and the documents…';
+    try {
+      const strategy = await api('POST', '/v1/matching/strategies/generate', { reference_data_id: reference });
+      state.strategy = strategy;
+      const proposal = strategy.strategy;
+      $('gen-status').textContent = '';
+      $('gen-summary').textContent = `${proposal.field_mappings.length} mappings, threshold ${Number(proposal.threshold).toFixed(2)}` +
+        (proposal.assignment ? `, assignment ${proposal.assignment}` : '') + '. Each says why it was chosen:';
+      $('gen-body').replaceChildren(...proposal.field_mappings.map((m) => el('tr', {},
+        el('td', { class: 'mono', text: m.source }),
+        el('td', { class: 'mono', text: m.target }),
+        el('td', { text: m.strategy }),
+        el('td', { class: 'num', text: Number(m.weight).toFixed(3) }),
+        el('td', { class: 'rationale', text: m.rationale || '' }))));
+      $('gen-result').hidden = false;
+    } catch (e) {
+      $('gen-status').textContent = '';
+      report(e);
+    }
+  });
+
+  $('gen-create').addEventListener('click', async () => {
+    const strategy = state.strategy;
+    if (!strategy) return;
+    try {
+      const config = await api('POST', '/v1/matching/configs', {
+        strategy_id: strategy.id, reference_data_id: strategy.reference_data_id,
+        name: $('gen-name').value.trim() || 'generated',
+      });
+      location.hash = '#/config/' + encodeURIComponent(config.id);
+    } catch (e) {
       report(e);
     }
   });
