@@ -2,7 +2,7 @@
 //! workspace while the document exists; deleting a document hides it from lists and runs but
 //! keeps it for the results that point at it.
 
-use r2d2_sqlite::rusqlite::{params, ErrorCode, OptionalExtension, Row};
+use r2d2_sqlite::rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::{cursor_page, new_id, now_iso, CursorPage, Position, Store, WorkspaceId};
@@ -182,6 +182,11 @@ fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredDocument)>
     ))
 }
 
+/// Whether `sql` (`?1` an id, `?2` the workspace) finds a row.
+fn exists(conn: &Connection, sql: &str, id: &str, ws: WorkspaceId) -> Result<bool> {
+    Ok(conn.prepare_cached(sql)?.exists(params![id, ws.0])?)
+}
+
 fn not_found(id: &str) -> Error {
     Error::NotFound {
         what: "document",
@@ -307,38 +312,34 @@ impl Store {
         let conn = self.conn()?;
         match target {
             Target::All | Target::Run(None) => Ok(()),
-            Target::Run(Some(id)) => {
-                let found: Option<i64> = conn
-                    .query_row(
-                        "SELECT 1 FROM runs WHERE id = ?1 AND workspace_id = ?2",
-                        params![id, ws.0],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                found.map(|_| ()).ok_or_else(|| {
-                    Error::invalid(
-                        "body",
-                        "target_value.run_id",
-                        format!("no run with id \"{id}\""),
-                    )
-                })
-            }
-            Target::Batch(id) => {
-                let found: Option<i64> = conn
-                    .query_row(
-                        "SELECT 1 FROM document_batches WHERE id = ?1 AND workspace_id = ?2",
-                        params![id, ws.0],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                found.map(|_| ()).ok_or_else(|| {
-                    Error::invalid(
-                        "body",
-                        "target_value.batch_id",
-                        format!("no batch with id \"{id}\""),
-                    )
-                })
-            }
+            Target::Run(Some(id)) => exists(
+                &conn,
+                "SELECT 1 FROM runs WHERE id = ?1 AND workspace_id = ?2",
+                id,
+                ws,
+            )?
+            .then_some(())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "body",
+                    "target_value.run_id",
+                    format!("no run with id \"{id}\""),
+                )
+            }),
+            Target::Batch(id) => exists(
+                &conn,
+                "SELECT 1 FROM document_batches WHERE id = ?1 AND workspace_id = ?2",
+                id,
+                ws,
+            )?
+            .then_some(())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "body",
+                    "target_value.batch_id",
+                    format!("no batch with id \"{id}\""),
+                )
+            }),
             Target::Documents(ids) => {
                 let mut stmt = conn.prepare(
                     "SELECT 1 FROM documents

@@ -71,15 +71,23 @@ pub struct BegunPackageRun {
 
 const UNFINISHED: &str = "the package run did not finish: the server stopped while its slots ran";
 
-fn config_from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredPackageConfig)> {
-    let body: String = r.get(2)?;
-    let spec = serde_json::from_str(&body).map_err(|e| {
+/// A JSON text column read into `T`; text that does not read is a conversion failure.
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &Row<'_>,
+    i: usize,
+) -> r2d2_sqlite::rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
         r2d2_sqlite::rusqlite::Error::FromSqlConversionFailure(
-            2,
+            i,
             r2d2_sqlite::rusqlite::types::Type::Text,
             Box::new(e),
         )
-    })?;
+    })
+}
+
+fn config_from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredPackageConfig)> {
+    let spec = json_column(r, 2)?;
     Ok((
         r.get(0)?,
         StoredPackageConfig {
@@ -93,14 +101,7 @@ fn config_from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredPac
 
 fn run_from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredPackageRun)> {
     let status: String = r.get(3)?;
-    let body: String = r.get(4)?;
-    let record = serde_json::from_str(&body).map_err(|e| {
-        r2d2_sqlite::rusqlite::Error::FromSqlConversionFailure(
-            4,
-            r2d2_sqlite::rusqlite::types::Type::Text,
-            Box::new(e),
-        )
-    })?;
+    let record = json_column(r, 4)?;
     Ok((
         r.get(0)?,
         StoredPackageRun {
