@@ -254,6 +254,7 @@ impl MatchConfig {
 
 impl RawConfig {
     pub fn from_json(text: &str, origin: &str) -> Result<RawConfig> {
+        crate::error::refuse_array(origin, text)?;
         let mut de = serde_json::Deserializer::from_str(text);
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -450,6 +451,13 @@ impl RawConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_written_as_an_array_is_refused_not_read_by_position() {
+        let error = RawConfig::from_json(r#"["n", [], 0.5]"#, "config").expect_err("an array");
+        assert_eq!(error.details()[0].field, "config");
+        assert!(error.to_string().contains("JSON object"), "{error}");
+    }
 
     fn fields(err: Error) -> Vec<String> {
         match err {

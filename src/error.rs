@@ -133,6 +133,20 @@ pub fn loggable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Refuses a JSON array where an object is expected. serde reads a struct from an array
+/// too, its fields in declaration order, so `["name", [], 0.5]` would pass for a config;
+/// every object refmatch decodes is a JSON object, so an array is refused by name first.
+pub fn refuse_array(origin: &str, text: &str) -> Result<()> {
+    if text.trim_start().starts_with('[') {
+        return Err(Error::invalid(
+            origin,
+            origin,
+            "must be a JSON object, not an array",
+        ));
+    }
+    Ok(())
+}
+
 /// A JSON decoding failure at `path` (serde_path_to_error's spelling, `.` for the root) in
 /// refmatch's own words: the field it concerns, never empty (a missing or unknown key is
 /// named with its path), and what the field must be, never serde's wording with Rust type

@@ -29,6 +29,7 @@ pub fn is_empty(bytes: &[u8]) -> bool {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| Error::invalid("body", "", "is not valid UTF-8"))?;
+    crate::error::refuse_array("body", text)?;
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -762,6 +763,16 @@ fn check_webhook_url(url: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_array_is_not_read_as_an_object_field_by_field() {
+        let error = decode::<AiResolve>(b" [{\"low\": 0.1}]").expect_err("an array");
+        assert_eq!(error.details()[0].field, "body");
+        assert!(
+            error.details()[0].message.contains("JSON object"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_band_defaults_to_half_up_to_the_threshold_and_checks_its_bounds() {
