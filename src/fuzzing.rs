@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use crate::config::{MatchConfig, RawConfig};
-use crate::http::message::{parse_query, percent_decode, Method, Request};
+use crate::http::message::{parse_query, percent_decode, Method, Request, MAX_PAGE};
 use crate::ingest::{self, body, csv::CsvTable, multipart, Encoding};
 use crate::matcher::ReferenceTable;
 use crate::parse::{normalize_text, parse_amount, parse_date, DateOrder};
@@ -219,7 +219,7 @@ pub fn request_decoding(data: &[u8]) {
         negotiation: Default::default(),
     };
     assert!(request.query.len() <= query.len());
-    if let Ok(n) = request.param_usize("page", 1, 1, usize::MAX / 1024) {
+    if let Ok(n) = request.param_usize("page", 1, 1, MAX_PAGE) {
         assert!(n >= 1);
     }
     if let Ok(limit) = request.list_limit() {

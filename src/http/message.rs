@@ -9,6 +9,10 @@ pub use crate::store::canonical_id;
 use crate::store::now_iso;
 
 /// Largest `limit` a list accepts (docs/CONTRACT.md).
+/// The last `?page=` a list takes (a page past the end is an empty page): small enough to
+/// say in an error message, far beyond any list (a billion pages of 500).
+pub const MAX_PAGE: usize = 1_000_000_000;
+
 pub const MAX_LIMIT: usize = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +196,7 @@ impl Request {
             )),
             (Some(cursor), None) => Ok(Position::Cursor(cursor)),
             (None, Some(_)) => Ok(Position::Page {
-                page: self.param_usize("page", 1, 1, usize::MAX / 1024)?,
+                page: self.param_usize("page", 1, 1, MAX_PAGE)?,
                 limit,
             }),
             (None, None) => Ok(Position::First),

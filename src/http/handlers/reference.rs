@@ -3,7 +3,9 @@
 
 use super::{csv_attachment, done, encoding, Call};
 use crate::error::{Error, Result};
-use crate::http::message::{cursor_list, page_list, Linked, Links, Request, Response, MAX_LIMIT};
+use crate::http::message::{
+    cursor_list, page_list, Linked, Links, Request, Response, MAX_LIMIT, MAX_PAGE,
+};
 use crate::ingest::{self, multipart};
 use crate::matcher::ReferenceTable;
 use crate::service;
@@ -93,7 +95,7 @@ pub fn delete(call: &Call) -> Result<Response> {
 }
 
 pub fn rows(call: &Call) -> Result<Response> {
-    let page = call.req.param_usize("page", 1, 1, usize::MAX / 1024)?;
+    let page = call.req.param_usize("page", 1, 1, MAX_PAGE)?;
     let limit = call.req.param_usize("limit", 100, 1, MAX_LIMIT)?;
     let (rows, total) = call
         .ctx

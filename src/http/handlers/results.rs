@@ -3,7 +3,7 @@
 use super::{csv_attachment, require_json, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, ReviewBody, ReviewManyBody};
-use crate::http::message::{Response, MAX_LIMIT};
+use crate::http::message::{Response, MAX_LIMIT, MAX_PAGE};
 use crate::service;
 use crate::store::results::{ResultFilter, ReviewStatus};
 
@@ -12,7 +12,7 @@ pub fn list(call: &Call) -> Result<Response> {
     let (req, store, ws, id) = (call.req, &call.ctx.store, call.ws()?, call.id());
     // An unknown run is 404 whatever the filters say.
     store.run_status(ws, id)?;
-    let page = req.param_usize("page", 1, 1, usize::MAX / 1024)?;
+    let page = req.param_usize("page", 1, 1, MAX_PAGE)?;
     let limit = req.param_usize("limit", 50, 1, MAX_LIMIT)?;
     let status = match req.param("status") {
         None => None,
