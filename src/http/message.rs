@@ -252,6 +252,14 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
+    /// The value of header `name` (any case), when the response has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
         Response::bytes(
             status,

@@ -1,7 +1,7 @@
 //! `/v1/matching/configs`: list, create (from a body or a strategy), get, replace, delete,
 //! and what a config starts: a run, a smart run, a real-time match.
 
-use super::{done, require_json, require_json_if_any, Call};
+use super::{done, require_json, require_json_if_any, require_merge_patch, Call};
 use crate::error::{Error, Result};
 use crate::http::body::{self, TriggerRunBody};
 use crate::http::message::{cursor_list, Linked, Links, Response};
@@ -40,15 +40,7 @@ pub fn replace(call: &Call) -> Result<Response> {
 
 /// `PATCH`: a JSON merge patch of the config as `GET` shows it.
 pub fn patch(call: &Call) -> Result<Response> {
-    match call.req.media_type.as_deref() {
-        Some("application/json" | "application/merge-patch+json") => {}
-        _ => {
-            return Err(Error::UnsupportedMediaType(
-                "send a JSON merge patch as application/merge-patch+json or application/json"
-                    .into(),
-            ))
-        }
-    }
+    require_merge_patch(call.req)?;
     let (ws, id) = (call.ws()?, call.id());
     let body = without_links(call, &call.req.body)?;
     let patched = service::patch_config(&call.ctx.store, ws, id, &body)?;

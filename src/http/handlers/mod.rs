@@ -111,6 +111,16 @@ pub fn require_json(req: &Request) -> Result<()> {
     }
 }
 
+/// A `PATCH` body: a JSON merge patch, as `application/merge-patch+json` or plain JSON.
+pub fn require_merge_patch(req: &Request) -> Result<()> {
+    match req.media_type.as_deref() {
+        Some("application/json" | "application/merge-patch+json") => Ok(()),
+        _ => Err(Error::UnsupportedMediaType(
+            "send a JSON merge patch as application/merge-patch+json or application/json".into(),
+        )),
+    }
+}
+
 /// `?encoding=` of a CSV upload.
 fn encoding(req: &Request) -> Result<Encoding> {
     match req.param("encoding") {

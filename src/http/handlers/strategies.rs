@@ -1,7 +1,7 @@
 //! `/v1/matching/strategies`: generate a proposal, read it, merge-patch it.
 
-use super::{require_json, Call};
-use crate::error::{Error, Result};
+use super::{require_json, require_merge_patch, Call};
+use crate::error::Result;
 use crate::http::body::{self, GenerateStrategyBody};
 use crate::http::message::{Linked, Links, Response};
 use crate::service;
@@ -38,15 +38,7 @@ pub fn get(call: &Call) -> Result<Response> {
 
 /// A JSON merge patch of the strategy, as `application/merge-patch+json` or JSON.
 pub fn patch(call: &Call) -> Result<Response> {
-    match call.req.media_type.as_deref() {
-        Some("application/json" | "application/merge-patch+json") => {}
-        _ => {
-            return Err(Error::UnsupportedMediaType(
-                "send a JSON merge patch as application/merge-patch+json or application/json"
-                    .into(),
-            ))
-        }
-    }
+    require_merge_patch(call.req)?;
     let patched = service::patch_strategy(&call.ctx.store, call.ws()?, call.id(), &call.req.body)?;
     Ok(Response::ok(&linked(patched)))
 }

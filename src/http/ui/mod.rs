@@ -103,14 +103,6 @@ fn index() -> &'static str {
 mod tests {
     use super::*;
 
-    fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-        response
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     #[test]
     fn the_page_and_its_files_are_served_with_their_types_and_a_strict_policy() {
         for (path, content_type) in [
@@ -121,9 +113,9 @@ mod tests {
             let response = serve(&Request::new(Method::Get, path)).expect(path);
             assert_eq!(response.status, 200, "{path}");
             assert_eq!(response.content_type, content_type, "{path}");
-            let csp = header(&response, "Content-Security-Policy").expect("CSP");
+            let csp = response.header("Content-Security-Policy").expect("CSP");
             assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
-            assert!(header(&response, "Cache-Control").is_some());
+            assert!(response.header("Cache-Control").is_some());
         }
     }
 
@@ -136,7 +128,7 @@ mod tests {
         assert!(!page.contains("<script>"), "no inline script");
         let script = serve(&Request::new(Method::Get, &src)).unwrap();
         assert_eq!(
-            header(&script, "Cache-Control"),
+            script.header("Cache-Control"),
             Some("public, max-age=31536000, immutable")
         );
     }
