@@ -356,19 +356,110 @@ fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
     keys
 }
 
+/// The `sketch` of each posting entry's row, 0 for a missing value.
+fn sketches(full: &StrColumn, postings: &Postings<u64>) -> Vec<u64> {
+    let by_row: Vec<u64> = (0..full.len())
+        .map(|row| {
+            let value = full.get(row);
+            if value.is_empty() {
+                0
+            } else {
+                sketch(value)
+            }
+        })
+        .collect();
+    postings
+        .entries()
+        .iter()
+        .map(|&row| by_row.get(row as usize).copied().unwrap_or(0))
+        .collect()
+}
+
 /// Rows a partial key may hold and still be walked (see `IdentifierColumn::cap_of`).
 const PARTIAL_CAP: usize = 1_024;
+
+/// Character buckets of a sketch: one per digit, three for letters, one for the rest.
+const BUCKETS: usize = 14;
+/// Bits a sketch spends per bucket count (saturating at 15).
+const COUNT_BITS: u32 = 4;
+
+/// A row's folded value in 64 bits, to rule out a row two edits away without reading the
+/// value: how many characters fall in each of `BUCKETS` buckets (saturating at 15) and the
+/// length in characters (saturating at 255, the top byte).
+///
+/// Why it never rules out a row that scores by edits: a substitution changes two bucket
+/// counts by one (or none, inside one bucket), an insertion or deletion one count and the
+/// length by one, a transposition nothing. So values `d` edits apart have lengths at most
+/// `d` apart and bucket counts whose absolute differences sum to at most `2d`; capping a
+/// count at 15 only shrinks a difference.
+fn sketch(full: &str) -> u64 {
+    let mut counts = [0u8; BUCKETS];
+    let mut length = 0usize;
+    for c in full.chars() {
+        length += 1;
+        let bucket = match c {
+            '0'..='9' => c as usize - '0' as usize,
+            'A'..='Z' => 10 + (c as usize - 'A' as usize) % 3,
+            _ => BUCKETS - 1,
+        };
+        counts[bucket] = counts[bucket].saturating_add(1);
+    }
+    let mut sketch = (length.min(255) as u64) << 56;
+    for (i, &n) in counts.iter().enumerate() {
+        sketch |= u64::from(n.min(15)) << (i as u32 * COUNT_BITS);
+    }
+    sketch
+}
+
+/// Whether two values with these sketches may be at most `MAX_EDITS` edits apart and at
+/// most half the longer one (what `edit_score` needs to score above 0).
+fn may_be_close(a: u64, b: u64) -> bool {
+    let (la, lb) = ((a >> 56) as usize, (b >> 56) as usize);
+    if la == 255 || lb == 255 {
+        return true;
+    }
+    let edits = MAX_EDITS.min(la.max(lb) / 2);
+    if la.abs_diff(lb) > edits {
+        return false;
+    }
+    let apart = count_distance(a, b);
+    apart <= 2 * edits
+}
+
+/// The sum over buckets of the absolute differences of two sketches' counts, without a
+/// loop: the counts are split into two sets of seven bytes (even and odd buckets), each
+/// byte's difference taken with a bias bit that keeps a borrow inside its byte, and the
+/// bytes summed by one multiplication.
+fn count_distance(a: u64, b: u64) -> usize {
+    const LOW: u64 = 0x000F_0F0F_0F0F_0F0F;
+    const BIAS: u64 = 0x0080_8080_8080_8080;
+    fn half(x: u64, y: u64) -> u64 {
+        // Per byte 128 + x - y and 128 + y - x: each in 113..=143, no borrow between bytes.
+        let (t, u) = ((x | BIAS) - y, (y | BIAS) - x);
+        let x_not_below = ((t & BIAS) >> 7) * 0xFF;
+        let apart = ((t ^ BIAS) & x_not_below) | ((u ^ BIAS) & !x_not_below);
+        // Seven bytes of at most 15 each: their sum fits the top byte of the product.
+        apart.wrapping_mul(0x0101_0101_0101_0101) >> 56
+    }
+    (half(a & LOW, b & LOW) + half((a >> 4) & LOW, (b >> 4) & LOW)) as usize
+}
 
 pub struct IdentifierColumn {
     /// Folded values; an empty one is missing.
     full: StrColumn,
     prefix: Vec<u32>,
+    /// The `sketch` of the row of each posting entry (0 when missing), in the postings'
+    /// order: a partial key's walk reads its rows' sketches in one run instead of each
+    /// row's value somewhere in the table.
+    sketches: Vec<u64>,
     postings: Postings<u64>,
     cap: usize,
 }
 
 pub struct IdentifierProbe {
     value: Parsed<(Folded, Vec<(u64, f32)>)>,
+    /// The document value's `sketch`.
+    sketch: u64,
 }
 
 impl IdentifierColumn {
@@ -395,10 +486,12 @@ impl IdentifierColumn {
             }
         }
         let cap = posting_cap(full.len());
+        let postings = Postings::build(pairs);
         IdentifierColumn {
+            sketches: sketches(&full, &postings),
             full,
             prefix,
-            postings: Postings::build(pairs),
+            postings,
             cap,
         }
     }
@@ -417,6 +510,7 @@ impl IdentifierColumn {
             return Err(Refused("is corrupt (a column of another length)".into()));
         }
         Ok(IdentifierColumn {
+            sketches: sketches(&full, &postings),
             full,
             prefix,
             postings,
@@ -433,14 +527,15 @@ impl IdentifierColumn {
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> IdentifierProbe {
-        let value = match raw.and_then(fold) {
+        let (value, sketch) = match raw.and_then(fold) {
             Some(f) => {
                 let keys = probe_keys(f.as_ref());
-                Parsed::Value((f, keys))
+                let sketch = sketch(&f.full);
+                (Parsed::Value((f, keys)), sketch)
             }
-            None => Parsed::Missing,
+            None => (Parsed::Missing, 0),
         };
-        IdentifierProbe { value }
+        IdentifierProbe { value, sketch }
     }
 
     pub fn score(&self, probe: &IdentifierProbe, row: u32) -> FieldScore {
@@ -507,7 +602,8 @@ impl IdentifierColumn {
         };
         let mut residual = 0.0f32;
         for (key, bound) in all {
-            let rows = self.postings.get(key);
+            let span = self.postings.span(key);
+            let rows = self.postings.entries().get(span.clone()).unwrap_or(&[]);
             match self.step_of(*bound, rows.len()) {
                 Some(step) if step == keys => {}
                 Some(step) if step < keys => continue,
@@ -516,6 +612,14 @@ impl IdentifierColumn {
                     residual = residual.max(*bound);
                     continue;
                 }
+            }
+            if keys != Keys::Whole {
+                // A row found through a partial key scores only by edits (a prefix-dropped
+                // row shares a whole key, walked first or bounding the rest as a
+                // residual), so its sketch rules most rows out before any other read.
+                let sketches = self.sketches.get(span).unwrap_or(&[]);
+                self.walk_partial(folded, probe.sketch, rows, sketches, weight, acc);
+                continue;
             }
             for batch in rows.chunks(PREFETCH) {
                 acc.prefetch(batch.iter().copied());
@@ -533,6 +637,29 @@ impl IdentifierColumn {
             }
         }
         residual
+    }
+
+    /// Credits the rows of one partial key's list that score by edits: rows whose sketch
+    /// rules them out are skipped without reading their value or their accumulator state.
+    fn walk_partial(
+        &self,
+        folded: &Folded,
+        sketch: u64,
+        rows: &[u32],
+        sketches: &[u64],
+        weight: f32,
+        acc: &mut Accumulator,
+    ) {
+        for (&row, &row_sketch) in rows.iter().zip(sketches) {
+            if may_be_close(sketch, row_sketch) && acc.fresh(row) {
+                if let Some(b) = self.get(row) {
+                    let score = score_refs(folded.as_ref(), b);
+                    if score > 0.0 {
+                        acc.credit(row, weight * score as f32);
+                    }
+                }
+            }
+        }
     }
 
     /// Loads the values of `rows` ahead of scoring them (see `Accumulator::prefetch`): the
@@ -940,6 +1067,42 @@ mod tests {
             match credited.iter().find(|c| c.0 == row) {
                 Some(&(_, c)) => assert_eq!(c, s as f32),
                 None => assert!(s as f32 <= residual + 1e-6, "row {row}: {s} > {residual}"),
+            }
+        }
+    }
+
+    #[test]
+    fn sketch_counts_by_bucket_and_length() {
+        let counts = |s: &str| -> Vec<u64> {
+            let k = sketch(s);
+            (0..BUCKETS as u64).map(|i| (k >> (4 * i)) & 15).collect()
+        };
+        assert_eq!(sketch("1207") >> 56, 4);
+        assert_eq!(&counts("1207")[..3], &[1, 1, 1]);
+        assert_eq!(counts("1207")[7], 1);
+        // Letters share three buckets; other characters one; counts stop at 15.
+        assert_eq!(&counts("ADGÉ")[10..], &[3, 0, 0, 1]);
+        assert_eq!(counts(&"9".repeat(40))[9], 15);
+        assert_eq!(sketch(&"9".repeat(300)) >> 56, 255);
+    }
+
+    proptest! {
+        #[test]
+        fn count_distance_is_the_sum_of_bucket_differences(a in any::<u64>(), b in any::<u64>()) {
+            let naive: u64 = (0..BUCKETS as u64)
+                .map(|i| ((a >> (4 * i)) & 15).abs_diff((b >> (4 * i)) & 15))
+                .sum();
+            prop_assert_eq!(count_distance(a, b) as u64, naive);
+        }
+
+        /// The sketch filter never rules out a pair that scores by edits.
+        #[test]
+        fn pairs_that_score_by_edits_pass_the_sketch((a, b) in code_and_edit()) {
+            let (fa, fb) = (fold(&a), fold(&b));
+            if let (Some(fa), Some(fb)) = (fa, fb) {
+                if edit_score(&fa.full, &fb.full) > 0.0 {
+                    prop_assert!(may_be_close(sketch(&fa.full), sketch(&fb.full)));
+                }
             }
         }
     }

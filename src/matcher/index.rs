@@ -115,6 +115,27 @@ impl<K: Hash + Eq> Postings<K> {
         self.keys.get(key).copied()
     }
 
+    /// Where a key's rows lie in `entries` (empty when the key is absent).
+    pub fn span<Q>(&self, key: &Q) -> std::ops::Range<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let id = match self.keys.get(key) {
+            Some(&id) => id as usize,
+            None => return 0..0,
+        };
+        match (self.offsets.get(id), self.offsets.get(id + 1)) {
+            (Some(&start), Some(&end)) => start as usize..end as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// Every key's rows, one list after another: what `span` indexes.
+    pub fn entries(&self) -> &[u32] {
+        &self.rows
+    }
+
     pub fn rows_of(&self, id: u32) -> &[u32] {
         let id = id as usize;
         match (self.offsets.get(id), self.offsets.get(id + 1)) {
