@@ -1426,10 +1426,10 @@ impl Matcher {
                 let acc = &scratch.acc;
                 let order = |a: &(f32, u32), b: &(f32, u32)| {
                     b.0.total_cmp(&a.0)
-                        .then(rank(a.1, acc).cmp(&rank(b.1, acc)))
+                        .then_with(|| rank(a.1, acc).cmp(&rank(b.1, acc)))
                 };
                 if end < len {
-                    scratch.pending[start..].select_nth_unstable_by(end - start, order);
+                    select_first(&mut scratch.pending[start..], end - start, order);
                 }
                 scratch.pending[start..end].sort_unstable_by(order);
                 scratch.sorted = end;
@@ -1516,6 +1516,55 @@ impl Matcher {
     }
 }
 
+/// Moves the `k` first items of `items` under `order` to its front, in any order, as
+/// `select_nth_unstable_by` would. A few out of thousands (scoring takes a handful of
+/// pending rows between two walks) are picked in one pass that compares most items with
+/// the current `k`-th only, where a selection partitions the whole slice each time.
+fn select_first<T: Copy>(
+    items: &mut [T],
+    k: usize,
+    mut order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) {
+    use std::cmp::Ordering;
+    if k == 0 || k >= items.len() {
+        return;
+    }
+    if k > SELECT_SCAN {
+        items.select_nth_unstable_by(k, order);
+        return;
+    }
+    // Positions of the best `k` so far, best first.
+    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    for i in 0..items.len() {
+        if best.len() == k {
+            let worst = best[k - 1];
+            if order(&items[i], &items[worst]) != Ordering::Less {
+                continue;
+            }
+        }
+        let at = best.partition_point(|&j| order(&items[j], &items[i]) != Ordering::Greater);
+        best.insert(at, i);
+        best.truncate(k);
+    }
+    // Swap the chosen into the front: chosen items already there stay, the others take
+    // the places of front items that were not chosen.
+    let mut outside: Vec<usize> = best.iter().copied().filter(|&j| j >= k).collect();
+    outside.sort_unstable();
+    let mut chosen_front = vec![false; k];
+    for &j in &best {
+        if j < k {
+            chosen_front[j] = true;
+        }
+    }
+    let free = (0..k).filter(|&j| !chosen_front[j]);
+    for (a, b) in free.zip(outside) {
+        items.swap(a, b);
+    }
+}
+
+/// Most items `select_first` picks by one pass; more are left to a selection.
+const SELECT_SCAN: usize = 64;
+
 /// Returns a worker's scratch to the matcher's pool when the worker is done.
 struct ScratchGuard<'a> {
     matcher: &'a Matcher,
@@ -1587,6 +1636,28 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .thread_name(|i| format!("refmatch-matcher-{i}"))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the matcher pool: {e}")))
+}
+
+#[cfg(test)]
+mod select_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn select_first_puts_the_k_first_in_front(mut items in proptest::collection::vec((0u8..6, any::<u16>()), 0..300), k in 0usize..80) {
+            let mut sorted = items.clone();
+            sorted.sort_unstable();
+            select_first(&mut items, k, |a, b| a.cmp(b));
+            let k = k.min(items.len());
+            let mut front = items[..k].to_vec();
+            front.sort_unstable();
+            prop_assert_eq!(&front[..], &sorted[..k]);
+            let mut all = items.clone();
+            all.sort_unstable();
+            prop_assert_eq!(all, sorted);
+        }
+    }
 }
 
 #[cfg(test)]
