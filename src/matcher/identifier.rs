@@ -640,7 +640,8 @@ impl IdentifierColumn {
     }
 
     /// Credits the rows of one partial key's list that score by edits: rows whose sketch
-    /// rules them out are skipped without reading their value or their accumulator state.
+    /// rules them out are skipped without reading their value or their accumulator state,
+    /// and only rows that score read the latter.
     fn walk_partial(
         &self,
         folded: &Folded,
@@ -650,14 +651,43 @@ impl IdentifierColumn {
         weight: f32,
         acc: &mut Accumulator,
     ) {
-        for (&row, &row_sketch) in rows.iter().zip(sketches) {
-            if may_be_close(sketch, row_sketch) && acc.fresh(row) {
-                if let Some(b) = self.get(row) {
-                    let score = score_refs(folded.as_ref(), b);
-                    if score > 0.0 {
-                        acc.credit(row, weight * score as f32);
+        let mut near = [0u32; PREFETCH];
+        let mut entries = rows.iter().zip(sketches).peekable();
+        while entries.peek().is_some() {
+            // Gather a batch of rows the sketch lets through, load their values together
+            // (the misses overlap), then score them.
+            let mut n = 0;
+            for (&row, &row_sketch) in entries.by_ref() {
+                if may_be_close(sketch, row_sketch) {
+                    near[n] = row;
+                    n += 1;
+                    if n == PREFETCH {
+                        break;
                     }
                 }
+            }
+            let batch = &near[..n];
+            self.prefetch(batch);
+            // Most rows the sketch lets through still score 0: score them all first, then
+            // load the accumulator state of the rest together and credit them (a row
+            // credited through an earlier key gets the same score and is not credited
+            // twice).
+            let mut scored = [(0u32, 0.0f32); PREFETCH];
+            let mut m = 0;
+            for &row in batch {
+                let Some(b) = self.get(row) else {
+                    continue;
+                };
+                let score = score_refs(folded.as_ref(), b);
+                if score > 0.0 {
+                    scored[m] = (row, weight * score as f32);
+                    m += 1;
+                }
+            }
+            let scored = &scored[..m];
+            acc.prefetch(scored.iter().map(|&(row, _)| row));
+            for &(row, amount) in scored {
+                acc.credit(row, amount);
             }
         }
     }
