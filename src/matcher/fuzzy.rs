@@ -762,6 +762,15 @@ impl FuzzyColumn {
         }
     }
 
+    /// Reads what scoring `row` reads first (its value and its words' place), so that
+    /// loads issued for several rows back to back overlap (see `Matcher::score_pending`).
+    pub fn touch(&self, row: u32) -> u32 {
+        let r = row as usize;
+        let value = self.row_value.get(r).copied().unwrap_or(0);
+        let words = self.row_offsets.get(r).copied().unwrap_or(0);
+        value.wrapping_add(words)
+    }
+
     fn row(&self, row: u32) -> &[u32] {
         let r = row as usize;
         match (self.row_offsets.get(r), self.row_offsets.get(r + 1)) {

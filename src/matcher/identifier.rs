@@ -692,6 +692,13 @@ impl IdentifierColumn {
         }
     }
 
+    /// Reads what scoring `row` reads (see `prefetch`).
+    pub fn touch(&self, row: u32) -> u32 {
+        let value = self.full.get(row as usize);
+        let first = u32::from(value.as_bytes().first().copied().unwrap_or(0));
+        first.wrapping_add(self.prefix.get(row as usize).copied().unwrap_or(0))
+    }
+
     /// Loads the values of `rows` ahead of scoring them (see `Accumulator::prefetch`): the
     /// rows of a partial key lie anywhere in the table, so each value read misses the cache.
     fn prefetch(&self, rows: &[u32]) {

@@ -43,6 +43,8 @@ pub const TOP_CANDIDATES: usize = 5;
 pub const EXACT_CANDIDATES_BUDGET: usize = 1_024;
 /// Rows scored between two looks at whether the rest can still matter.
 const SCORE_ROUND: usize = 8;
+/// Pending rows whose values are loaded together before they are scored one by one.
+const SCORE_AHEAD: usize = 8;
 /// Scoring a row exactly costs about as much as crediting this many rows from a list: when
 /// more rows wait to be scored than the next list divided by this, walking that list to
 /// tighten their bounds is cheaper than scoring them.
@@ -1416,6 +1418,8 @@ impl Matcher {
                 .unwrap_or(u32::MAX)
         };
         let mut budget = limit.unwrap_or(usize::MAX);
+        // Pending rows up to here have had their values loaded.
+        let mut ahead = scratch.cursor;
         loop {
             if scratch.cursor == scratch.sorted {
                 let (start, len) = (scratch.sorted, scratch.pending.len());
@@ -1445,6 +1449,13 @@ impl Matcher {
             if budget == 0 {
                 break;
             }
+            if scratch.cursor >= ahead {
+                // Load the next sorted rows' values together before scoring them one by
+                // one: they lie anywhere in the table, and misses issued back to back
+                // overlap.
+                ahead = (scratch.cursor + SCORE_AHEAD).min(scratch.sorted);
+                self.touch_rows(&scratch.pending[scratch.cursor..ahead], &scratch.acc);
+            }
             budget -= 1;
             scratch.cursor += 1;
             let theta = self.theta(best, k, scratch.head);
@@ -1461,6 +1472,19 @@ impl Matcher {
             .iter()
             .filter(|&&(bound, _)| f64::from(bound) + MARGIN >= theta)
             .count()
+    }
+
+    /// Reads what scoring the rows of `pending` entries reads first, on every field.
+    fn touch_rows(&self, pending: &[(f32, u32)], acc: &index::Accumulator) {
+        let mut sum = 0u32;
+        for &(_, slot) in pending {
+            if let Some(&row) = acc.touched().get(slot as usize) {
+                for field in &self.index.fields {
+                    sum = sum.wrapping_add(field.touch(row));
+                }
+            }
+        }
+        std::hint::black_box(sum);
     }
 
     /// `bound`, a pending row's bound, with its first fuzzy field's value bound replaced by
@@ -1597,6 +1621,16 @@ fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
 }
 
 impl FieldIndex {
+    /// Reads what scoring `row` on this field reads first; the value only feeds
+    /// `black_box`.
+    fn touch(&self, row: u32) -> u32 {
+        match self {
+            FieldIndex::Fuzzy(c) => c.touch(row),
+            FieldIndex::Identifier(c) => c.touch(row),
+            _ => u32::from(self.row_present(row)),
+        }
+    }
+
     fn row_present(&self, row: u32) -> bool {
         match self {
             FieldIndex::Exact(c) => c.row_present(row),
