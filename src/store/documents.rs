@@ -183,8 +183,23 @@ fn from_row(r: &Row<'_>) -> r2d2_sqlite::rusqlite::Result<(i64, StoredDocument)>
 }
 
 /// Whether `sql` (`?1` an id, `?2` the workspace) finds a row.
-fn exists(conn: &Connection, sql: &str, id: &str, ws: WorkspaceId) -> Result<bool> {
-    Ok(conn.prepare_cached(sql)?.exists(params![id, ws.0])?)
+/// `Ok` when `sql` finds `id` in workspace `ws`, else a validation error on the body's
+/// `field` saying there is no such `what`.
+fn must_exist(
+    conn: &Connection,
+    sql: &str,
+    (id, ws): (&str, WorkspaceId),
+    (field, what): (&str, &str),
+) -> Result<()> {
+    if conn.prepare_cached(sql)?.exists(params![id, ws.0])? {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "body",
+            field,
+            format!("no {what} with id \"{id}\""),
+        ))
+    }
 }
 
 fn not_found(id: &str) -> Error {
@@ -312,34 +327,18 @@ impl Store {
         let conn = self.conn()?;
         match target {
             Target::All | Target::Run(None) => Ok(()),
-            Target::Run(Some(id)) => exists(
+            Target::Run(Some(id)) => must_exist(
                 &conn,
                 "SELECT 1 FROM runs WHERE id = ?1 AND workspace_id = ?2",
-                id,
-                ws,
-            )?
-            .then_some(())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "body",
-                    "target_value.run_id",
-                    format!("no run with id \"{id}\""),
-                )
-            }),
-            Target::Batch(id) => exists(
+                (id, ws),
+                ("target_value.run_id", "run"),
+            ),
+            Target::Batch(id) => must_exist(
                 &conn,
                 "SELECT 1 FROM document_batches WHERE id = ?1 AND workspace_id = ?2",
-                id,
-                ws,
-            )?
-            .then_some(())
-            .ok_or_else(|| {
-                Error::invalid(
-                    "body",
-                    "target_value.batch_id",
-                    format!("no batch with id \"{id}\""),
-                )
-            }),
+                (id, ws),
+                ("target_value.batch_id", "batch"),
+            ),
             Target::Documents(ids) => {
                 let mut stmt = conn.prepare(
                     "SELECT 1 FROM documents
