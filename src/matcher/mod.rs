@@ -1557,30 +1557,25 @@ fn select_first<T: Copy>(
         items.select_nth_unstable_by(k, order);
         return;
     }
-    // Positions of the best `k` so far, best first.
-    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    // Positions of the best `k` so far, best first (`k <= SELECT_SCAN`: no allocation).
+    let mut best = [0usize; SELECT_SCAN + 1];
+    let mut kept = 0;
     for i in 0..items.len() {
-        if best.len() == k {
-            let worst = best[k - 1];
-            if order(&items[i], &items[worst]) != Ordering::Less {
-                continue;
-            }
+        if kept == k && order(&items[i], &items[best[k - 1]]) != Ordering::Less {
+            continue;
         }
-        let at = best.partition_point(|&j| order(&items[j], &items[i]) != Ordering::Greater);
-        best.insert(at, i);
-        best.truncate(k);
+        let at =
+            best[..kept].partition_point(|&j| order(&items[j], &items[i]) != Ordering::Greater);
+        best.copy_within(at..kept, at + 1);
+        best[at] = i;
+        kept = (kept + 1).min(k);
     }
     // Swap the chosen into the front: chosen items already there stay, the others take
-    // the places of front items that were not chosen.
-    let mut outside: Vec<usize> = best.iter().copied().filter(|&j| j >= k).collect();
-    outside.sort_unstable();
-    let mut chosen_front = vec![false; k];
-    for &j in &best {
-        if j < k {
-            chosen_front[j] = true;
-        }
-    }
-    let free = (0..k).filter(|&j| !chosen_front[j]);
+    // the places of front items that were not chosen (both in ascending order).
+    let chosen = &mut best[..k];
+    chosen.sort_unstable();
+    let outside = chosen.iter().copied().filter(|&j| j >= k);
+    let free = (0..k).filter(|j| chosen.binary_search(j).is_err());
     for (a, b) in free.zip(outside) {
         items.swap(a, b);
     }
