@@ -166,7 +166,12 @@ fn edit_score(a: &str, b: &str) -> f64 {
 /// The most the edit rule can give two different values of `a` and `b` characters: at
 /// least `max(1, |a - b|)` edits apart. 0 when no such pair scores.
 fn edit_bound(a: usize, b: usize) -> f32 {
-    let (d, longest) = (a.abs_diff(b).max(1), a.max(b));
+    edit_bound_from(a, b, 1)
+}
+
+/// `edit_bound` for values known to be at least `least` edits apart.
+fn edit_bound_from(a: usize, b: usize, least: usize) -> f32 {
+    let (d, longest) = (a.abs_diff(b).max(least), a.max(b));
     if d > MAX_EDITS || 2 * d > longest {
         0.0
     } else {
@@ -262,6 +267,45 @@ fn row_keys(f: FoldedRef, chars: &mut Vec<char>, out: &mut Vec<u64>) {
     }
 }
 
+/// A key a document probes.
+#[derive(Clone, Copy, Debug)]
+struct ProbeKey {
+    key: u64,
+    /// The most a row found only through this key can score (the residual when its list
+    /// is too long to walk).
+    bound: f32,
+    /// For a segment key, the row length and the segment it is about (see `residual`).
+    segment: Option<(usize, usize)>,
+}
+
+/// The most a row can score when it shares none of the document's walked keys, `unwalked`
+/// being the others (`n` the document's length): the best of their bounds, except that a
+/// row of more than `SHORT` characters one edit away shares keys of two different segments
+/// of its length with the document (`probe_keys`: one edit touches one segment, or two
+/// beside a boundary, and then the right one is probed with the pair swapped back). So
+/// where the unwalked keys of a row length cover one segment, a row of that length found
+/// by no walked key is at least two edits away.
+fn residual<'a>(n: usize, unwalked: impl Iterator<Item = &'a ProbeKey>) -> f32 {
+    let mut other = 0.0f32;
+    // Per row length `n - MAX_EDITS ..= n + MAX_EDITS`, the segments with unwalked keys.
+    let mut parts = [0u8; 2 * MAX_EDITS + 1];
+    for k in unwalked {
+        match k.segment {
+            Some((m, part)) if m.abs_diff(n) <= MAX_EDITS && part < 8 => {
+                parts[m + MAX_EDITS - n] |= 1 << part;
+            }
+            _ => other = other.max(k.bound),
+        }
+    }
+    for (i, &covered) in parts.iter().enumerate() {
+        if covered != 0 {
+            let least = if covered.count_ones() >= 2 { 1 } else { 2 };
+            other = other.max(edit_bound_from(n + i - MAX_EDITS, n, least));
+        }
+    }
+    other
+}
+
 /// The keys a document probes, each with the most a row found only through it can score
 /// (the residual when its list is too long to walk), best first.
 ///
@@ -287,10 +331,15 @@ fn row_keys(f: FoldedRef, chars: &mut Vec<char>, out: &mut Vec<u64>) {
 ///   the other edit lies before it and 0 when it lies after it (a transposition moves
 ///   nothing). So the document swaps back its pair at `b - 1 + s, b + s` for `s` in
 ///   `{0, D}` (`|D| <= 1` here) and probes that segment at shift `s`.
-fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
-    let mut keys = vec![(key(FULL, 0, 0, f.full.chars()), 1.0)];
+fn probe_keys(f: FoldedRef) -> Vec<ProbeKey> {
+    let plain = |key, bound| ProbeKey {
+        key,
+        bound,
+        segment: None,
+    };
+    let mut keys = vec![plain(key(FULL, 0, 0, f.full.chars()), 1.0)];
     if let Some(w) = f.without_prefix() {
-        keys.push((key(FULL, 0, 0, w.chars()), 1.0));
+        keys.push(plain(key(FULL, 0, 0, w.chars()), 1.0));
     }
     let mut q: Vec<char> = f.full.chars().collect();
     let n = q.len();
@@ -300,7 +349,7 @@ fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
                 .map(|m| edit_bound(m, n))
                 .fold(0.0, f32::max);
             if bound > 0.0 {
-                keys.push((key(DELETION, 0, 0, c.iter().copied()), bound));
+                keys.push(plain(key(DELETION, 0, 0, c.iter().copied()), bound));
             }
         });
     }
@@ -322,7 +371,11 @@ fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
                     continue;
                 }
                 let text = &q[at as usize..at as usize + len];
-                keys.push((key(SEGMENT, m, part, text.iter().copied()), bound));
+                keys.push(ProbeKey {
+                    key: key(SEGMENT, m, part, text.iter().copied()),
+                    bound,
+                    segment: Some((m, part)),
+                });
             }
         }
         if delta.abs() > 1 {
@@ -340,19 +393,29 @@ fn probe_keys(f: FoldedRef) -> Vec<(u64, f32)> {
                     continue;
                 }
                 q.swap(at - 1, at);
-                keys.push((
-                    key(SEGMENT, m, part, q[at..at + len].iter().copied()),
+                keys.push(ProbeKey {
+                    key: key(SEGMENT, m, part, q[at..at + len].iter().copied()),
                     bound,
-                ));
+                    segment: Some((m, part)),
+                });
                 q.swap(at - 1, at);
             }
         }
     }
-    // A key may come up more than once (from several shifts); all its bounds are equal
-    // unless two kinds collide, and then the higher one is safe.
-    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    keys.dedup_by_key(|k| k.0);
-    keys.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // A key may come up more than once (from several shifts); all its bounds and segments
+    // are equal unless two kinds collide, and then the higher bound without a segment is
+    // safe.
+    keys.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(b.bound.total_cmp(&a.bound)));
+    keys.dedup_by(|dup, kept| {
+        if dup.key != kept.key {
+            return false;
+        }
+        if dup.segment != kept.segment {
+            kept.segment = None;
+        }
+        true
+    });
+    keys.sort_by(|a, b| b.bound.total_cmp(&a.bound).then(a.key.cmp(&b.key)));
     keys
 }
 
@@ -457,7 +520,7 @@ pub struct IdentifierColumn {
 }
 
 pub struct IdentifierProbe {
-    value: Parsed<(Folded, Vec<(u64, f32)>)>,
+    value: Parsed<(Folded, Vec<ProbeKey>)>,
     /// The document value's `sketch`.
     sketch: u64,
 }
@@ -559,9 +622,9 @@ impl IdentifierColumn {
             return 0;
         };
         all.iter()
-            .filter_map(|(key, bound)| {
-                let n = self.postings.get(key).len();
-                (self.step_of(*bound, n) == Some(keys)).then_some(n)
+            .filter_map(|k| {
+                let n = self.postings.get(&k.key).len();
+                (self.step_of(k.bound, n) == Some(keys)).then_some(n)
             })
             .sum()
     }
@@ -588,8 +651,8 @@ impl IdentifierColumn {
     /// weighted score, once per row, when that score is above 0. Every row scoring above 0
     /// shares a key, so once every step is walked, rows not credited score 0, unless a key
     /// was too common to walk. Steps are walked in the order of `Keys`; returns the most a
-    /// row not credited so far can score: the best bound of the keys of later steps and
-    /// of the keys too common to walk.
+    /// row not credited so far can score: the `residual` of the keys of later steps and of
+    /// the keys too common to walk.
     pub fn enumerate(
         &self,
         probe: &IdentifierProbe,
@@ -600,18 +663,12 @@ impl IdentifierColumn {
         let Parsed::Value((folded, all)) = &probe.value else {
             return 0.0;
         };
-        let mut residual = 0.0f32;
-        for (key, bound) in all {
-            let span = self.postings.span(key);
+        for k in all {
+            let span = self.postings.span(&k.key);
             let rows = self.postings.entries().get(span.clone()).unwrap_or(&[]);
-            match self.step_of(*bound, rows.len()) {
-                Some(step) if step == keys => {}
-                Some(step) if step < keys => continue,
-                _ => {
-                    // Walked by a later step, if at all.
-                    residual = residual.max(*bound);
-                    continue;
-                }
+            if self.step_of(k.bound, rows.len()) != Some(keys) {
+                // Walked by an earlier step, or by a later one if at all.
+                continue;
             }
             if keys != Keys::Whole {
                 // A row found through a partial key scores only by edits (a prefix-dropped
@@ -636,7 +693,11 @@ impl IdentifierColumn {
                 }
             }
         }
-        residual
+        let unwalked = all.iter().filter(|k| {
+            self.step_of(k.bound, self.postings.get(&k.key).len())
+                .is_none_or(|step| step > keys)
+        });
+        residual(folded.full.chars().count(), unwalked)
     }
 
     /// Credits the rows of one partial key's list that score by edits: rows whose sketch
@@ -816,7 +877,10 @@ mod tests {
     }
 
     fn probes_of(doc: &Folded) -> Vec<u64> {
-        probe_keys(doc.as_ref()).into_iter().map(|k| k.0).collect()
+        probe_keys(doc.as_ref())
+            .into_iter()
+            .map(|k| k.key)
+            .collect()
     }
 
     /// Whether the index finds `row` for a document `doc`: one of the document's probes is
@@ -895,8 +959,21 @@ mod tests {
             let (b_keys, b_probes) = (keys_of(&b), probes_of(&b));
             for v in variants.iter().filter(|v| !v.is_empty()) {
                 let f = unfolded(v);
-                if identifier_score(&b, &f) > 0.0 {
+                let score = identifier_score(&b, &f);
+                if score > 0.0 {
                     scoring += 1;
+                    // Left unwalked, the keys that find `f` leave a residual it stays
+                    // within (more unwalked keys only raise it).
+                    let f_keys = keys_of(&f);
+                    let finding: Vec<ProbeKey> = probe_keys(b.as_ref())
+                        .into_iter()
+                        .filter(|k| f_keys.contains(&k.key))
+                        .collect();
+                    let left = residual(b.full.chars().count(), finding.iter());
+                    assert!(
+                        f64::from(left) + 1e-6 >= score,
+                        "{base} -> {f:?}: {score} over the residual {left}"
+                    );
                     let found_f = keys_of(&f).iter().any(|k| b_probes.contains(k));
                     assert!(found_f, "{base} does not find {f:?}");
                     let found_b = probes_of(&f).iter().any(|k| b_keys.contains(k));
