@@ -52,6 +52,8 @@ const SCORE_COST: usize = 32;
 /// A row a partial identifier key reaches costs an edit distance, about this many times
 /// what crediting a row from a sorted list costs; the walk order weighs those lists so.
 const EDIT_COST: usize = 4;
+/// Rows reached and not yet bounded past which bounding waits for a walk that may stop.
+const COLLECT_LAZY: usize = 2_048;
 /// Slack in comparisons of bounds with scores: bounds are summed in `f32` and scores are
 /// rounded to 4 decimals, so a row is skipped only when it is clearly below.
 const MARGIN: f64 = 2e-4;
@@ -239,6 +241,8 @@ pub struct Matcher {
     index: Arc<MatchIndex>,
     /// `EXACT_CANDIDATES_BUDGET`, lowered in tests to exercise the best-only path.
     exact_candidates_budget: usize,
+    /// `COLLECT_LAZY`, lowered in tests so that small tables defer collections too.
+    collect_lazy: usize,
     scratch: Mutex<Vec<Scratch>>,
 }
 
@@ -557,6 +561,7 @@ impl Matcher {
             config,
             index,
             exact_candidates_budget: EXACT_CANDIDATES_BUDGET,
+            collect_lazy: COLLECT_LAZY,
             scratch: Mutex::new(Vec::new()),
         })
     }
@@ -1100,8 +1105,28 @@ impl Matcher {
                     }
                 }
             }
+            // Bounding every reached row again costs a pass over them all. While many wait
+            // and walking cannot stop before the next walk (nothing scored since this check
+            // changes it), that walk comes first: the rows reached now are collected with
+            // its own, and the last walk always collects.
+            let backlog = scratch.acc.touched().len() - scratch.collected + scratch.pending.len()
+                - scratch.cursor.min(scratch.pending.len());
+            let theta = self.theta(best, k, scratch.head);
+            if next < order.len()
+                && backlog > self.collect_lazy
+                && theta > 0.0
+                && self.unseen_bound(doc_mask, &residuals, within) + MARGIN >= theta
+            {
+                waiting = backlog;
+                continue;
+            }
             self.collect_pending(doc_mask, &residuals, k, excluded, scratch, best);
-            waiting = self.score_pending(probes, k, Some(SCORE_ROUND), scratch, best);
+            // Scoring pending rows may raise the k-th best enough to stop before the next
+            // walk: up to what that walk costs is worth spending on them.
+            let limit = order
+                .get(next)
+                .map_or(SCORE_ROUND, |&(c, _, _)| (c / SCORE_COST).max(SCORE_ROUND));
+            waiting = self.score_pending(probes, k, Some(limit), scratch, best);
         }
         // The bounds of the last walk still hold: score on from where that round stopped.
         let _ = self.score_pending(probes, k, None, scratch, best);
@@ -1853,6 +1878,7 @@ mod tests {
             // Every reported candidate exact, whatever the lists hold.
             let mut five = Matcher::with_index(config, Arc::clone(matcher.index())).unwrap();
             five.exact_candidates_budget = usize::MAX;
+            five.collect_lazy = 0;
             let FieldIndex::Identifier(c) = &matcher.index().fields[0] else {
                 panic!("the first mapping is the identifier");
             };
@@ -2038,6 +2064,8 @@ mod tests {
             let exact = Matcher::build(config.clone(), Arc::clone(&reference)).unwrap();
             let mut best_only = Matcher::with_index(config, Arc::clone(exact.index())).unwrap();
             best_only.exact_candidates_budget = 0;
+            // Collections deferred after every walk that cannot stop.
+            best_only.collect_lazy = 0;
             let (mut all_full, mut all_indexed, mut all_best) = (vec![], vec![], vec![]);
             for d in &docs {
                 let texts: Vec<String> = (0..6).map(|k| value(d[k], if k == 5 { 1 } else { k })).collect();
