@@ -1121,12 +1121,7 @@ impl Matcher {
                 continue;
             }
             self.collect_pending(doc_mask, &residuals, k, excluded, scratch, best);
-            // Scoring pending rows may raise the k-th best enough to stop before the next
-            // walk: up to what that walk costs is worth spending on them.
-            let limit = order
-                .get(next)
-                .map_or(SCORE_ROUND, |&(c, _, _)| (c / SCORE_COST).max(SCORE_ROUND));
-            waiting = self.score_pending(probes, k, Some(limit), scratch, best);
+            waiting = self.score_pending(probes, k, Some(SCORE_ROUND), scratch, best);
         }
         // The bounds of the last walk still hold: score on from where that round stopped.
         let _ = self.score_pending(probes, k, None, scratch, best);
