@@ -1103,11 +1103,24 @@ impl FuzzyColumn {
         raise(bound)
     }
 
-    /// After `walk_values`: reaches every row of every credited value (the rows a later
-    /// bound may not leave out). Rows of values without credit stay bounded by
-    /// `uncredited`.
-    pub fn walk_rows(&self, scratch: &FuzzyScratch, acc: &mut Accumulator) {
+    /// After `walk_values`: reaches every row of every credited value whose bound is above
+    /// `floor` (the rows a later bound may not leave out). Returns the best bound of the
+    /// credited values it left out (0 when none): their rows, like those of values without
+    /// credit (bounded by `uncredited`), stay unreached.
+    pub fn walk_rows(
+        &self,
+        scratch: &FuzzyScratch,
+        residual: &FuzzyResidual,
+        floor: f32,
+        acc: &mut Accumulator,
+    ) -> f32 {
+        let mut left = 0.0f32;
         for &v in &scratch.credited {
+            let bound = self.credited_bound(v as usize, scratch, residual);
+            if bound <= floor {
+                left = left.max(bound);
+                continue;
+            }
             for batch in self.value_rows(v).chunks(PREFETCH) {
                 acc.prefetch(batch.iter().copied());
                 for &row in batch {
@@ -1115,6 +1128,7 @@ impl FuzzyColumn {
                 }
             }
         }
+        left
     }
 
     /// Rows `walk_rows` would reach, estimated before the values are known: the postings

@@ -52,6 +52,8 @@ const SCORE_COST: usize = 32;
 /// A row a partial identifier key reaches costs an edit distance, about this many times
 /// what crediting a row from a sorted list costs; the walk order weighs those lists so.
 const EDIT_COST: usize = 4;
+/// Halvings that find the value bound under which a fuzzy field's rows are not reached.
+const FLOOR_STEPS: usize = 12;
 /// Rows reached and not yet bounded past which bounding waits for a walk that may stop.
 const COLLECT_LAZY: usize = 2_048;
 /// Slack in comparisons of bounds with scores: bounds are summed in `f32` and scores are
@@ -1085,9 +1087,11 @@ impl Matcher {
                     }
                     (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
                         (Step::FuzzyRows, Residual::Fuzzy(r)) => {
-                            c.walk_rows(&scratch.fuzzy[i], acc);
+                            let theta = self.theta(best, k, scratch.head);
+                            let floor = self.rows_floor(i, r, doc_mask, &residuals, within, theta);
+                            let left = c.walk_rows(&scratch.fuzzy[i], &r, floor, acc);
                             Residual::Fuzzy(fuzzy::FuzzyResidual {
-                                unseen: r.uncredited,
+                                unseen: r.uncredited.max(left),
                                 ..r
                             })
                         }
@@ -1125,6 +1129,47 @@ impl Matcher {
         }
         // The bounds of the last walk still hold: score on from where that round stopped.
         let _ = self.score_pending(probes, k, None, scratch, best);
+    }
+
+    /// The highest value bound of fuzzy field `i` (walked values, residual `r`) under which
+    /// the rows of a value need not be reached: rows unreached because their value is
+    /// bounded by it stay under `theta` with every other field at its residual. At least
+    /// `r.uncredited`, the bound of rows whose value got no credit, which stay unreached
+    /// anyway.
+    fn rows_floor(
+        &self,
+        i: usize,
+        r: fuzzy::FuzzyResidual,
+        doc_mask: u64,
+        residuals: &[Residual],
+        within: u64,
+        theta: f64,
+    ) -> f32 {
+        let mut simulated = residuals.to_vec();
+        let mut holds = |floor: f32| {
+            simulated[i] = Residual::Fuzzy(fuzzy::FuzzyResidual {
+                unseen: r.uncredited.max(floor),
+                ..r
+            });
+            self.unseen_bound(doc_mask, &simulated, within) + MARGIN < theta
+        };
+        let (mut low, mut high) = (r.uncredited, 1.0f32);
+        if theta <= 0.0 || !holds(low) {
+            return low;
+        }
+        if holds(high) {
+            return high;
+        }
+        // `holds` falls as the floor rises: keep `low` holding and `high` not.
+        for _ in 0..FLOOR_STEPS {
+            let mid = (low + high) / 2.0;
+            if holds(mid) {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        low
     }
 
     /// The keys of the rows a date or amount field's walk would credit.
