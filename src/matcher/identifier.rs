@@ -274,36 +274,56 @@ struct ProbeKey {
     /// The most a row found only through this key can score (the residual when its list
     /// is too long to walk).
     bound: f32,
-    /// For a segment key, the row length and the segment it is about (see `residual`).
+    /// For a segment key, the row length and the segment it is about (see `Unwalked`).
     segment: Option<(usize, usize)>,
 }
 
-/// The most a row can score when it shares none of the document's walked keys, `unwalked`
-/// being the others (`n` the document's length): the best of their bounds, except that a
-/// row of more than `SHORT` characters one edit away shares keys of two different segments
-/// of its length with the document (`probe_keys`: one edit touches one segment, or two
-/// beside a boundary, and then the right one is probed with the pair swapped back). So
-/// where the unwalked keys of a row length cover one segment, a row of that length found
-/// by no walked key is at least two edits away.
-fn residual<'a>(n: usize, unwalked: impl Iterator<Item = &'a ProbeKey>) -> f32 {
-    let mut other = 0.0f32;
-    // Per row length `n - MAX_EDITS ..= n + MAX_EDITS`, the segments with unwalked keys.
-    let mut parts = [0u8; 2 * MAX_EDITS + 1];
-    for k in unwalked {
+/// The document's keys not walked (`add`ed one by one), for the most a row sharing none of
+/// the walked keys can score (`bound`): the best of their bounds, except that a row of more
+/// than `SHORT` characters one edit away shares keys of two different segments of its
+/// length with the document (`probe_keys`: one edit touches one segment, or two beside a
+/// boundary, and then the right one is probed with the pair swapped back). So where the
+/// unwalked keys of a row length cover one segment, a row of that length found by no
+/// walked key is at least two edits away.
+struct Unwalked {
+    /// The document's length.
+    n: usize,
+    /// The best bound of unwalked keys that are not segment keys.
+    other: f32,
+    /// Per row length `n - MAX_EDITS ..= n + MAX_EDITS`, the segments with unwalked keys.
+    parts: [u8; 2 * MAX_EDITS + 1],
+}
+
+impl Unwalked {
+    fn new(n: usize) -> Unwalked {
+        Unwalked {
+            n,
+            other: 0.0,
+            parts: [0; 2 * MAX_EDITS + 1],
+        }
+    }
+
+    fn add(&mut self, k: &ProbeKey) {
         match k.segment {
-            Some((m, part)) if m.abs_diff(n) <= MAX_EDITS && part < 8 => {
-                parts[m + MAX_EDITS - n] |= 1 << part;
+            Some((m, part)) if m.abs_diff(self.n) <= MAX_EDITS && part < 8 => {
+                self.parts[m + MAX_EDITS - self.n] |= 1 << part;
             }
-            _ => other = other.max(k.bound),
+            _ => self.other = self.other.max(k.bound),
         }
     }
-    for (i, &covered) in parts.iter().enumerate() {
-        if covered != 0 {
-            let least = if covered.count_ones() >= 2 { 1 } else { 2 };
-            other = other.max(edit_bound_from(n + i - MAX_EDITS, n, least));
-        }
+
+    fn bound(&self) -> f32 {
+        let n = self.n;
+        self.parts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &covered)| covered != 0)
+            .map(|(i, covered)| {
+                let least = if covered.count_ones() >= 2 { 1 } else { 2 };
+                edit_bound_from(n + i - MAX_EDITS, n, least)
+            })
+            .fold(self.other, f32::max)
     }
-    other
 }
 
 /// The keys a document probes, each with the most a row found only through it can score
@@ -651,8 +671,8 @@ impl IdentifierColumn {
     /// weighted score, once per row, when that score is above 0. Every row scoring above 0
     /// shares a key, so once every step is walked, rows not credited score 0, unless a key
     /// was too common to walk. Steps are walked in the order of `Keys`; returns the most a
-    /// row not credited so far can score: the `residual` of the keys of later steps and of
-    /// the keys too common to walk.
+    /// row not credited so far can score: the `Unwalked` bound of the keys of later steps and
+    /// of the keys too common to walk.
     pub fn enumerate(
         &self,
         probe: &IdentifierProbe,
@@ -663,12 +683,18 @@ impl IdentifierColumn {
         let Parsed::Value((folded, all)) = &probe.value else {
             return 0.0;
         };
+        let mut unwalked = Unwalked::new(folded.full.chars().count());
         for k in all {
             let span = self.postings.span(&k.key);
             let rows = self.postings.entries().get(span.clone()).unwrap_or(&[]);
-            if self.step_of(k.bound, rows.len()) != Some(keys) {
-                // Walked by an earlier step, or by a later one if at all.
-                continue;
+            match self.step_of(k.bound, rows.len()) {
+                Some(step) if step == keys => {}
+                Some(step) if step < keys => continue,
+                _ => {
+                    // Walked by a later step, if at all.
+                    unwalked.add(k);
+                    continue;
+                }
             }
             if keys != Keys::Whole {
                 // A row found through a partial key scores only by edits (a prefix-dropped
@@ -693,11 +719,7 @@ impl IdentifierColumn {
                 }
             }
         }
-        let unwalked = all.iter().filter(|k| {
-            self.step_of(k.bound, self.postings.get(&k.key).len())
-                .is_none_or(|step| step > keys)
-        });
-        residual(folded.full.chars().count(), unwalked)
+        unwalked.bound()
     }
 
     /// Credits the rows of one partial key's list that score by edits: rows whose sketch
@@ -965,11 +987,12 @@ mod tests {
                     // Left unwalked, the keys that find `f` leave a residual it stays
                     // within (more unwalked keys only raise it).
                     let f_keys = keys_of(&f);
-                    let finding: Vec<ProbeKey> = probe_keys(b.as_ref())
-                        .into_iter()
+                    let mut finding = Unwalked::new(b.full.chars().count());
+                    probe_keys(b.as_ref())
+                        .iter()
                         .filter(|k| f_keys.contains(&k.key))
-                        .collect();
-                    let left = residual(b.full.chars().count(), finding.iter());
+                        .for_each(|k| finding.add(k));
+                    let left = finding.bound();
                     assert!(
                         f64::from(left) + 1e-6 >= score,
                         "{base} -> {f:?}: {score} over the residual {left}"
