@@ -121,14 +121,7 @@ impl<K: Hash + Eq> Postings<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let id = match self.keys.get(key) {
-            Some(&id) => id as usize,
-            None => return 0..0,
-        };
-        match (self.offsets.get(id), self.offsets.get(id + 1)) {
-            (Some(&start), Some(&end)) => start as usize..end as usize,
-            _ => 0..0,
-        }
+        self.key_id(key).map_or(0..0, |id| self.span_of(id))
     }
 
     /// Every key's rows, one list after another: what `span` indexes.
@@ -137,10 +130,15 @@ impl<K: Hash + Eq> Postings<K> {
     }
 
     pub fn rows_of(&self, id: u32) -> &[u32] {
+        self.rows.get(self.span_of(id)).unwrap_or(&[])
+    }
+
+    /// Where the rows of the key with dense id `id` lie in `entries`.
+    fn span_of(&self, id: u32) -> std::ops::Range<usize> {
         let id = id as usize;
         match (self.offsets.get(id), self.offsets.get(id + 1)) {
-            (Some(&start), Some(&end)) => &self.rows[start as usize..end as usize],
-            _ => &[],
+            (Some(&start), Some(&end)) => start as usize..end as usize,
+            _ => 0..0,
         }
     }
 }
