@@ -1181,7 +1181,7 @@ impl Matcher {
         }
     }
 
-    /// Adds a `Within` step, with its exact cost, for every date or amount field the
+    /// Adds a `Within` step, with an estimate of its cost, for every date or amount field the
     /// document has and the walk has not reached yet.
     fn plan_within(
         &self,
@@ -1206,10 +1206,16 @@ impl Matcher {
             if doc_mask & (1 << j) == 0 || !matches!(residuals[j], Residual::Unwalked) {
                 continue;
             }
-            let Some((lo, hi)) = self.key_range(j, probes) else {
+            if self.key_range(j, probes).is_none() {
                 continue;
-            };
-            let cost: usize = values.iter().map(|&v| w.rows_in(v, lo, hi).len()).sum();
+            }
+            // Searching each value's rows for the window costs about what the walk costs,
+            // so the plan does not search: a value costs its search, plus the rows its
+            // window would hold were its keys spread like the table's.
+            let rows = self.index.reference.len().max(1);
+            let share = self.index.fields[j].cost(&probes[j]).min(rows) as f64 / rows as f64;
+            let held: usize = values.iter().map(|&v| w.len_of(v)).sum();
+            let cost = values.len() + (held as f64 * share).ceil() as usize;
             order.push((cost, j, Step::Within));
         }
     }

@@ -99,6 +99,13 @@ impl WithinIndex {
         rows.get(from..to.max(from)).unwrap_or(&[])
     }
 
+    /// How many rows value `v` has.
+    pub fn len_of(&self, v: u32) -> usize {
+        let start = self.offsets.get(v as usize).copied().unwrap_or(0);
+        let end = self.offsets.get(v as usize + 1).copied().unwrap_or(0);
+        end.saturating_sub(start) as usize
+    }
+
     pub fn approx_bytes(&self) -> usize {
         self.offsets.len() * 4 + self.entries.len() * 16
     }
