@@ -276,6 +276,20 @@ struct ProbeKey {
     bound: f32,
     /// For a segment key, the row length and the segment it is about (see `Unwalked`).
     segment: Option<(usize, usize)>,
+    /// Where the key's rows lie in the postings' entries (`prepare` looks each key up
+    /// once for every step).
+    span: (u32, u32),
+}
+
+impl ProbeKey {
+    fn span(&self) -> std::ops::Range<usize> {
+        self.span.0 as usize..self.span.1 as usize
+    }
+
+    /// How many rows share the key.
+    fn rows(&self) -> usize {
+        self.span().len()
+    }
 }
 
 /// The document's keys not walked (`add`ed one by one), for the most a row sharing none of
@@ -356,6 +370,7 @@ fn probe_keys(f: FoldedRef) -> Vec<ProbeKey> {
         key,
         bound,
         segment: None,
+        span: (0, 0),
     };
     let mut keys = vec![plain(key(FULL, 0, 0, f.full.chars()), 1.0)];
     if let Some(w) = f.without_prefix() {
@@ -395,6 +410,7 @@ fn probe_keys(f: FoldedRef) -> Vec<ProbeKey> {
                     key: key(SEGMENT, m, part, text.iter().copied()),
                     bound,
                     segment: Some((m, part)),
+                    span: (0, 0),
                 });
             }
         }
@@ -417,6 +433,7 @@ fn probe_keys(f: FoldedRef) -> Vec<ProbeKey> {
                     key: key(SEGMENT, m, part, q[at..at + len].iter().copied()),
                     bound,
                     segment: Some((m, part)),
+                    span: (0, 0),
                 });
                 q.swap(at - 1, at);
             }
@@ -612,7 +629,11 @@ impl IdentifierColumn {
     pub fn prepare(&self, raw: Option<&str>) -> IdentifierProbe {
         let (value, sketch) = match raw.and_then(fold) {
             Some(f) => {
-                let keys = probe_keys(f.as_ref());
+                let mut keys = probe_keys(f.as_ref());
+                for k in &mut keys {
+                    let span = self.postings.span(&k.key);
+                    k.span = (span.start as u32, span.end as u32);
+                }
                 let sketch = sketch(&f.full);
                 (Parsed::Value((f, keys)), sketch)
             }
@@ -638,15 +659,21 @@ impl IdentifierColumn {
 
     /// Rows `enumerate` walks for `keys`: the lists of the keys of that step.
     pub fn cost(&self, probe: &IdentifierProbe, keys: Keys) -> usize {
-        let Parsed::Value((_, all)) = &probe.value else {
-            return 0;
-        };
-        all.iter()
-            .filter_map(|k| {
-                let n = self.postings.get(&k.key).len();
-                (self.step_of(k.bound, n) == Some(keys)).then_some(n)
-            })
-            .sum()
+        self.costs(probe)[keys as usize]
+    }
+
+    /// `cost` of every step, in the order of `Keys`, from one lookup of each key.
+    pub fn costs(&self, probe: &IdentifierProbe) -> [usize; 3] {
+        let mut costs = [0usize; 3];
+        if let Parsed::Value((_, all)) = &probe.value {
+            for k in all {
+                let n = k.rows();
+                if let Some(step) = self.step_of(k.bound, n) {
+                    costs[step as usize] = costs[step as usize].saturating_add(n);
+                }
+            }
+        }
+        costs
     }
 
     /// The step that walks a key with this bound and list length: whole-value keys up to
@@ -685,7 +712,7 @@ impl IdentifierColumn {
         };
         let mut unwalked = Unwalked::new(folded.full.chars().count());
         for k in all {
-            let span = self.postings.span(&k.key);
+            let span = k.span();
             let rows = self.postings.entries().get(span.clone()).unwrap_or(&[]);
             match self.step_of(k.bound, rows.len()) {
                 Some(step) if step == keys => {}

@@ -1011,7 +1011,7 @@ impl Matcher {
                 // Whole-value keys first (short lists), partial keys only if still needed.
                 // The steps keep their order whatever their lists hold; the budget counts
                 // what they hold.
-                let costs = [Keys::Whole, Keys::Partial, Keys::Common].map(|k| c.cost(p, k));
+                let costs = c.costs(p);
                 listed = costs.iter().fold(listed, |t, &n| t.saturating_add(n));
                 let partial = costs[1].saturating_mul(EDIT_COST).max(costs[0] + 1);
                 let common = costs[2].saturating_mul(EDIT_COST).max(partial + 1);
