@@ -201,7 +201,7 @@ fn max_edits(longest: usize) -> usize {
 /// most `max`, else `None`; stops as soon as a row exceeds `max`. Shared with `identifier`.
 /// A common prefix and suffix are dropped first (they never take part in an optimal
 /// alignment's edits), so neighbouring numbers cost a table of their differing middle.
-pub(crate) fn osa_within<T: PartialEq>(
+pub(crate) fn osa_within<T: Symbol>(
     a: &[T],
     b: &[T],
     max: usize,
@@ -233,23 +233,75 @@ pub(crate) fn osa_within<T: PartialEq>(
     osa_table(a, b, max, rows)
 }
 
+/// An item of the strings `osa_within` compares: equality, and where a pattern holds a
+/// given item, computed per text item in turn.
+pub(crate) trait Symbol: PartialEq + Copy {
+    /// Calls `step` for each item of `text` with a mask whose bit `i` is set where
+    /// `pattern[i]` equals it (`pattern` holds 1 to 64 items).
+    fn for_each_match(pattern: &[Self], text: &[Self], mut step: impl FnMut(u64)) {
+        for &item in text {
+            let mut matches = 0u64;
+            for (i, &p) in pattern.iter().enumerate() {
+                matches |= u64::from(p == item) << i;
+            }
+            step(matches);
+        }
+    }
+}
+
+impl Symbol for char {}
+
+impl Symbol for u8 {
+    /// A pattern of up to 16 bytes is held in two words, and each text byte is compared
+    /// with eight pattern bytes at once (a zero-byte test on their exclusive or), where the
+    /// plain loop compares one at a time: invoice numbers and most words fit.
+    fn for_each_match(pattern: &[u8], text: &[u8], mut step: impl FnMut(u64)) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        if pattern.len() > 16 {
+            for &item in text {
+                let mut matches = 0u64;
+                for (i, &p) in pattern.iter().enumerate() {
+                    matches |= u64::from(p == item) << i;
+                }
+                step(matches);
+            }
+            return;
+        }
+        let mut words = [0u64; 2];
+        for (i, &p) in pattern.iter().enumerate() {
+            words[i / 8] |= u64::from(p) << (8 * (i % 8));
+        }
+        let valid = (1u64 << pattern.len()) - 1;
+        // Bit `i` of the result for byte `i` of `x` being zero: the high bit of
+        // `(b & 0x7F) + 0x7F` is set for every byte but 0 (no carry leaves a byte), and
+        // `| x` covers the bytes whose own high bit is set. The eight flags are then
+        // gathered into one byte by a multiplication.
+        let zero_bytes = |x: u64| {
+            let nonzero = ((x & LOW).wrapping_add(LOW) | x) & HIGH;
+            ((!nonzero & HIGH) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+        };
+        for &item in text {
+            let spread = u64::from(item) * ONES;
+            let matches = zero_bytes(words[0] ^ spread) | (zero_bytes(words[1] ^ spread) << 8);
+            step(matches & valid);
+        }
+    }
+}
+
 /// The optimal string alignment distance of a pattern of 1 to 64 items and a text, one
 /// machine word per column (Hyyrö 2003, "A bit-vector algorithm for computing Levenshtein
 /// and Damerau edit distances", the restricted-transposition form): bit `i` of the
 /// vertical deltas says how row `i` of the table changes from the row above. No table and
 /// no allocation: a few word operations per character of the text, where the table took
 /// a cell per pair of characters and three vectors to resize.
-fn osa_bits<T: PartialEq>(pattern: &[T], text: &[T]) -> usize {
+fn osa_bits<T: Symbol>(pattern: &[T], text: &[T]) -> usize {
     debug_assert!((1..=64).contains(&pattern.len()));
     let last = 1u64 << (pattern.len() - 1);
     let (mut vp, mut vn, mut d0, mut previous_match) = (!0u64, 0u64, 0u64, 0u64);
     let mut distance = pattern.len();
-    for item in text {
-        // Where the pattern holds this item.
-        let mut matches = 0u64;
-        for (i, p) in pattern.iter().enumerate() {
-            matches |= u64::from(p == item) << i;
-        }
+    T::for_each_match(pattern, text, |matches| {
         let transposed = ((!d0 & matches) << 1) & previous_match;
         d0 = (((matches & vp).wrapping_add(vp)) ^ vp) | matches | vn | transposed;
         let hp = vn | !(d0 | vp);
@@ -261,7 +313,7 @@ fn osa_bits<T: PartialEq>(pattern: &[T], text: &[T]) -> usize {
         vp = hn | !(d0 | hp);
         vn = hp & d0;
         previous_match = matches;
-    }
+    });
     distance
 }
 
@@ -1576,6 +1628,20 @@ mod tests {
             let expected = strsim::osa_distance(&a, &b);
             let got = osa_within(a.as_bytes(), b.as_bytes(), max, &mut Default::default());
             prop_assert_eq!(got, (expected <= max).then_some(expected), "{} vs {}", a, b);
+        }
+
+        /// Bytes compared eight at a time find what items compared one by one find, for
+        /// every byte value (zero and the high half included) and patterns up to 16 bytes
+        /// and past them.
+        #[test]
+        fn packed_bytes_equal_items_one_by_one(
+            a in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80), Just(0xFF), Just(b'1'), any::<u8>()], 1..24),
+            b in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80), Just(0xFF), Just(b'1'), any::<u8>()], 0..24),
+            max in 0usize..30,
+        ) {
+            let (ca, cb): (Vec<char>, Vec<char>) = (a.iter().map(|&x| char::from(x)).collect(), b.iter().map(|&x| char::from(x)).collect());
+            let expected = osa_within(&ca, &cb, max, &mut Default::default());
+            prop_assert_eq!(osa_within(&a, &b, max, &mut Default::default()), expected);
         }
 
         /// The bit-parallel form against strsim's table, on patterns up to and past a word.
