@@ -297,24 +297,84 @@ impl Symbol for u8 {
 /// no allocation: a few word operations per character of the text, where the table took
 /// a cell per pair of characters and three vectors to resize.
 fn osa_bits<T: Symbol>(pattern: &[T], text: &[T]) -> usize {
-    debug_assert!((1..=64).contains(&pattern.len()));
-    let last = 1u64 << (pattern.len() - 1);
-    let (mut vp, mut vn, mut d0, mut previous_match) = (!0u64, 0u64, 0u64, 0u64);
-    let mut distance = pattern.len();
-    T::for_each_match(pattern, text, |matches| {
-        let transposed = ((!d0 & matches) << 1) & previous_match;
-        d0 = (((matches & vp).wrapping_add(vp)) ^ vp) | matches | vn | transposed;
+    let mut column = OsaColumn::new(pattern.len());
+    T::for_each_match(pattern, text, |matches| column.step(matches));
+    column.distance
+}
+
+/// The state of `osa_bits` after some items of the text: the vertical deltas of the
+/// current column and the distance in its last row.
+struct OsaColumn {
+    vp: u64,
+    vn: u64,
+    d0: u64,
+    previous_match: u64,
+    last: u64,
+    distance: usize,
+}
+
+impl OsaColumn {
+    fn new(pattern: usize) -> OsaColumn {
+        debug_assert!((1..=64).contains(&pattern));
+        OsaColumn {
+            vp: !0,
+            vn: 0,
+            d0: 0,
+            previous_match: 0,
+            last: 1 << (pattern - 1),
+            distance: pattern,
+        }
+    }
+
+    /// Moves one item of the text on; `matches` says where the pattern holds it.
+    fn step(&mut self, matches: u64) {
+        let (vp, vn) = (self.vp, self.vn);
+        let transposed = ((!self.d0 & matches) << 1) & self.previous_match;
+        let d0 = (((matches & vp).wrapping_add(vp)) ^ vp) | matches | vn | transposed;
         let hp = vn | !(d0 | vp);
         let hn = d0 & vp;
-        distance += usize::from(hp & last != 0);
-        distance -= usize::from(hn & last != 0);
+        self.distance += usize::from(hp & self.last != 0);
+        self.distance -= usize::from(hn & self.last != 0);
         let hp = (hp << 1) | 1;
         let hn = hn << 1;
-        vp = hn | !(d0 | hp);
-        vn = hp & d0;
-        previous_match = matches;
-    });
-    distance
+        self.vp = hn | !(d0 | hp);
+        self.vn = hp & d0;
+        self.d0 = d0;
+        self.previous_match = matches;
+    }
+}
+
+/// One byte string of 1 to 64 bytes prepared as the pattern of the bit-parallel distance
+/// against many texts: where each byte value occurs in it, so each text byte costs one
+/// lookup. For the rows one identifier walk scores against the same document value.
+pub(crate) struct BytePattern {
+    masks: [u64; 256],
+    len: usize,
+}
+
+impl BytePattern {
+    pub(crate) fn new(pattern: &[u8]) -> Option<BytePattern> {
+        if !(1..=64).contains(&pattern.len()) {
+            return None;
+        }
+        let mut masks = [0u64; 256];
+        for (i, &b) in pattern.iter().enumerate() {
+            masks[usize::from(b)] |= 1 << i;
+        }
+        Some(BytePattern {
+            masks,
+            len: pattern.len(),
+        })
+    }
+
+    /// The optimal string alignment distance of the pattern and `text`.
+    pub(crate) fn distance(&self, text: &[u8]) -> usize {
+        let mut column = OsaColumn::new(self.len);
+        for &b in text {
+            column.step(self.masks[usize::from(b)]);
+        }
+        column.distance
+    }
 }
 
 /// `osa_within` by the full table.
@@ -1642,6 +1702,18 @@ mod tests {
             let (ca, cb): (Vec<char>, Vec<char>) = (a.iter().map(|&x| char::from(x)).collect(), b.iter().map(|&x| char::from(x)).collect());
             let expected = osa_within(&ca, &cb, max, &mut Default::default());
             prop_assert_eq!(osa_within(&a, &b, max, &mut Default::default()), expected);
+        }
+
+        /// A prepared pattern gives the distance strsim's table gives, for every byte value.
+        #[test]
+        fn a_prepared_byte_pattern_gives_the_distance(
+            a in proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), Just(b'1'), Just(b'2'), any::<u8>()], 1..70),
+            b in proptest::collection::vec(prop_oneof![Just(0u8), Just(0xFF), Just(b'1'), Just(b'2'), any::<u8>()], 0..70),
+        ) {
+            let (ca, cb): (Vec<char>, Vec<char>) = (a.iter().map(|&x| char::from(x)).collect(), b.iter().map(|&x| char::from(x)).collect());
+            let expected = osa_within(&ca, &cb, usize::MAX, &mut Default::default());
+            let pattern = BytePattern::new(&a);
+            prop_assert_eq!(pattern.map(|p| p.distance(&b)), expected.filter(|_| a.len() <= 64));
         }
 
         /// The bit-parallel form against strsim's table, on patterns up to and past a word.

@@ -28,7 +28,7 @@ use std::hash::Hasher;
 
 use rustc_hash::FxHasher;
 
-use super::fuzzy::osa_within;
+use super::fuzzy::{osa_within, BytePattern};
 use super::index::{posting_cap, Accumulator, Postings, PREFETCH};
 use super::snapshot::{Decoded, Encode, Reader, Refused, Writer};
 use super::{FieldScore, Parsed, StrColumn};
@@ -117,12 +117,33 @@ pub fn identifier_score(a: &Folded, b: &Folded) -> f64 {
 }
 
 fn score_refs(a: FoldedRef, b: FoldedRef) -> f64 {
+    score_with(a, None, b)
+}
+
+/// `score_refs` where `pattern`, when given, is `a`'s value prepared for the edit
+/// distance (a walk scores many rows against one document value).
+fn score_with(a: FoldedRef, pattern: Option<&BytePattern>, b: FoldedRef) -> f64 {
     if a.full == b.full {
         return 1.0;
     }
     let dropped = a.without_prefix() == Some(b.full) || b.without_prefix() == Some(a.full);
     let prefix = if dropped { PREFIX_DROPPED } else { 0.0 };
-    prefix.max(edit_score(a.full, b.full))
+    let edits = match pattern {
+        Some(p) if b.full.is_ascii() => {
+            let longest = a.full.len().max(b.full.len());
+            let max = MAX_EDITS.min(longest / 2);
+            if a.full.len().abs_diff(b.full.len()) > max {
+                0.0
+            } else {
+                match p.distance(b.full.as_bytes()) {
+                    d if d > 0 && d <= max => 1.0 - d as f64 / longest as f64,
+                    _ => 0.0,
+                }
+            }
+        }
+        _ => edit_score(a.full, b.full),
+    };
+    prefix.max(edits)
 }
 
 /// Reusable rows of the edit-distance table: scoring runs once per credited row.
@@ -711,6 +732,11 @@ impl IdentifierColumn {
             return 0.0;
         };
         let mut unwalked = Unwalked::new(folded.full.chars().count());
+        let pattern = if keys == Keys::Whole || !folded.full.is_ascii() {
+            None
+        } else {
+            BytePattern::new(folded.full.as_bytes())
+        };
         for k in all {
             let span = k.span();
             let rows = self.postings.entries().get(span.clone()).unwrap_or(&[]);
@@ -728,7 +754,8 @@ impl IdentifierColumn {
                 // row shares a whole key, walked first or bounding the rest as a
                 // residual), so its sketch rules most rows out before any other read.
                 let sketches = self.sketches.get(span).unwrap_or(&[]);
-                self.walk_partial(folded, probe.sketch, rows, sketches, weight, acc);
+                let doc = (folded, pattern.as_ref(), probe.sketch);
+                self.walk_partial(doc, rows, sketches, weight, acc);
                 continue;
             }
             for batch in rows.chunks(PREFETCH) {
@@ -754,8 +781,7 @@ impl IdentifierColumn {
     /// and only rows that score read the latter.
     fn walk_partial(
         &self,
-        folded: &Folded,
-        sketch: u64,
+        (folded, pattern, sketch): (&Folded, Option<&BytePattern>, u64),
         rows: &[u32],
         sketches: &[u64],
         weight: f32,
@@ -788,7 +814,7 @@ impl IdentifierColumn {
                 let Some(b) = self.get(row) else {
                     continue;
                 };
-                let score = score_refs(folded.as_ref(), b);
+                let score = score_with(folded.as_ref(), pattern, b);
                 if score > 0.0 {
                     scored[m] = (row, weight * score as f32);
                     m += 1;
@@ -1075,6 +1101,39 @@ mod tests {
                 }
                 (base, v.into_iter().collect())
             })
+    }
+
+    proptest! {
+        /// A walk scores its rows against the document value prepared once; that gives what
+        /// scoring each pair on its own gives, near misses included.
+        #[test]
+        fn a_prepared_document_value_scores_as_each_pair(
+            a in "[0-9A-Z/-]{1,14}",
+            edits in proptest::collection::vec((0u8..3, any::<usize>(), "[0-9A-Z]"), 0..4),
+        ) {
+            let mut b: Vec<char> = a.chars().collect();
+            for (op, at, c) in edits {
+                let c = c.chars().next().unwrap_or('0');
+                let at = at % (b.len() + 1);
+                match op {
+                    0 if at < b.len() => b[at] = c,
+                    1 => b.insert(at, c),
+                    _ if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            let b: String = b.into_iter().collect();
+            if let (Some(fa), Some(fb)) = (fold(&a), fold(&b)) {
+                let pattern = BytePattern::new(fa.full.as_bytes());
+                prop_assert_eq!(
+                    score_with(fa.as_ref(), pattern.as_ref(), fb.as_ref()),
+                    score_refs(fa.as_ref(), fb.as_ref()),
+                    "{} vs {}", a, b
+                );
+            }
+        }
     }
 
     proptest! {
