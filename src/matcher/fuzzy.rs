@@ -238,14 +238,19 @@ pub(crate) fn osa_within<T: Symbol>(
 pub(crate) trait Symbol: PartialEq + Copy {
     /// Calls `step` for each item of `text` with a mask whose bit `i` is set where
     /// `pattern[i]` equals it (`pattern` holds 1 to 64 items).
-    fn for_each_match(pattern: &[Self], text: &[Self], mut step: impl FnMut(u64)) {
-        for &item in text {
-            let mut matches = 0u64;
-            for (i, &p) in pattern.iter().enumerate() {
-                matches |= u64::from(p == item) << i;
-            }
-            step(matches);
+    fn for_each_match(pattern: &[Self], text: &[Self], step: impl FnMut(u64)) {
+        matches_one_by_one(pattern, text, step);
+    }
+}
+
+/// `Symbol::for_each_match` comparing each text item with each pattern item.
+fn matches_one_by_one<T: PartialEq + Copy>(pattern: &[T], text: &[T], mut step: impl FnMut(u64)) {
+    for &item in text {
+        let mut matches = 0u64;
+        for (i, &p) in pattern.iter().enumerate() {
+            matches |= u64::from(p == item) << i;
         }
+        step(matches);
     }
 }
 
@@ -260,14 +265,7 @@ impl Symbol for u8 {
         const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         if pattern.len() > 16 {
-            for &item in text {
-                let mut matches = 0u64;
-                for (i, &p) in pattern.iter().enumerate() {
-                    matches |= u64::from(p == item) << i;
-                }
-                step(matches);
-            }
-            return;
+            return matches_one_by_one(pattern, text, step);
         }
         let mut words = [0u64; 2];
         for (i, &p) in pattern.iter().enumerate() {
