@@ -87,11 +87,7 @@ impl WithinIndex {
 
     /// The rows of value `v` whose key lies in `lo..=hi`.
     pub fn rows_in(&self, v: u32, lo: f64, hi: f64) -> &[(f64, u32)] {
-        let (start, end) = (
-            self.offsets.get(v as usize).copied().unwrap_or(0) as usize,
-            self.offsets.get(v as usize + 1).copied().unwrap_or(0) as usize,
-        );
-        let Some(rows) = self.entries.get(start..end.max(start)) else {
+        let Some(rows) = self.entries.get(self.span(v)) else {
             return &[];
         };
         let from = rows.partition_point(|&(k, _)| k < lo);
@@ -101,9 +97,14 @@ impl WithinIndex {
 
     /// How many rows value `v` has.
     pub fn len_of(&self, v: u32) -> usize {
-        let start = self.offsets.get(v as usize).copied().unwrap_or(0);
-        let end = self.offsets.get(v as usize + 1).copied().unwrap_or(0);
-        end.saturating_sub(start) as usize
+        self.span(v).len()
+    }
+
+    /// Where value `v`'s rows lie in `entries` (empty for an unknown value).
+    fn span(&self, v: u32) -> std::ops::Range<usize> {
+        let start = self.offsets.get(v as usize).copied().unwrap_or(0) as usize;
+        let end = self.offsets.get(v as usize + 1).copied().unwrap_or(0) as usize;
+        start..end.max(start)
     }
 
     pub fn approx_bytes(&self) -> usize {
