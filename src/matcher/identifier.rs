@@ -128,22 +128,7 @@ fn score_with(a: FoldedRef, pattern: Option<&BytePattern>, b: FoldedRef) -> f64 
     }
     let dropped = a.without_prefix() == Some(b.full) || b.without_prefix() == Some(a.full);
     let prefix = if dropped { PREFIX_DROPPED } else { 0.0 };
-    let edits = match pattern {
-        Some(p) if b.full.is_ascii() => {
-            let longest = a.full.len().max(b.full.len());
-            let max = MAX_EDITS.min(longest / 2);
-            if a.full.len().abs_diff(b.full.len()) > max {
-                0.0
-            } else {
-                match p.distance(b.full.as_bytes()) {
-                    d if d > 0 && d <= max => 1.0 - d as f64 / longest as f64,
-                    _ => 0.0,
-                }
-            }
-        }
-        _ => edit_score(a.full, b.full),
-    };
-    prefix.max(edits)
+    prefix.max(edit_score(a.full, b.full, pattern))
 }
 
 /// Reusable rows of the edit-distance table: scoring runs once per credited row.
@@ -160,15 +145,23 @@ thread_local! {
 
 /// `1 - d / longest` for two different folded values whose optimal-string-alignment
 /// distance `d` is at most 2 and at most half the longer one (so the score is at least
-/// 0.5); else 0.
-fn edit_score(a: &str, b: &str) -> f64 {
-    OSA.with_borrow_mut(|s| {
-        let (distance, longest) = if a.is_ascii() && b.is_ascii() {
-            let longest = a.len().max(b.len());
-            let max = MAX_EDITS.min(longest / 2);
-            let d = osa_within(a.as_bytes(), b.as_bytes(), max, &mut s.rows);
-            (d, longest)
-        } else {
+/// 0.5); else 0. `pattern`, when given, is `a` prepared (`BytePattern::new`).
+fn edit_score(a: &str, b: &str, pattern: Option<&BytePattern>) -> f64 {
+    // The table's scratch only for what the prepared pattern cannot answer.
+    let (distance, longest) = if a.is_ascii() && b.is_ascii() {
+        let longest = a.len().max(b.len());
+        let max = MAX_EDITS.min(longest / 2);
+        let d = match pattern {
+            Some(p) => (a.len().abs_diff(b.len()) <= max)
+                .then(|| p.distance(b.as_bytes()))
+                .filter(|&d| d <= max),
+            None => {
+                OSA.with_borrow_mut(|s| osa_within(a.as_bytes(), b.as_bytes(), max, &mut s.rows))
+            }
+        };
+        (d, longest)
+    } else {
+        OSA.with_borrow_mut(|s| {
             s.a.clear();
             s.a.extend(a.chars());
             s.b.clear();
@@ -176,12 +169,12 @@ fn edit_score(a: &str, b: &str) -> f64 {
             let longest = s.a.len().max(s.b.len());
             let max = MAX_EDITS.min(longest / 2);
             (osa_within(&s.a, &s.b, max, &mut s.rows), longest)
-        };
-        match distance {
-            Some(d) if d > 0 => 1.0 - d as f64 / longest as f64,
-            _ => 0.0,
-        }
-    })
+        })
+    };
+    match distance {
+        Some(d) if d > 0 => 1.0 - d as f64 / longest as f64,
+        _ => 0.0,
+    }
 }
 
 /// The most the edit rule can give two different values of `a` and `b` characters: at
@@ -1323,7 +1316,7 @@ mod tests {
         fn pairs_that_score_by_edits_pass_the_sketch((a, b) in code_and_edit()) {
             let (fa, fb) = (fold(&a), fold(&b));
             if let (Some(fa), Some(fb)) = (fa, fb) {
-                if edit_score(&fa.full, &fb.full) > 0.0 {
+                if edit_score(&fa.full, &fb.full, None) > 0.0 {
                     prop_assert!(may_be_close(sketch(&fa.full), sketch(&fb.full)));
                 }
             }
