@@ -721,6 +721,22 @@ impl IdentifierColumn {
         weight: f32,
         acc: &mut Accumulator,
     ) -> f32 {
+        self.enumerate_gated(probe, keys, weight, acc, None)
+    }
+
+    /// `enumerate`, where partial keys leave uncredited the rows no list reached yet whose
+    /// fuzzy value (the accumulator's) `below` says cannot reach the caller's bar whatever
+    /// the identifier scores: they are left for being out of reach, not for scoring 0, so
+    /// only a caller that never needs them (their confidence is proven below every row it
+    /// keeps) may pass one.
+    pub fn enumerate_gated(
+        &self,
+        probe: &IdentifierProbe,
+        keys: Keys,
+        weight: f32,
+        acc: &mut Accumulator,
+        below: Option<&dyn Fn(u32) -> bool>,
+    ) -> f32 {
         let Parsed::Value((folded, all)) = &probe.value else {
             return 0.0;
         };
@@ -748,7 +764,7 @@ impl IdentifierColumn {
                 // residual), so its sketch rules most rows out before any other read.
                 let sketches = self.sketches.get(span).unwrap_or(&[]);
                 let doc = (folded, pattern.as_ref(), probe.sketch);
-                self.walk_partial(doc, rows, sketches, weight, acc);
+                self.walk_partial(doc, rows, sketches, weight, acc, below);
                 continue;
             }
             for batch in rows.chunks(PREFETCH) {
@@ -779,6 +795,7 @@ impl IdentifierColumn {
         sketches: &[u64],
         weight: f32,
         acc: &mut Accumulator,
+        below: Option<&dyn Fn(u32) -> bool>,
     ) {
         let mut near = [0u32; PREFETCH];
         let mut entries = rows.iter().zip(sketches).peekable();
@@ -794,6 +811,19 @@ impl IdentifierColumn {
                         break;
                     }
                 }
+            }
+            if let Some(below) = below {
+                // The rows' accumulator state, loaded together, tells which are out of reach.
+                acc.prefetch(near[..n].iter().copied());
+                let mut kept = 0;
+                for i in 0..n {
+                    let row = near[i];
+                    if !acc.unreached_value(row).is_some_and(below) {
+                        near[kept] = row;
+                        kept += 1;
+                    }
+                }
+                n = kept;
             }
             let batch = &near[..n];
             self.prefetch(batch);

@@ -270,6 +270,15 @@ impl Accumulator {
         std::hint::black_box(sum);
     }
 
+    /// The fuzzy value (see `new`) of `row` when no list of the current document reached
+    /// it yet; `None` once reached.
+    pub fn unreached_value(&self, row: u32) -> Option<u32> {
+        self.rows
+            .get(row as usize)
+            .filter(|s| s.epoch != self.epoch)
+            .map(|s| s.value)
+    }
+
     /// Whether the current field has not credited `row` yet (so computing its credit is
     /// worth it).
     pub fn fresh(&self, row: u32) -> bool {

@@ -1082,8 +1082,26 @@ impl Matcher {
                             Step::IdentifierCommon => Keys::Common,
                             _ => Keys::Whole,
                         };
-
-                        Residual::Linear(c.enumerate(p, keys, weight, acc))
+                        let gate = if keys == Keys::Common {
+                            let theta = self.theta(best, k, scratch.head);
+                            self.common_gate(doc_mask, &residuals, within, theta)
+                        } else {
+                            None
+                        };
+                        match gate {
+                            Some((f, fuzzy, r, most)) => {
+                                let values = &scratch.fuzzy[f];
+                                let below = |v: u32| fuzzy.value_bound(v, values, &r) <= most;
+                                Residual::Linear(c.enumerate_gated(
+                                    p,
+                                    keys,
+                                    weight,
+                                    acc,
+                                    Some(&below),
+                                ))
+                            }
+                            None => Residual::Linear(c.enumerate(p, keys, weight, acc)),
+                        }
                     }
                     (FieldIndex::Fuzzy(c), Probe::Fuzzy(p)) => match (step, residuals[i]) {
                         (Step::FuzzyRows, Residual::Fuzzy(r)) => {
@@ -1170,6 +1188,56 @@ impl Matcher {
             }
         }
         low
+    }
+
+    /// For an identifier's last step (partial keys shared by many rows, which reach rows
+    /// of every vendor): the first fuzzy field, its column and residual, and the highest
+    /// bound of its value under which a row no list reached yet stays under `theta`
+    /// whatever the identifier scores (at most its residual before the step, which
+    /// `residuals` holds), every other field at its residual. The step need not credit
+    /// such rows: `theta` only rises, so they never enter the document's lists. `None`
+    /// when the fuzzy field's values are not walked or no bound is low enough.
+    fn common_gate(
+        &self,
+        doc_mask: u64,
+        residuals: &[Residual],
+        within: u64,
+        theta: f64,
+    ) -> Option<(usize, &fuzzy::FuzzyColumn, fuzzy::FuzzyResidual, f32)> {
+        let f = self.index.first_fuzzy?;
+        let (FieldIndex::Fuzzy(column), Residual::Fuzzy(r)) = (&self.index.fields[f], residuals[f])
+        else {
+            return None;
+        };
+        if theta <= 0.0 {
+            return None;
+        }
+        let mut simulated = residuals.to_vec();
+        let mut holds = |most: f32| {
+            simulated[f] = Residual::Fuzzy(fuzzy::FuzzyResidual {
+                unseen: most,
+                uncredited: most,
+                ..r
+            });
+            self.unseen_bound(doc_mask, &simulated, within) + MARGIN < theta
+        };
+        if !holds(0.0) {
+            return None;
+        }
+        let (mut low, mut high) = (0.0f32, 1.0f32);
+        if holds(high) {
+            return Some((f, column, r, high));
+        }
+        // `holds` falls as the bound rises: keep `low` holding and `high` not.
+        for _ in 0..FLOOR_STEPS {
+            let mid = (low + high) / 2.0;
+            if holds(mid) {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        Some((f, column, r, low))
     }
 
     /// The keys of the rows a date or amount field's walk would credit.
@@ -1884,9 +1952,28 @@ mod tests {
         }
         let reference = Arc::new(t);
         let mut docs: Vec<[String; 5]> = Vec::new();
-        for d in 0..240u64 {
+        for d in 0..360u64 {
             let mut doc = rows[next(3_000) as usize].clone();
-            if d % 2 == 1 {
+            if d >= 240 {
+                // No true row, but one an edit or two away through a key of many rows,
+                // whose vendor shares a word or two, or only the word all vendors have,
+                // and whose date and amount are far off: the best row is reached by the
+                // common step alone.
+                let mut inv: Vec<char> = doc[0].chars().collect();
+                for _ in 0..1 + d % 2 {
+                    let at = 4 + next(4) as usize;
+                    inv[at] = char::from(b'0' + next(10) as u8);
+                }
+                doc[0] = inv.into_iter().collect();
+                let v = vendors.iter().position(|v| *v == doc[1]).unwrap_or(0);
+                doc[1] = match next(4) {
+                    // Only the word every vendor has, too common to walk.
+                    0 => "zeta omega ltd".to_string(),
+                    n => vendors[(v + [4, 12, 13][n as usize - 1]) % 40].clone(),
+                };
+                doc[2] = format!("{}.00", 300 + next(100));
+                doc[3] = format!("2025-{:02}-{:02}", 1 + next(12), 1 + next(28));
+            } else if d % 2 == 1 {
                 // No true row: another number of the same year, another vendor.
                 doc[0] = format!("2025{:04}", next(10_000));
                 doc[1] = vendors[next(40) as usize].clone();
@@ -1974,6 +2061,63 @@ mod tests {
         crate::config::FuzzyMeasure::Dice,
         crate::config::FuzzyMeasure::Containment,
     ];
+
+    /// The common step leaves out only rows whose vendor keeps them under the best so far:
+    /// here the best row has the document's vendor and is two edits away through a
+    /// key of every row of its year, and a big vendor keeps its rows unwalked, so the
+    /// common step alone reaches it while a decoy's date and amount already set the bar.
+    #[test]
+    fn the_common_step_credits_rows_whose_vendor_may_lift_them_over_the_best() {
+        let columns = ["inv", "vendor", "total", "date", "cur"];
+        let mut t = ReferenceTable::new(columns.iter().map(|c| c.to_string()).collect());
+        let mut push = |id: String, row: [&str; 5]| t.push_row(&id, row);
+        for i in 0..1_100 {
+            let inv = format!("2025{i:04}");
+            push(
+                format!("F{i:04}"),
+                [&inv, "acme north ltd", "100.00", "2024-01-01", "EUR"],
+            );
+        }
+        for i in 0..6_000 {
+            let inv = format!("7311{i:04}");
+            push(
+                format!("Z{i:04}"),
+                [&inv, "zeta omega gmbh", "700.00", "2023-01-01", "EUR"],
+            );
+        }
+        push(
+            "T".into(),
+            ["20259999", "zeta omega gmbh", "900.00", "2024-06-01", "EUR"],
+        );
+        push(
+            "D".into(),
+            ["9999", "acme south", "500.00", "2025-01-01", "USD"],
+        );
+        let config = MatchConfig::from_json(
+            r#"{"threshold": 0.6, "field_mappings": [
+                {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.35},
+                {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
+                {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.2, "tolerance_pct": 1.0},
+                {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.15, "tolerance_days": 5},
+                {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.05}]}"#,
+            "test",
+        )
+        .unwrap();
+        let matcher = Matcher::build(config, Arc::new(t)).unwrap();
+        let doc = ["20258998", "zeta omega gmbh", "500.00", "2025-01-01", "USD"].map(Some);
+        let full = matcher.match_one(&doc, Mode::Exhaustive, &[]);
+        let indexed = matcher.match_one(&doc, Mode::Indexed, &[]);
+        let id = |o: &MatchOutcome| {
+            o.candidates
+                .first()
+                .map(|c| matcher.reference().id(c.row as usize).to_string())
+        };
+        assert_eq!(id(&full).as_deref(), Some("T"));
+        assert_eq!(id(&indexed), id(&full));
+        assert_eq!(indexed.confidence, full.confidence);
+        // The big vendor's rows were left unreached: the answer did not come from a scan.
+        assert!(indexed.reached < 2_000, "{}", indexed.reached);
+    }
 
     fn outcome_key(o: &MatchOutcome) -> Vec<(u32, f64)> {
         o.candidates.iter().map(|c| (c.row, c.confidence)).collect()
