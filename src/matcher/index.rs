@@ -175,6 +175,10 @@ pub struct Accumulator {
     scored: Vec<bool>,
     class: Vec<u32>,
     value: Vec<u32>,
+    /// Per slot, the `round` in which a field last credited the row.
+    credited_in: Vec<u32>,
+    /// Rounds split a document's walk where its rows are bounded (`next_round`).
+    round: u32,
     epoch: u32,
     /// The bit of the field now crediting.
     field: u64,
@@ -206,6 +210,8 @@ impl Accumulator {
             scored: Vec::new(),
             class: Vec::new(),
             value: Vec::new(),
+            credited_in: Vec::new(),
+            round: 0,
             epoch: 0,
             field: 1,
         }
@@ -219,6 +225,8 @@ impl Accumulator {
         self.scored.clear();
         self.class.clear();
         self.value.clear();
+        self.credited_in.clear();
+        self.round = 0;
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.rows.iter_mut().for_each(|r| r.epoch = 0);
@@ -244,6 +252,9 @@ impl Accumulator {
                 return None;
             }
             *credited |= self.field;
+            if let Some(round) = self.credited_in.get_mut(slot) {
+                *round = self.round;
+            }
             return Some(slot);
         }
         state.epoch = epoch;
@@ -254,6 +265,7 @@ impl Accumulator {
         self.scored.push(false);
         self.class.push(state.class);
         self.value.push(state.value);
+        self.credited_in.push(self.round);
         Some(state.slot as usize)
     }
 
@@ -321,6 +333,17 @@ impl Accumulator {
     /// The fuzzy value of the row in `slot`.
     pub fn value(&self, slot: usize) -> u32 {
         self.value.get(slot).copied().unwrap_or(0)
+    }
+
+    /// Starts a new round: `credited_this_round` is false for every row until a field
+    /// credits it again.
+    pub fn next_round(&mut self) {
+        self.round = self.round.wrapping_add(1);
+    }
+
+    /// Whether a field credited the row in `slot` since the last `next_round`.
+    pub fn credited_this_round(&self, slot: usize) -> bool {
+        self.credited_in.get(slot).is_none_or(|&r| r == self.round)
     }
 
     /// Marks the row in `slot` scored; false when it already was.

@@ -176,6 +176,8 @@ pub struct Scratch {
     bounded: (u64, Option<fuzzy::FuzzyResidual>),
     /// The document being matched needs only the head of its assignable rows.
     head: bool,
+    /// The residuals `pending` was last bounded under (empty before the first time).
+    bounded_under: Vec<Residual>,
 }
 
 /// One step of retrieval: walk a field's list (for an identifier its whole-value keys,
@@ -621,6 +623,7 @@ impl Matcher {
             class_bounds: Vec::new(),
             bounded: (0, None),
             head: false,
+            bounded_under: Vec::new(),
         }
     }
 
@@ -1044,6 +1047,7 @@ impl Matcher {
         scratch.cursor = 0;
         scratch.sorted = 0;
         scratch.collected = 0;
+        scratch.bounded_under.clear();
         let mut waiting = 0usize;
         // Range fields whose window was walked inside the first fuzzy field's values.
         let mut within = 0u64;
@@ -1454,6 +1458,42 @@ impl Matcher {
         }
     }
 
+    /// How much each field's weighted residual fell since `before`, for rows it did not
+    /// credit: a bound taken under `before` less those falls (over its class's
+    /// denominator) is the bound under `now` of a row no field credited since. `None`
+    /// when a change is not such a fall (the first bounding, a fuzzy field's values
+    /// walked, which changes every row's bound of it).
+    fn residual_falls(&self, before: &[Residual], now: &[Residual]) -> Option<Vec<f64>> {
+        if before.len() != now.len() {
+            return None;
+        }
+        before
+            .iter()
+            .zip(now)
+            .zip(&self.config.mappings)
+            .map(|((&was, &is), mapping)| {
+                let level = |r: Residual| match r {
+                    Residual::Unwalked => Some(1.0),
+                    Residual::Linear(r) => Some(f64::from(r)),
+                    Residual::Fuzzy(_) => None,
+                };
+                match (was, is) {
+                    // Walking a value's rows changes only what unreached rows may score.
+                    (Residual::Fuzzy(a), Residual::Fuzzy(b))
+                        if (a.capped, a.open_square, a.scale)
+                            == (b.capped, b.open_square, b.scale) =>
+                    {
+                        Some(0.0)
+                    }
+                    _ => match (level(was), level(is)) {
+                        (Some(a), Some(b)) if b <= a => Some(mapping.weight * (a - b)),
+                        _ => None,
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// Computes the bound of every reached row not yet scored under the lists walked so
     /// far, and keeps those that can still reach the `k`-th best confidence.
     fn collect_pending(
@@ -1480,7 +1520,28 @@ impl Matcher {
             .fold(0u64, |m, (i, _)| m | (1 << i))
             & self.index.linear;
         let theta = self.theta(best, k, scratch.head);
+        let falls = self.residual_falls(&scratch.bounded_under, residuals);
         let acc = &scratch.acc;
+        // A pending row no field credited since its bound was taken keeps it, less what
+        // the residuals it takes fell by (a row credited since gets its bound anew, which
+        // the credit tightens). The kept bound was rounded to `f32`, under an ulp per
+        // round, far inside `MARGIN`.
+        let lowered = |slot: usize, old: f32, falls: &[f64]| {
+            let class = acc.class(slot) as usize;
+            let (Some(&row_mask), Some(&(_, denominator))) =
+                (self.index.classes.get(class), class_bounds.get(class))
+            else {
+                return 1.0;
+            };
+            if denominator <= 0.0 {
+                return 0.0;
+            }
+            let open = doc_mask & row_mask & !acc.credited(slot);
+            let fall: f64 = bits(open)
+                .map(|i| falls.get(i).copied().unwrap_or(0.0))
+                .sum();
+            f64::from(old) - fall / denominator
+        };
         let bound_of = |slot: usize, row: u32| {
             self.row_bound(
                 row,
@@ -1505,7 +1566,10 @@ impl Matcher {
                 return false;
             }
             let row = acc.touched()[slot];
-            let bound = bound_of(slot, row);
+            let bound = match &falls {
+                Some(falls) if !acc.credited_this_round(slot) => lowered(slot, entry.0, falls),
+                _ => bound_of(slot, row),
+            };
             entry.0 = bound as f32;
             bound > 0.0 && bound + MARGIN >= theta
         });
@@ -1519,6 +1583,9 @@ impl Matcher {
             }
         }
         scratch.collected = acc.touched().len();
+        scratch.acc.next_round();
+        scratch.bounded_under.clear();
+        scratch.bounded_under.extend_from_slice(residuals);
         scratch.pending = pending;
         scratch.cursor = 0;
         scratch.sorted = 0;
