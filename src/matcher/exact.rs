@@ -94,6 +94,28 @@ impl ExactColumn {
         }
     }
 
+    /// How many distinct values the column holds.
+    pub fn distinct(&self) -> usize {
+        self.postings.len()
+    }
+
+    /// The key of `row`'s value (an index below `distinct`); `None` when missing.
+    pub fn key(&self, row: u32) -> Option<u32> {
+        match self.values.get(row as usize) {
+            Some(Parsed::Value(key)) => Some(*key),
+            _ => None,
+        }
+    }
+
+    /// The key of the document's value: `Some(None)` when no row has it, `None` when the
+    /// document has none.
+    pub fn probe_key(probe: &ExactProbe) -> Option<Option<u32>> {
+        match probe.key {
+            Parsed::Value(key) => Some(key),
+            _ => None,
+        }
+    }
+
     /// Whether the document has a value: only then does the field count.
     pub fn is_present(probe: &ExactProbe) -> bool {
         matches!(probe.key, Parsed::Value(_))

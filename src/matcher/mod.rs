@@ -59,6 +59,9 @@ const COLLECT_LAZY: usize = 2_048;
 /// Slack in comparisons of bounds with scores: bounds are summed in `f32` and scores are
 /// rounded to 4 decimals, so a row is skipped only when it is clearly below.
 const MARGIN: f64 = 2e-4;
+/// Most values an `exact` field may have to split row classes by value, and most classes
+/// those fields may multiply the presence classes by.
+const CLASS_KEYS: usize = 16;
 
 /// A value on one side of a comparison, parsed once.
 #[derive(Clone, Debug, PartialEq)]
@@ -211,6 +214,10 @@ enum Residual {
     Unwalked,
     /// A linear field: the bound of rows its list did not credit.
     Linear(f32),
+    /// An `exact` field not walked whose few values split the row classes
+    /// (`MatchIndex::class_keys`): a class's rows score 1 when their key is the document's
+    /// (`None`: no row has its value), else 0.
+    ByClass(Option<u32>),
     Fuzzy(fuzzy::FuzzyResidual),
 }
 
@@ -229,6 +236,10 @@ pub struct MatchIndex {
     /// The distinct presence masks of rows: bit `i` set when a row has a usable value for
     /// mapping `i`. Bounds depend on which fields a row has, so they are computed per class.
     classes: Vec<u64>,
+    /// Per class, the key of each `exact` field with at most `CLASS_KEYS` values (when the
+    /// row has one): such a field is never walked (a value is shared by too many rows), so
+    /// classes split by its value bound it exactly instead of at its weight.
+    class_keys: Vec<Vec<(usize, u32)>>,
     /// Each row's index into `classes`.
     row_class: Vec<u32>,
     /// The first fuzzy mapping, whose per-row value the accumulator keeps.
@@ -377,18 +388,53 @@ impl MatchIndex {
                 })
             })
             .collect();
-        let mut class_of: std::collections::BTreeMap<u64, u32> = Default::default();
-        for &mask in &row_masks {
+        // `exact` fields of few values split classes by value, while the classes stay few.
+        let mut keyed: Vec<(usize, &exact::ExactColumn)> = Vec::new();
+        let mut product = 1usize;
+        for (i, field) in fields.iter().enumerate() {
+            if let FieldIndex::Exact(c) = field {
+                let values = c.distinct() + 1;
+                if c.distinct() <= CLASS_KEYS && product * values <= CLASS_KEYS {
+                    product *= values;
+                    keyed.push((i, c));
+                }
+            }
+        }
+        // A row's class: its presence mask and the keys of those fields, mixed into one
+        // number (a key plus one per field, 0 when missing).
+        let row_keys: Vec<u64> = (0..reference.len() as u32)
+            .into_par_iter()
+            .map(|row| {
+                keyed.iter().fold(0u64, |mixed, &(_, c)| {
+                    let key = c.key(row).map_or(0, |k| u64::from(k) + 1);
+                    mixed * (c.distinct() as u64 + 1) + key
+                })
+            })
+            .collect();
+        // Classes numbered in order of first appearance.
+        let mut class_of: rustc_hash::FxHashMap<(u64, u64), u32> = Default::default();
+        for (&mask, &mixed) in row_masks.iter().zip(&row_keys) {
             let next = class_of.len() as u32;
-            class_of.entry(mask).or_insert(next);
+            class_of.entry((mask, mixed)).or_insert(next);
         }
         let row_class = row_masks
             .iter()
-            .map(|m| class_of.get(m).copied().unwrap_or(0))
+            .zip(&row_keys)
+            .map(|(&m, &k)| class_of.get(&(m, k)).copied().unwrap_or(0))
             .collect();
         let mut classes = vec![0u64; class_of.len()];
-        for (&mask, &class) in &class_of {
+        let mut class_keys = vec![Vec::new(); class_of.len()];
+        for (&(mask, mut mixed), &class) in &class_of {
             classes[class as usize] = mask;
+            let keys = &mut class_keys[class as usize];
+            for &(i, c) in keyed.iter().rev() {
+                let base = c.distinct() as u64 + 1;
+                if mixed % base > 0 {
+                    keys.push((i, (mixed % base - 1) as u32));
+                }
+                mixed /= base;
+            }
+            keys.reverse();
         }
         let first_fuzzy = fields
             .iter()
@@ -409,6 +455,7 @@ impl MatchIndex {
             id_rank,
             by_rank,
             classes,
+            class_keys,
             row_class,
             first_fuzzy,
             within,
@@ -1043,6 +1090,14 @@ impl Matcher {
             1
         };
         let mut residuals = vec![Residual::Unwalked; self.index.fields.len()];
+        for (i, (field, probe)) in self.index.fields.iter().zip(probes).enumerate() {
+            if let (FieldIndex::Exact(_), Probe::Exact(p)) = (field, probe) {
+                let keyed = self.index.class_keys.iter().flatten().any(|&(f, _)| f == i);
+                if let (true, Some(doc)) = (keyed, exact::ExactColumn::probe_key(p)) {
+                    residuals[i] = Residual::ByClass(doc);
+                }
+            }
+        }
         scratch.pending.clear();
         scratch.cursor = 0;
         scratch.sorted = 0;
@@ -1323,25 +1378,50 @@ impl Matcher {
         }
     }
 
+    /// What linear field `i` adds to the bound of a row of `class` it did not credit, under
+    /// residual `r` (not `Fuzzy`): its weight times the residual, or for `ByClass` the
+    /// class's exact score.
+    fn linear_part(&self, class: usize, i: usize, r: Residual) -> f64 {
+        let weight = self.config.mappings[i].weight;
+        match r {
+            Residual::Unwalked => weight,
+            Residual::Linear(r) => weight * f64::from(r),
+            Residual::ByClass(doc) => {
+                let key = self
+                    .index
+                    .class_keys
+                    .get(class)
+                    .and_then(|keys| keys.iter().find(|&&(f, _)| f == i));
+                match key {
+                    Some(&(_, key)) if doc != Some(key) => 0.0,
+                    _ => weight,
+                }
+            }
+            Residual::Fuzzy(_) => 0.0,
+        }
+    }
+
     /// Per row class, the part of a bound that is the same for every row of the class (the
     /// fields not walked at their maximum, walked linear fields at their residual) and the
     /// denominator that turns a weighted sum into a confidence.
     fn class_bounds(&self, doc_mask: u64, residuals: &[Residual], out: &mut Vec<(f64, f64)>) {
         out.clear();
-        out.extend(self.index.classes.iter().map(|&row_mask| {
-            let mask = doc_mask & row_mask;
-            let constant: f64 = bits(mask)
-                .map(|i| {
-                    let weight = self.config.mappings[i].weight;
-                    match residuals[i] {
-                        Residual::Unwalked => weight,
-                        Residual::Linear(r) => weight * f64::from(r),
-                        Residual::Fuzzy(_) => 0.0,
-                    }
-                })
-                .sum();
-            (constant, self.denominator(mask))
-        }));
+        out.extend(
+            self.index
+                .classes
+                .iter()
+                .enumerate()
+                .map(|(class, &row_mask)| {
+                    let mask = doc_mask & row_mask;
+                    let constant: f64 = bits(mask)
+                        .map(|i| match residuals[i] {
+                            Residual::Fuzzy(_) => 0.0,
+                            r => self.linear_part(class, i, r),
+                        })
+                        .sum();
+                    (constant, self.denominator(mask))
+                }),
+        );
     }
 
     /// The bound of `row`'s confidence from what the walked lists credited it.
@@ -1367,11 +1447,8 @@ impl Matcher {
         let mut sum = f64::from(acc.linear(slot)) + constant;
         let row_mask = doc_mask & self.index.classes[class];
         for i in bits(row_mask & with_residual & acc.credited(slot)) {
-            let weight = self.config.mappings[i].weight;
-            match residuals[i] {
-                Residual::Linear(r) => sum -= weight * f64::from(r),
-                Residual::Unwalked => sum -= weight,
-                Residual::Fuzzy(_) => {}
+            if !matches!(residuals[i], Residual::Fuzzy(_)) {
+                sum -= self.linear_part(class, i, residuals[i]);
             }
         }
         let walked = doc_mask & self.index.classes[class] & fuzzy_walked;
@@ -1404,12 +1481,14 @@ impl Matcher {
             self.index
                 .classes
                 .iter()
-                .map(|&row_mask| {
+                .enumerate()
+                .map(|(class, &row_mask)| {
                     let mask = doc_mask & row_mask;
                     let sum: f64 = bits(mask)
                         .map(|i| {
                             let weight = self.config.mappings[i].weight;
                             match residuals[i] {
+                                Residual::ByClass(_) => self.linear_part(class, i, residuals[i]),
                                 Residual::Unwalked if within & (1 << i) != 0 => {
                                     if uncredited_value {
                                         weight
@@ -1475,9 +1554,10 @@ impl Matcher {
                 let level = |r: Residual| match r {
                     Residual::Unwalked => Some(1.0),
                     Residual::Linear(r) => Some(f64::from(r)),
-                    Residual::Fuzzy(_) => None,
+                    Residual::Fuzzy(_) | Residual::ByClass(_) => None,
                 };
                 match (was, is) {
+                    (Residual::ByClass(a), Residual::ByClass(b)) if a == b => Some(0.0),
                     // Walking a value's rows changes only what unreached rows may score.
                     (Residual::Fuzzy(a), Residual::Fuzzy(b))
                         if (a.capped, a.open_square, a.scale)
@@ -1515,7 +1595,12 @@ impl Matcher {
         let with_residual = residuals
             .iter()
             .enumerate()
-            .filter(|(_, r)| matches!(r, Residual::Unwalked | Residual::Linear(_)))
+            .filter(|(_, r)| {
+                matches!(
+                    r,
+                    Residual::Unwalked | Residual::Linear(_) | Residual::ByClass(_)
+                )
+            })
             .filter(|(_, r)| !matches!(r, Residual::Linear(r) if *r <= 0.0))
             .fold(0u64, |m, (i, _)| m | (1 << i))
             & self.index.linear;
