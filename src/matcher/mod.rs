@@ -2065,6 +2065,20 @@ mod tests {
         t
     }
 
+    /// The invoice mapping of the tests below: identifier, vendor, amount, date, currency.
+    fn invoice_config() -> MatchConfig {
+        MatchConfig::from_json(
+            r#"{"threshold": 0.6, "field_mappings": [
+                {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.35},
+                {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
+                {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.2, "tolerance_pct": 1.0},
+                {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.15, "tolerance_days": 5},
+                {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.05}]}"#,
+            "test",
+        )
+        .unwrap()
+    }
+
     /// A ledger where half the invoice numbers share a year prefix (a partial key of 1,500
     /// rows, past `PARTIAL_CAP`, walked by the common step) and documents both
     /// with a true row (misread digits, typos) and without (random numbers and vendors):
@@ -2142,16 +2156,7 @@ mod tests {
         }
         let mut exercised = 0;
         for (assignment, missing_zero) in [(false, false), (true, false), (false, true)] {
-            let mut config = MatchConfig::from_json(
-                r#"{"threshold": 0.6, "field_mappings": [
-                    {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.35},
-                    {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
-                    {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.2, "tolerance_pct": 1.0},
-                    {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.15, "tolerance_days": 5},
-                    {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.05}]}"#,
-                "test",
-            )
-            .unwrap();
+            let mut config = invoice_config();
             if assignment {
                 config.assignment = Assignment::OneToOne;
                 config.assignment_candidates = 3;
@@ -2245,16 +2250,7 @@ mod tests {
             "D".into(),
             ["9999", "acme south", "500.00", "2025-01-01", "USD"],
         );
-        let config = MatchConfig::from_json(
-            r#"{"threshold": 0.6, "field_mappings": [
-                {"source": "inv", "target": "inv", "strategy": "identifier", "weight": 0.35},
-                {"source": "vendor", "target": "vendor", "strategy": "fuzzy", "weight": 0.25},
-                {"source": "total", "target": "total", "strategy": "numeric_range", "weight": 0.2, "tolerance_pct": 1.0},
-                {"source": "date", "target": "date", "strategy": "date_range", "weight": 0.15, "tolerance_days": 5},
-                {"source": "cur", "target": "cur", "strategy": "exact", "weight": 0.05}]}"#,
-            "test",
-        )
-        .unwrap();
+        let config = invoice_config();
         let matcher = Matcher::build(config, Arc::new(t)).unwrap();
         let doc = ["20258998", "zeta omega gmbh", "500.00", "2025-01-01", "USD"].map(Some);
         let full = matcher.match_one(&doc, Mode::Exhaustive, &[]);
