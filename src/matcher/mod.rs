@@ -240,6 +240,8 @@ pub struct MatchIndex {
     /// row has one): such a field is never walked (a value is shared by too many rows), so
     /// classes split by its value bound it exactly instead of at its weight.
     class_keys: Vec<Vec<(usize, u32)>>,
+    /// A bit per field some class has a key of (the `exact` fields bounded by class).
+    keyed: u64,
     /// Each row's index into `classes`.
     row_class: Vec<u32>,
     /// The first fuzzy mapping, whose per-row value the accumulator keeps.
@@ -455,6 +457,10 @@ impl MatchIndex {
             id_rank,
             by_rank,
             classes,
+            keyed: class_keys
+                .iter()
+                .flatten()
+                .fold(0, |m, &(f, _)| m | (1 << f)),
             class_keys,
             row_class,
             first_fuzzy,
@@ -1092,7 +1098,7 @@ impl Matcher {
         let mut residuals = vec![Residual::Unwalked; self.index.fields.len()];
         for (i, (field, probe)) in self.index.fields.iter().zip(probes).enumerate() {
             if let (FieldIndex::Exact(_), Probe::Exact(p)) = (field, probe) {
-                let keyed = self.index.class_keys.iter().flatten().any(|&(f, _)| f == i);
+                let keyed = self.index.keyed & (1 << i) != 0;
                 if let (true, Some(doc)) = (keyed, exact::ExactColumn::probe_key(p)) {
                     residuals[i] = Residual::ByClass(doc);
                 }
