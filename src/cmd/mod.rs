@@ -63,6 +63,8 @@ pub(crate) struct Offline {
     pub shard: Option<crate::shard::Shard>,
     /// The one-to-one assignment is left to `refmatch assign` (always with `shard`).
     pub defer_assignment: bool,
+    /// How many bytes of documents settling an assignment keeps (`KEPT_BYTES`).
+    kept_bytes: usize,
 }
 
 /// Documents matched and written per chunk: memory holds one chunk of documents and
@@ -143,13 +145,20 @@ impl Offline {
     ) -> Result<Vec<crate::matcher::MatchOutcome>> {
         let sources: Vec<&str> = self.matcher.sources().collect();
         let mut lite = Vec::with_capacity(self.documents.ids.len());
+        let mut kept = KeptDocuments::new(self.kept_bytes);
         ingest::for_each_document_chunk(
             &self.documents_path,
             self.encoding,
             &sources,
             DOCUMENT_CHUNK,
-            |_, values| {
+            |first, values| {
                 let outcomes = self.matcher.match_many(values, mode, &self.pool, done);
+                for (i, (outcome, doc)) in outcomes.iter().zip(values).enumerate() {
+                    // Only a document that brings a head may have to be matched again.
+                    if !outcome.complete && !outcome.assignable.is_empty() {
+                        kept.keep(first + i, doc);
+                    }
+                }
                 lite.extend(outcomes.into_iter().map(|mut o| {
                     o.candidates.truncate(1);
                     for c in &mut o.candidates {
@@ -160,9 +169,17 @@ impl Offline {
                 Ok(())
             },
         )?;
-        // The documents whose head does not settle them are read again and rematched for
-        // their full lists (a few percent of them on ledgers).
+        // The documents whose head does not settle them are rematched for their full
+        // lists (a few percent of them on ledgers), from memory while their values fit
+        // there, else read again from the file.
         self.matcher.settle(&mut lite, |positions| {
+            if let Some(docs) = kept.all(positions) {
+                return Ok(self.pool.install(|| {
+                    docs.par_iter()
+                        .map(|doc| self.matcher.full_assignable(doc, &[]))
+                        .collect()
+                }));
+            }
             let mut lists = Vec::with_capacity(positions.len());
             ingest::for_each_document_chunk(
                 &self.documents_path,
@@ -236,6 +253,87 @@ impl Offline {
                 on_chunk(&positions, values, &outcomes)
             },
         )
+    }
+}
+
+/// What `KeptDocuments` may hold: the fields of about a million invoices.
+const KEPT_BYTES: usize = 128 << 20;
+
+/// The values of the documents a one-to-one assignment may have to match again (those
+/// that bring only their head), kept in one buffer while they fit in `limit` bytes, so
+/// settling the assignment reads none of the documents file again (each read of it cost
+/// as much as matching the few documents it was for). Past the limit it holds nothing,
+/// and settling reads the file, so memory stays bounded whatever the input.
+struct KeptDocuments {
+    limit: usize,
+    text: String,
+    /// Per kept document, ascending: its position in the file and its first span.
+    documents: Vec<(usize, usize)>,
+    /// Per field of each kept document, its value's place in `text` (`None`: missing).
+    spans: Vec<Option<(usize, usize)>>,
+    overflowed: bool,
+}
+
+impl KeptDocuments {
+    fn new(limit: usize) -> KeptDocuments {
+        KeptDocuments {
+            limit,
+            text: String::new(),
+            documents: Vec::new(),
+            spans: Vec::new(),
+            overflowed: false,
+        }
+    }
+
+    /// What the kept documents take, in bytes.
+    fn size(&self) -> usize {
+        self.text.len()
+            + self.documents.len() * std::mem::size_of::<(usize, usize)>()
+            + self.spans.len() * std::mem::size_of::<Option<(usize, usize)>>()
+    }
+
+    /// Keeps the values of the document at `position` (positions come ascending).
+    fn keep(&mut self, position: usize, values: &[Option<String>]) {
+        if self.overflowed {
+            return;
+        }
+        let adds = values.iter().flatten().map(String::len).sum::<usize>()
+            + std::mem::size_of::<(usize, usize)>()
+            + values.len() * std::mem::size_of::<Option<(usize, usize)>>();
+        if self.size() + adds > self.limit {
+            *self = KeptDocuments::new(self.limit);
+            self.overflowed = true;
+            return;
+        }
+        self.documents.push((position, self.spans.len()));
+        for value in values {
+            self.spans.push(value.as_ref().map(|v| {
+                let start = self.text.len();
+                self.text.push_str(v);
+                (start, v.len())
+            }));
+        }
+    }
+
+    /// The values of every document at `positions`, or `None` when one was not kept.
+    fn all(&self, positions: &[usize]) -> Option<Vec<Vec<Option<&str>>>> {
+        if self.overflowed {
+            return None;
+        }
+        positions
+            .iter()
+            .map(|&p| {
+                let at = self.documents.binary_search_by_key(&p, |&(q, _)| q).ok()?;
+                let start = self.documents[at].1;
+                let end = self.documents.get(at + 1).map_or(self.spans.len(), |d| d.1);
+                Some(
+                    self.spans[start..end]
+                        .iter()
+                        .map(|span| span.and_then(|(s, n)| self.text.get(s..s + n)))
+                        .collect(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -322,6 +420,7 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         encoding: inputs.encoding,
         shard: None,
         defer_assignment: false,
+        kept_bytes: KEPT_BYTES,
     })
 }
 
@@ -356,4 +455,109 @@ pub(crate) fn progress_bar(len: usize, what: &'static str) -> indicatif::Progres
 /// and confidences, the same text the API shows.
 pub(crate) fn json_text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Mode;
+
+    fn doc(values: &[Option<&str>]) -> Vec<Option<String>> {
+        values.iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn kept_documents_give_back_the_values_kept_until_the_limit_is_passed() {
+        let mut kept = KeptDocuments::new(1 << 20);
+        kept.keep(2, &doc(&[Some("Acme"), None, Some("101")]));
+        kept.keep(7, &doc(&[Some(""), Some("Zeta"), None]));
+        kept.keep(9, &doc(&[None, None, Some("5")]));
+        assert_eq!(
+            kept.all(&[2, 9]),
+            Some(vec![
+                vec![Some("Acme"), None, Some("101")],
+                vec![None, None, Some("5")]
+            ])
+        );
+        assert_eq!(
+            kept.all(&[7]),
+            Some(vec![vec![Some(""), Some("Zeta"), None]])
+        );
+        // A document that was not kept means the file must be read.
+        assert_eq!(kept.all(&[2, 3]), None);
+
+        let mut small = KeptDocuments::new(kept.size());
+        small.keep(2, &doc(&[Some("Acme"), None, Some("101")]));
+        small.keep(7, &doc(&[Some(""), Some("Zeta"), None]));
+        small.keep(9, &doc(&[None, None, Some("5")]));
+        assert_eq!(
+            small.all(&[2]),
+            Some(vec![vec![Some("Acme"), None, Some("101")]])
+        );
+        small.keep(10, &doc(&[Some("x"), None, None]));
+        // Past the limit nothing is kept, not even what fitted.
+        assert_eq!(small.all(&[2]), None);
+        assert_eq!(small.size(), 0);
+    }
+
+    /// Two documents whose best row is the same: their heads do not settle them, so the
+    /// assignment matches both again for their full lists, from memory or from the file.
+    #[test]
+    fn settling_from_kept_documents_assigns_as_settling_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
+        write(
+            "reference.csv",
+            "id,vendor,amount\nr1,Acme,100\nr2,Acme,103\nr3,Other,500\nr4,Other,520\n",
+        );
+        write(
+            "documents.csv",
+            "document_id,vendor,amount\na,Acme,101\nb,Acme,96\nc,Nobody,1\nd,Other,505\ne,Other,497\n",
+        );
+        write(
+            "config.json",
+            r#"{"threshold": 0.85, "assignment": "one_to_one", "field_mappings": [
+                {"source": "vendor", "target": "vendor", "strategy": "exact", "weight": 0.5},
+                {"source": "amount", "target": "amount", "strategy": "numeric_range",
+                 "weight": 0.5, "tolerance_pct": 10}]}"#,
+        );
+        let inputs = OfflineInputs {
+            reference: Some(d.join("reference.csv")),
+            index: None,
+            documents: d.join("documents.csv"),
+            config: d.join("config.json"),
+            id_column: None,
+            document_id_column: None,
+            encoding: ingest::Encoding::Utf8,
+            threads: 2,
+            exhaustive: false,
+        };
+        let answers = |kept_bytes: usize| {
+            let mut offline = load_offline(&inputs).unwrap();
+            offline.kept_bytes = kept_bytes;
+            let reference = offline.matcher.reference();
+            offline
+                .assigned_outcomes(Mode::Indexed, &|| {})
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    let matched = o.matched.map(|row| reference.id(row as usize).to_string());
+                    (matched, o.confidence, o.assigned, o.assignable.clone())
+                })
+                .collect::<Vec<_>>()
+        };
+        let from_memory = answers(KEPT_BYTES);
+        let from_file = answers(0);
+        assert_eq!(from_memory, from_file);
+        let matched: Vec<Option<&str>> = from_memory.iter().map(|a| a.0.as_deref()).collect();
+        assert_eq!(
+            matched,
+            [Some("r2"), Some("r1"), None, Some("r4"), Some("r3")]
+        );
+        // Settling completed the contested documents' lists: each holds both rows.
+        assert_eq!(from_memory[0].3.len(), 2);
+        assert_eq!(from_memory[3].3.len(), 2);
+        assert!(from_memory[0].2 && !from_memory[1].2);
+    }
 }
