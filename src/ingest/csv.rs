@@ -1,5 +1,6 @@
 //! CSV reading: one place that decides delimiters, encodings, headers and ragged rows.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -174,9 +175,15 @@ pub fn for_each_record_in(
         };
         Error::invalid(name, format!("line {line}"), message)
     };
-    let decode_field = |field: &[u8], line: u64| -> Result<String> {
+    // UTF-8 fields are borrowed: a million-row table has millions of them.
+    fn decode<'a>(
+        name: &str,
+        encoding: Encoding,
+        field: &'a [u8],
+        line: u64,
+    ) -> Result<Cow<'a, str>> {
         match encoding {
-            Encoding::Utf8 => std::str::from_utf8(field).map(str::to_string).map_err(|_| {
+            Encoding::Utf8 => std::str::from_utf8(field).map(Cow::Borrowed).map_err(|_| {
                 Error::invalid(
                     name,
                     format!("line {line}"),
@@ -185,10 +192,9 @@ pub fn for_each_record_in(
             }),
             Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252
                 .decode_without_bom_handling(field)
-                .0
-                .into_owned()),
+                .0),
         }
-    };
+    }
     // A runaway quote found while reading is the error, whatever the csv crate made of it.
     let quote_error = |csv: &mut ::csv::Reader<std::io::BufReader<LineBreaks<_>>>| {
         csv.get_mut()
@@ -205,7 +211,7 @@ pub fn for_each_record_in(
     check_record_size(name, &header_record, 1)?;
     let headers: Vec<String> = header_record
         .iter()
-        .map(|h| decode_field(h, 1).map(|h| h.trim().to_string()))
+        .map(|h| decode(name, encoding, h, 1).map(|h| h.trim().to_string()))
         .collect::<Result<_>>()?;
     if headers.len() > MAX_COLUMNS {
         return Err(Error::invalid(
@@ -244,7 +250,7 @@ pub fn for_each_record_in(
                 check_record_size(name, &bytes, line)?;
                 record.clear();
                 for field in bytes.iter() {
-                    record.push_field(&decode_field(field, line)?);
+                    record.push_field(&decode(name, encoding, field, line)?);
                 }
                 on_event(CsvEvent::Record(&record, line))?;
             }
