@@ -65,6 +65,9 @@ pub(crate) struct Offline {
     pub defer_assignment: bool,
     /// How many bytes of documents settling an assignment keeps (`KEPT_BYTES`).
     kept_bytes: usize,
+    /// How many bytes of whole outcomes a one-to-one `for_each_chunk` keeps
+    /// (`FULL_OUTCOME_BYTES`).
+    whole_bytes: usize,
 }
 
 /// Documents matched and written per chunk: memory holds one chunk of documents and
@@ -143,9 +146,23 @@ impl Offline {
         mode: crate::matcher::Mode,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<crate::matcher::MatchOutcome>> {
+        Ok(self.assigned_outcomes_keeping(mode, done, 0)?.0)
+    }
+
+    /// `assigned_outcomes`, keeping every candidate with its evidence while all the
+    /// outcomes fit in `full_bytes` (then `true` comes back): a caller that writes them
+    /// needs no second matching pass.
+    fn assigned_outcomes_keeping(
+        &self,
+        mode: crate::matcher::Mode,
+        done: &(dyn Fn() + Sync),
+        full_bytes: usize,
+    ) -> Result<(Vec<crate::matcher::MatchOutcome>, bool)> {
         let sources: Vec<&str> = self.matcher.sources().collect();
         let mut lite = Vec::with_capacity(self.documents.ids.len());
         let mut kept = KeptDocuments::new(self.kept_bytes);
+        // What the outcomes kept whole take, while they fit in `full_bytes`.
+        let mut whole = Some(0usize);
         ingest::for_each_document_chunk(
             &self.documents_path,
             self.encoding,
@@ -159,13 +176,15 @@ impl Offline {
                         kept.keep(first + i, doc);
                     }
                 }
-                lite.extend(outcomes.into_iter().map(|mut o| {
-                    o.candidates.truncate(1);
-                    for c in &mut o.candidates {
-                        c.fields = Vec::new();
+                whole = whole
+                    .map(|bytes| bytes + outcomes.iter().map(outcome_bytes).sum::<usize>())
+                    .filter(|&bytes| bytes <= full_bytes);
+                lite.extend(outcomes);
+                if whole.is_none() {
+                    for o in &mut lite {
+                        strip(o);
                     }
-                    o
-                }));
+                }
                 Ok(())
             },
         )?;
@@ -206,7 +225,7 @@ impl Offline {
             Ok::<_, crate::error::Error>(lists)
         })?;
         self.matcher.assign(&mut lite, &self.documents.ids);
-        Ok(lite)
+        Ok((lite, whole.is_some()))
     }
 
     /// Matches the documents chunk by chunk in file order; `on_chunk` gets the documents'
@@ -226,10 +245,11 @@ impl Offline {
         ) -> Result<()>,
     ) -> Result<()> {
         let sources: Vec<&str> = self.matcher.sources().collect();
-        let assigned = if self.assigns_here() {
-            Some(self.assigned_outcomes(mode, done)?)
+        let (mut assigned, whole) = if self.assigns_here() {
+            let (outcomes, whole) = self.assigned_outcomes_keeping(mode, done, self.whole_bytes)?;
+            (Some(outcomes), whole)
         } else {
-            None
+            (None, false)
         };
         let mut positions = Vec::new();
         ingest::for_each_document_chunk(
@@ -238,6 +258,19 @@ impl Offline {
             &sources,
             DOCUMENT_CHUNK,
             |first, values| {
+                if let (true, Some(assigned)) = (whole, assigned.as_mut()) {
+                    // The first pass kept every outcome whole: hand them out in order.
+                    positions.clear();
+                    positions.extend(first..first + values.len());
+                    let outcomes: Vec<crate::matcher::MatchOutcome> = positions
+                        .iter()
+                        .map(|&at| assigned.get_mut(at).map(std::mem::take).unwrap_or_default())
+                        .collect();
+                    for _ in &outcomes {
+                        done();
+                    }
+                    return on_chunk(&positions, values, &outcomes);
+                }
                 let (taken, mut outcomes) =
                     self.match_chunk(first, values, mode, done, &mut positions);
                 if let Some(assigned) = &assigned {
@@ -253,6 +286,35 @@ impl Offline {
                 on_chunk(&positions, values, &outcomes)
             },
         )
+    }
+}
+
+/// What the outcomes of a one-to-one `match` may take whole (every candidate with its
+/// evidence, about 1 KB a document) so that writing them needs no second matching pass.
+/// Past it, outcomes are stripped to what the assignment needs and documents are matched
+/// again as they are written.
+const FULL_OUTCOME_BYTES: usize = 256 << 20;
+
+/// What one outcome takes in memory (see `FULL_OUTCOME_BYTES`).
+fn outcome_bytes(o: &crate::matcher::MatchOutcome) -> usize {
+    std::mem::size_of::<crate::matcher::MatchOutcome>()
+        + o.candidates
+            .iter()
+            .map(|c| {
+                std::mem::size_of::<crate::matcher::Candidate>()
+                    + c.fields.len() * std::mem::size_of::<crate::matcher::FieldScore>()
+            })
+            .sum::<usize>()
+        + o.assignable.len() * std::mem::size_of::<(u32, f64)>()
+}
+
+/// Keeps of an outcome what the assignment and predictions need: its first candidate,
+/// without evidence.
+fn strip(o: &mut crate::matcher::MatchOutcome) {
+    o.candidates.truncate(1);
+    o.candidates.shrink_to_fit();
+    for c in &mut o.candidates {
+        c.fields = Vec::new();
     }
 }
 
@@ -421,6 +483,7 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         shard: None,
         defer_assignment: false,
         kept_bytes: KEPT_BYTES,
+        whole_bytes: FULL_OUTCOME_BYTES,
     })
 }
 
@@ -559,5 +622,52 @@ mod tests {
         assert_eq!(from_memory[0].3.len(), 2);
         assert_eq!(from_memory[3].3.len(), 2);
         assert!(from_memory[0].2 && !from_memory[1].2);
+
+        // Writing outcomes kept whole gives what matching every document again gives.
+        let written = |whole_bytes: usize| {
+            let mut offline = load_offline(&inputs).unwrap();
+            offline.whole_bytes = whole_bytes;
+            let matched = std::sync::atomic::AtomicUsize::new(0);
+            let mut lines = Vec::new();
+            offline
+                .for_each_chunk(
+                    Mode::Indexed,
+                    &|| {
+                        matched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    },
+                    |positions, values, outcomes| {
+                        for ((&at, doc), o) in positions.iter().zip(values).zip(outcomes) {
+                            let candidates: Vec<(u32, f64, Vec<crate::matcher::FieldScore>)> = o
+                                .candidates
+                                .iter()
+                                .map(|c| (c.row, c.confidence, c.fields.clone()))
+                                .collect();
+                            lines.push((
+                                at,
+                                doc.clone(),
+                                o.matched,
+                                o.confidence,
+                                o.assigned,
+                                candidates,
+                            ));
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap();
+            // Progress counts both passes either way.
+            assert_eq!(matched.into_inner(), 2 * lines.len());
+            lines
+        };
+        let whole = written(FULL_OUTCOME_BYTES);
+        assert_eq!(whole, written(0));
+        assert_eq!(whole.len(), 5);
+        assert_eq!(
+            whole[0].5.len(),
+            2,
+            "every candidate is kept with its evidence"
+        );
+        assert_eq!(whole[0].5[0].2.len(), 2);
+        assert!(whole[0].4, "a is moved to its second best");
     }
 }

@@ -101,7 +101,7 @@ pub struct Candidate {
 }
 
 /// The answer for one document.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MatchOutcome {
     /// The best candidate's row when its confidence reaches the threshold.
     pub matched: Option<u32>,
