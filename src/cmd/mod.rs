@@ -432,30 +432,37 @@ pub(crate) fn load_offline(inputs: &OfflineInputs) -> Result<Offline> {
         Table(crate::matcher::ReferenceTable),
         Index(crate::matcher::MatchIndex),
     }
-    let (source, reference_name) = match (&inputs.index, &inputs.reference) {
-        (Some(path), _) => (
-            Source::Index(read_index(path, &config, &pool)?),
-            path.display().to_string(),
-        ),
-        (None, Some(path)) => (
-            Source::Table(pool.install(|| {
-                ingest::read_reference(path, inputs.encoding, inputs.id_column.as_deref())
-            })?),
-            path.display().to_string(),
-        ),
-        (None, None) => {
-            return Err(Error::invalid(
+    // The documents are scanned (ids checked) on their own thread while the reference is
+    // read: both are mostly one core's parsing. A reference error is reported first.
+    let (source, documents) = std::thread::scope(|scope| {
+        let documents = scope.spawn(|| {
+            ingest::scan_documents(
+                &inputs.documents,
+                inputs.encoding,
+                inputs.document_id_column.as_deref(),
+            )
+        });
+        let source = match (&inputs.index, &inputs.reference) {
+            (Some(path), _) => read_index(path, &config, &pool)
+                .map(|index| (Source::Index(index), path.display().to_string())),
+            (None, Some(path)) => pool
+                .install(|| {
+                    ingest::read_reference(path, inputs.encoding, inputs.id_column.as_deref())
+                })
+                .map(|table| (Source::Table(table), path.display().to_string())),
+            (None, None) => Err(Error::invalid(
                 "arguments",
                 "--reference",
                 "a reference table or --index is required",
-            ))
-        }
-    };
-    let documents = ingest::scan_documents(
-        &inputs.documents,
-        inputs.encoding,
-        inputs.document_id_column.as_deref(),
-    )?;
+            )),
+        };
+        let documents = documents
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (source, documents)
+    });
+    let (source, reference_name) = source?;
+    let documents = documents?;
     let reference_columns = match &source {
         Source::Table(table) => &table.columns,
         Source::Index(index) => &index.reference().columns,
