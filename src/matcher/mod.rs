@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::config::{Assignment, MatchConfig, MissingValues, Strategy};
+use crate::config::{Assignment, FieldMapping, MatchConfig, MissingValues, Strategy};
 use crate::error::{Error, Result};
 pub use combine::combine;
 pub use explain::{CandidateEvidence, Evidence, FieldEvidence};
@@ -294,40 +294,63 @@ impl MatchIndex {
                 })
             })
             .collect::<Result<Vec<usize>>>()?;
-        // Columns are indexed in parallel on the caller's pool.
-        let fields: Vec<FieldIndex> = config
-            .mappings
-            .par_iter()
-            .zip(columns)
-            .map(|(m, column)| {
-                let values = reference.values[column].iter();
-                match m.strategy {
-                    Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
-                    Strategy::Fuzzy {
-                        min_similarity,
-                        measure,
-                    } => FieldIndex::Fuzzy(Box::new(fuzzy::FuzzyColumn::build(
-                        values,
-                        min_similarity,
-                        measure,
-                    ))),
-                    Strategy::DateRange {
-                        tolerance_days,
-                        order,
-                    } => FieldIndex::Date(date_range::DateColumn::build(
-                        values,
-                        tolerance_days,
-                        order,
-                    )),
-                    Strategy::NumericRange { tolerance } => {
-                        FieldIndex::Numeric(numeric_range::NumericColumn::build(values, tolerance))
-                    }
-                    Strategy::Identifier => {
-                        FieldIndex::Identifier(identifier::IdentifierColumn::build(values))
-                    }
+        let build = |m: &FieldMapping, column: usize| {
+            let values = reference.values[column].iter();
+            match m.strategy {
+                Strategy::Exact => FieldIndex::Exact(exact::ExactColumn::build(values)),
+                Strategy::Fuzzy {
+                    min_similarity,
+                    measure,
+                } => FieldIndex::Fuzzy(Box::new(fuzzy::FuzzyColumn::build(
+                    values,
+                    min_similarity,
+                    measure,
+                ))),
+                Strategy::DateRange {
+                    tolerance_days,
+                    order,
+                } => FieldIndex::Date(date_range::DateColumn::build(values, tolerance_days, order)),
+                Strategy::NumericRange { tolerance } => {
+                    FieldIndex::Numeric(numeric_range::NumericColumn::build(values, tolerance))
                 }
-            })
+                Strategy::Identifier => {
+                    FieldIndex::Identifier(identifier::IdentifierColumn::build(values))
+                }
+            }
+        };
+        // Columns are indexed in parallel on the caller's pool, the costliest first (an
+        // identifier folds and keys every row, a fuzzy field tokenises it, the others
+        // parse it once): each thread takes the next column when it is free, so the
+        // builds spread over the cores instead of one thread taking two costly ones.
+        let cost = |m: &FieldMapping| match m.strategy {
+            Strategy::Identifier => 2,
+            Strategy::Fuzzy { .. } => 1,
+            _ => 0,
+        };
+        let mut costliest: Vec<usize> = (0..config.mappings.len()).collect();
+        costliest.sort_by_key(|&i| std::cmp::Reverse(cost(&config.mappings[i])));
+        let built: Vec<std::sync::Mutex<Option<FieldIndex>>> = config
+            .mappings
+            .iter()
+            .map(|_| std::sync::Mutex::new(None))
             .collect();
+        rayon::scope_fifo(|scope| {
+            for &i in &costliest {
+                let (built, build) = (&built, &build);
+                let (m, column) = (&config.mappings[i], columns[i]);
+                scope.spawn_fifo(move |_| {
+                    let field = build(m, column);
+                    if let Ok(mut slot) = built[i].lock() {
+                        *slot = Some(field);
+                    }
+                });
+            }
+        });
+        let fields: Vec<FieldIndex> = built
+            .into_iter()
+            .map(|slot| slot.into_inner().ok().flatten())
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::Internal("a column's index was not built".into()))?;
         let mut order: Vec<u32> = (0..reference.len() as u32).collect();
         order.par_sort_by(|&a, &b| {
             reference
