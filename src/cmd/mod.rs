@@ -176,14 +176,18 @@ impl Offline {
                         kept.keep(first + i, doc);
                     }
                 }
+                let was_whole = whole.is_some();
                 whole = whole
                     .map(|bytes| bytes + outcomes.iter().map(outcome_bytes).sum::<usize>())
                     .filter(|&bytes| bytes <= full_bytes);
+                if was_whole && whole.is_none() {
+                    // Past the limit: what was kept whole is stripped once.
+                    lite.iter_mut().for_each(strip);
+                }
+                let at = lite.len();
                 lite.extend(outcomes);
                 if whole.is_none() {
-                    for o in &mut lite {
-                        strip(o);
-                    }
+                    lite[at..].iter_mut().for_each(strip);
                 }
                 Ok(())
             },
