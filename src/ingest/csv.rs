@@ -5,6 +5,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// What a field or record that is not UTF-8 is told, with its line.
+const NOT_UTF8: &str = "is not valid UTF-8; for a legacy export pass --encoding windows-1252";
+
 /// The most bytes one field may hold: a vendor name or an address fits many times over, and
 /// a runaway quote that swallows the rest of the file is reported at its line.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -183,13 +186,9 @@ pub fn for_each_record_in(
         line: u64,
     ) -> Result<Cow<'a, str>> {
         match encoding {
-            Encoding::Utf8 => std::str::from_utf8(field).map(Cow::Borrowed).map_err(|_| {
-                Error::invalid(
-                    name,
-                    format!("line {line}"),
-                    "is not valid UTF-8; for a legacy export pass --encoding windows-1252",
-                )
-            }),
+            Encoding::Utf8 => std::str::from_utf8(field)
+                .map(Cow::Borrowed)
+                .map_err(|_| Error::invalid(name, format!("line {line}"), NOT_UTF8)),
             Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252
                 .decode_without_bom_handling(field)
                 .0),
@@ -248,6 +247,16 @@ pub fn for_each_record_in(
                 }
                 let line = record_line(&mut csv, &bytes, skipped);
                 check_record_size(name, &bytes, line)?;
+                if encoding == Encoding::Utf8 {
+                    // The record's bytes become the record once checked as a whole, and
+                    // are taken back for the next read: no field is copied.
+                    let checked = ::csv::StringRecord::from_byte_record(std::mem::take(&mut bytes))
+                        .map_err(|_| Error::invalid(name, format!("line {line}"), NOT_UTF8))?;
+                    let handled = on_event(CsvEvent::Record(&checked, line));
+                    bytes = checked.into_byte_record();
+                    handled?;
+                    continue;
+                }
                 record.clear();
                 for field in bytes.iter() {
                     record.push_field(&decode(name, encoding, field, line)?);
