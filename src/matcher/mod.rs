@@ -1517,7 +1517,6 @@ impl Matcher {
                         .map(|i| {
                             let weight = self.config.mappings[i].weight;
                             match residuals[i] {
-                                Residual::ByClass(_) => self.linear_part(class, i, residuals[i]),
                                 Residual::Unwalked if within & (1 << i) != 0 => {
                                     if uncredited_value {
                                         weight
@@ -1525,14 +1524,15 @@ impl Matcher {
                                         0.0
                                     }
                                 }
-                                Residual::Unwalked => weight,
-                                Residual::Linear(r) => weight * f64::from(r),
                                 Residual::Fuzzy(r)
                                     if uncredited_value && Some(i) == self.index.first_fuzzy =>
                                 {
                                     weight * f64::from(r.uncredited)
                                 }
                                 Residual::Fuzzy(r) => weight * f64::from(r.unseen),
+                                // As in a class's constant: the weight, the residual's
+                                // share of it, or the class's exact score.
+                                r => self.linear_part(class, i, r),
                             }
                         })
                         .sum();
