@@ -49,8 +49,12 @@ const SCORE_AHEAD: usize = 8;
 /// more rows wait to be scored than the next list divided by this, walking that list to
 /// tighten their bounds is cheaper than scoring them.
 const SCORE_COST: usize = 32;
-/// A row a partial identifier key reaches costs an edit distance, about this many times
-/// what crediting a row from a sorted list costs; the walk order weighs those lists so.
+/// What an entry of a partial identifier key's list counts, against a row of a sorted
+/// list, when the walk weighs going on (tightening the bounds of the rows waiting) against
+/// scoring those rows: the entries the sketch lets through cost an edit distance each.
+/// The walk order counts entries once: the sketch rules most of them out, so a partial
+/// list costs about what a window of as many rows does (which also bounds every row it
+/// reaches), and it is often the list that proves a weak best candidate.
 const EDIT_COST: usize = 4;
 /// Halvings that find the value bound under which a fuzzy field's rows are not reached.
 const FLOOR_STEPS: usize = 12;
@@ -196,6 +200,17 @@ enum Step {
     /// amount field (the step's field), through `MatchIndex::within`.
     Within,
     FuzzyRows,
+}
+
+impl Step {
+    /// What walking a step with this list cost costs against scoring rows waiting (see
+    /// `EDIT_COST`).
+    fn walk_cost(self, cost: usize) -> usize {
+        match self {
+            Step::IdentifierPartial | Step::IdentifierCommon => cost.saturating_mul(EDIT_COST),
+            _ => cost,
+        }
+    }
 }
 
 /// Which of a document's assignable rows matching must find.
@@ -1092,8 +1107,8 @@ impl Matcher {
                 // what they hold.
                 let costs = c.costs(p);
                 listed = costs.iter().fold(listed, |t, &n| t.saturating_add(n));
-                let partial = costs[1].saturating_mul(EDIT_COST).max(costs[0] + 1);
-                let common = costs[2].saturating_mul(EDIT_COST).max(partial + 1);
+                let partial = costs[1].max(costs[0] + 1);
+                let common = costs[2].max(partial + 1);
                 order.push((costs[0], i, Step::List));
                 order.push((partial, i, Step::IdentifierPartial));
                 order.push((common, i, Step::IdentifierCommon));
@@ -1141,7 +1156,7 @@ impl Matcher {
             let theta = self.theta(best, k, scratch.head);
             if theta > 0.0
                 && self.unseen_bound(doc_mask, &residuals, within) + MARGIN < theta
-                && waiting.saturating_mul(SCORE_COST) <= cost
+                && waiting.saturating_mul(SCORE_COST) <= step.walk_cost(cost)
             {
                 break;
             }
