@@ -17,6 +17,9 @@ pub struct DateColumn {
 
 pub struct DateProbe {
     day: Parsed<i32>,
+    /// The positions in `sorted` of the rows within the tolerance, searched once: the plan
+    /// and the walk both ask.
+    window: (u32, u32),
 }
 
 fn parse_day(raw: &str, order: DateOrder) -> Parsed<i32> {
@@ -90,9 +93,21 @@ impl DateColumn {
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> DateProbe {
-        DateProbe {
-            day: raw.map_or(Parsed::Missing, |raw| parse_day(raw, self.order)),
-        }
+        let day = raw.map_or(Parsed::Missing, |raw| parse_day(raw, self.order));
+        let window = match day {
+            Parsed::Value(day) => {
+                let tolerance = self.tolerance_days as i32;
+                let start = self
+                    .sorted
+                    .partition_point(|&(d, _)| d < day.saturating_sub(tolerance));
+                let end = self
+                    .sorted
+                    .partition_point(|&(d, _)| d <= day.saturating_add(tolerance));
+                (start as u32, end.max(start) as u32)
+            }
+            _ => (0, 0),
+        };
+        DateProbe { day, window }
     }
 
     pub fn score(&self, probe: &DateProbe, row: u32) -> FieldScore {
@@ -136,17 +151,8 @@ impl DateColumn {
 
     /// The slice of `sorted` within the tolerance of the document's date.
     fn window(&self, probe: &DateProbe) -> &[(i32, u32)] {
-        let Parsed::Value(day) = probe.day else {
-            return &[];
-        };
-        let tolerance = self.tolerance_days as i32;
-        let start = self
-            .sorted
-            .partition_point(|&(d, _)| d < day.saturating_sub(tolerance));
-        let end = self
-            .sorted
-            .partition_point(|&(d, _)| d <= day.saturating_add(tolerance));
-        self.sorted.get(start..end.max(start)).unwrap_or(&[])
+        let (start, end) = probe.window;
+        self.sorted.get(start as usize..end as usize).unwrap_or(&[])
     }
 
     pub fn cost(&self, probe: &DateProbe) -> usize {

@@ -18,6 +18,9 @@ pub struct NumericColumn {
 
 pub struct NumericProbe {
     amount: Parsed<Amount>,
+    /// The positions in `sorted` of the rows that can score above 0, searched once: the
+    /// plan and the walk both ask.
+    candidates: (u32, u32),
 }
 
 fn parse(raw: &str) -> Parsed<Amount> {
@@ -93,9 +96,17 @@ impl NumericColumn {
     }
 
     pub fn prepare(&self, raw: Option<&str>) -> NumericProbe {
-        NumericProbe {
-            amount: raw.map_or(Parsed::Missing, parse),
-        }
+        let amount = raw.map_or(Parsed::Missing, parse);
+        let candidates = match &amount {
+            Parsed::Value(amount) => {
+                let (lo, hi) = self.window(amount.value);
+                let start = self.sorted.partition_point(|(a, _)| a.value < lo);
+                let end = self.sorted.partition_point(|(a, _)| a.value <= hi);
+                (start as u32, end.max(start) as u32)
+            }
+            _ => (0, 0),
+        };
+        NumericProbe { amount, candidates }
     }
 
     pub fn score(&self, probe: &NumericProbe, row: u32) -> FieldScore {
@@ -155,13 +166,8 @@ impl NumericColumn {
 
     /// The slice of `sorted` that can score above 0 against the document's value.
     fn candidates(&self, probe: &NumericProbe) -> &[(Amount, u32)] {
-        let Parsed::Value(amount) = &probe.amount else {
-            return &[];
-        };
-        let (lo, hi) = self.window(amount.value);
-        let start = self.sorted.partition_point(|(a, _)| a.value < lo);
-        let end = self.sorted.partition_point(|(a, _)| a.value <= hi);
-        self.sorted.get(start..end.max(start)).unwrap_or(&[])
+        let (start, end) = probe.candidates;
+        self.sorted.get(start as usize..end as usize).unwrap_or(&[])
     }
 
     pub fn cost(&self, probe: &NumericProbe) -> usize {
