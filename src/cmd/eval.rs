@@ -30,8 +30,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
 
     let document_ids: HashSet<&str> = documents.ids.iter().map(String::as_str).collect();
     let truth_csv = ingest::read_csv(&args.truth, args.inputs.encoding)?;
-    let truth =
-        ingest::truth_from_csv(truth_csv, &document_ids, &|id| matcher.row_of(id).is_some())?;
+    let known = matcher.reference_ids(ingest::truth_row_ids(&truth_csv));
+    let truth = ingest::truth_from_csv(truth_csv, &document_ids, &|id| known.contains(id))?;
 
     let mode = if args.inputs.exhaustive {
         Mode::Exhaustive

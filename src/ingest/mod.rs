@@ -252,6 +252,16 @@ pub fn reference_from_csv(
 /// Labelled data: each document's true reference row, `None` when it has none.
 pub type Truth = HashMap<String, Option<String>>;
 
+/// The row ids a truth table names, as `truth_from_csv` reads them (for checking them
+/// all at once).
+pub fn truth_row_ids(table: &CsvTable) -> impl Iterator<Item = &str> {
+    let column = table.column("row_id");
+    table.rows.iter().filter_map(move |row| {
+        let id = row.get(column?)?.trim();
+        (!id.is_empty()).then_some(id)
+    })
+}
+
 /// Reads a truth CSV (`document_id,row_id`) and checks it against the inputs: a document
 /// listed twice or an id unknown to the inputs is an error.
 pub fn truth_from_csv(
@@ -274,20 +284,21 @@ pub fn truth_from_csv(
     let (doc_col, row_col) = (column("document_id")?, column("row_id")?);
     let mut truth = Truth::with_capacity(table.rows.len());
     for (row, line) in table.rows.iter().zip(&table.lines) {
-        let field = format!("line {line}");
+        // Named only when there is something to report.
+        let field = || format!("line {line}");
         let doc = row.get(doc_col).map(|s| s.trim()).unwrap_or("");
         let true_row = row.get(row_col).map(|s| s.trim()).unwrap_or("");
         if !document_ids.contains(doc) {
             return Err(Error::invalid(
                 &table.name,
-                field,
+                field(),
                 format!("document_id \"{doc}\" is not a document of the input"),
             ));
         }
         if !true_row.is_empty() && !is_reference_id(true_row) {
             return Err(Error::invalid(
                 &table.name,
-                field,
+                field(),
                 format!("row_id \"{true_row}\" is not a row of the reference"),
             ));
         }
@@ -295,7 +306,7 @@ pub fn truth_from_csv(
         if truth.insert(doc.to_string(), value).is_some() {
             return Err(Error::invalid(
                 &table.name,
-                field,
+                field(),
                 format!("document_id \"{doc}\" is listed twice"),
             ));
         }

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod snapshot;
 pub mod within;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -673,6 +674,46 @@ impl Matcher {
             .binary_search_by(|&row| reference.id(row as usize).as_bytes().cmp(id.as_bytes()))
             .ok()
             .and_then(|i| self.index.by_rank.get(i).copied())
+    }
+
+    /// Which of `ids` are reference ids. Looked up in ascending order, each search starts
+    /// where the last ended: `row_of` for each id of a 100,000-line truth file searched the
+    /// whole million-row table every time, a third of a second before matching started.
+    pub fn reference_ids<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+        let mut ids: Vec<&str> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let reference = &self.index.reference;
+        let ranks = &self.index.by_rank;
+        let below = |rank: usize, id: &str| {
+            ranks
+                .get(rank)
+                .is_some_and(|&row| reference.id(row as usize).as_bytes() < id.as_bytes())
+        };
+        let mut found = HashSet::new();
+        // Every rank below `start` holds an id below the ids still to find.
+        let mut start = 0;
+        for id in ids {
+            // Gallop to a rank at or above `id`, then search the span it jumped.
+            let (mut low, mut high, mut step) = (start, start, 1);
+            while high < ranks.len() && below(high, id) {
+                low = high + 1;
+                high = high.saturating_add(step);
+                step = step.saturating_mul(2);
+            }
+            let span = ranks.get(low..high.min(ranks.len())).unwrap_or(&[]);
+            let at = low
+                + span
+                    .partition_point(|&row| reference.id(row as usize).as_bytes() < id.as_bytes());
+            if ranks
+                .get(at)
+                .is_some_and(|&row| reference.id(row as usize) == id)
+            {
+                found.insert(id.to_string());
+            }
+            start = at;
+        }
+        found
     }
 
     pub fn config(&self) -> &MatchConfig {
@@ -2107,6 +2148,35 @@ mod tests {
             t.push_row(&format!("R{:03}", i), values.iter().map(String::as_str));
         }
         t
+    }
+
+    proptest! {
+        /// Truth files are checked by `reference_ids`, one sorted pass: it must find the
+        /// ids `row_of` finds, whatever order the rows and the ids come in.
+        #[test]
+        fn reference_ids_finds_what_row_of_finds(
+            ids in proptest::collection::btree_set("[A-D]{1,3}", 1..40),
+            queries in proptest::collection::vec("[A-D]{0,4}", 0..40),
+            reversed in any::<bool>(),
+        ) {
+            let mut rows: Vec<&String> = ids.iter().collect();
+            if reversed {
+                rows.reverse();
+            }
+            let columns = ["inv", "vendor", "total", "date", "cur"];
+            let mut t = ReferenceTable::new(columns.iter().map(|c| c.to_string()).collect());
+            for id in rows {
+                t.push_row(id, ["1", "a", "1.00", "2024-01-01", "EUR"].into_iter());
+            }
+            let matcher = Matcher::build(invoice_config(), Arc::new(t)).unwrap();
+            let found = matcher.reference_ids(queries.iter().map(String::as_str));
+            let expected: HashSet<String> = queries
+                .iter()
+                .filter(|q| matcher.row_of(q).is_some())
+                .cloned()
+                .collect();
+            prop_assert_eq!(found, expected);
+        }
     }
 
     /// The invoice mapping of the tests below: identifier, vendor, amount, date, currency.

@@ -139,8 +139,8 @@ pub fn eval(args: &DataBenchArgs) -> Result<()> {
     let mut reached: Vec<f64> = outcomes.iter().map(|o| o.reached as f64).collect();
     let truth_csv = ingest::read_csv(&set.dir.join("truth.csv"), Encoding::Utf8)?;
     let document_ids = offline.documents.ids.iter().map(String::as_str).collect();
-    let truth =
-        ingest::truth_from_csv(truth_csv, &document_ids, &|id| matcher.row_of(id).is_some())?;
+    let known = matcher.reference_ids(ingest::truth_row_ids(&truth_csv));
+    let truth = ingest::truth_from_csv(truth_csv, &document_ids, &|id| known.contains(id))?;
     let reference = matcher.reference();
     let predictions: Vec<Prediction> = offline
         .documents
