@@ -1159,8 +1159,8 @@ impl Matcher {
                 // Values first (cheap, tightens every bound), rows only if still needed.
                 let values = c.value_cost(p);
                 order.push((values, i, Step::FuzzyValues));
-                let rows = c.row_cost(p).saturating_mul(DEFERRED);
-                order.push((rows.max(values + 1), i, Step::FuzzyRows));
+                let rows = c.row_cost(p).max(values + 1);
+                order.push((rows.saturating_mul(DEFERRED), i, Step::FuzzyRows));
             } else if let (FieldIndex::Identifier(c), Probe::Identifier(p)) = (field, probe) {
                 // Whole-value keys first (short lists), partial keys only if still needed.
                 // The steps keep their order whatever their lists hold; the budget counts
